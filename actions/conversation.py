@@ -1,0 +1,39 @@
+"""Actions every conversation uses."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.languages import DEFAULT_LANGUAGE
+
+# The intents a handoff records as its topic (the intent's own name).
+TOPIC_INTENTS = {"job_search"}
+
+
+class ActionReadMessage(Action):
+    """Custom slot mapping: copies the language and channel the gateway sent
+    (the ``language`` message property set by ``bot.nlu.LanguageTagger``) and
+    the topic of the latest question into slots."""
+
+    def name(self) -> str:
+        return "action_read_message"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        message = tracker.latest_message or {}
+        metadata = message.get("metadata") or {}
+        events = []
+        language = message.get("language") or tracker.get_slot("language") or DEFAULT_LANGUAGE
+        if language != tracker.get_slot("language"):
+            events.append(SlotSet("language", language))
+        channel = message.get("channel") or metadata.get("channel") or tracker.get_slot("channel") \
+            or "web"
+        if channel != tracker.get_slot("channel"):
+            events.append(SlotSet("channel", channel))
+        intent = (message.get("intent") or {}).get("name")
+        if intent in TOPIC_INTENTS and intent != tracker.get_slot("topic"):
+            events.append(SlotSet("topic", intent))
+        return events

@@ -1,0 +1,94 @@
+"""The gateway: the only door residents and coordinators use.
+
+``uvicorn bot.gateway:app`` serves it; ``create_app`` builds it for tests.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from bot import hubs
+from bot.conversation import Conversations
+from bot.db import session_scope
+from bot.outbox import Outbox
+from bot.rasa_client import RasaClient
+from bot.settings import Settings, get_settings
+from channels import sms
+from channels.web import WebChannel
+
+log = logging.getLogger("hubguide.gateway")
+
+RETRY_UNANSWERED_SECONDS = 10.0
+
+
+async def _retry_loop(conversations: Conversations) -> None:
+    while True:
+        try:
+            count = await conversations.retry_unanswered()
+            if count:
+                log.info("retrying %d unanswered message(s)", count)
+        except Exception:
+            log.exception("retrying unanswered messages failed")
+        await asyncio.sleep(RETRY_UNANSWERED_SECONDS)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("hubguide").setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Rasa call is noise
+
+
+def create_app(settings: Settings | None = None):
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    web = WebChannel()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        with session_scope() as session:
+            hubs.sync_to_database(session)
+        rasa = RasaClient(settings.rasa_url, settings.rasa_token.get_secret_value(),
+                          settings.rasa_timeout_seconds)
+        outbox = Outbox({"sms": sms.SmsSender(settings), "web": web})
+        conversations = Conversations(rasa, outbox)
+        app.state.settings, app.state.outbox, app.state.conversations = settings, outbox, conversations
+        web.app_state = app.state
+        tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(_retry_loop(conversations))]
+        log.info("gateway ready; SMS %s", "dry-run (no Twilio account set)" if settings.sms_dry_run
+                 else "live through Twilio")
+        yield
+        await conversations.idle()
+        await outbox.deliver_due()
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await rasa.close()
+
+    api = FastAPI(title="Hub guide gateway", lifespan=lifespan)
+    api.state.settings = settings
+    api.include_router(sms.router)
+
+    @api.get("/health", tags=["ops"])
+    async def health() -> dict:
+        return {"status": "ok"}
+
+    @api.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index() -> str:
+        return WEB_CHAT_PAGE
+
+    return web.asgi(api)
+
+
+WEB_CHAT_PAGE = "<!doctype html><title>Hub guide</title><p>Web chat</p>"
+
+
+def __getattr__(name: str):  # ``bot.gateway:app`` for uvicorn, built on first use
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

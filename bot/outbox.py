@@ -1,0 +1,140 @@
+"""The outbox: every message to a resident is stored first, then delivered
+here, in order per resident, with retries on transient failures."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from sqlalchemy import select
+
+from bot.db import session_scope
+from bot.models import Message, Resident, utcnow
+from bot.store import mask
+
+log = logging.getLogger("hubguide.outbox")
+
+MAX_ATTEMPTS = 6
+BACKOFF_SECONDS = (2, 5, 15, 60, 300)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    message_id: int
+    channel: str
+    address: str
+    body: str
+    extra: dict | None
+
+
+class TransientError(Exception):
+    """Worth trying again later (network, rate limit, provider error)."""
+
+
+class PermanentError(Exception):
+    """Will never succeed; ``opted_out`` marks the resident opted out."""
+
+    def __init__(self, reason: str, opted_out: bool = False) -> None:
+        super().__init__(reason)
+        self.opted_out = opted_out
+
+
+class NotConnected(Exception):
+    """The resident has no open connection; deliver when they come back."""
+
+
+class Sender(Protocol):
+    async def send(self, delivery: Delivery) -> tuple[str, str | None]:
+        """Deliver; returns (status, provider id)."""
+
+
+class Outbox:
+    def __init__(self, senders: dict[str, Sender]) -> None:
+        self.senders = senders
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                next_due = await self.deliver_due()
+            except Exception:  # keep delivering whatever one batch did
+                log.exception("outbox batch failed")
+                next_due = 5.0
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=next_due)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def deliver_due(self) -> float:
+        """Deliver the oldest queued message of each resident, so a resident's
+        messages arrive in order; returns the seconds until the next retry."""
+        now = utcnow()
+        batch: list[Delivery] = []
+        waits = [30.0]
+        with session_scope() as session:
+            queued = session.execute(
+                select(Message, Resident)
+                .join(Resident)
+                .where(Message.direction == "out", Message.status == "queued")
+                .order_by(Message.id)
+            ).all()
+            considered: set[int] = set()
+            for message, resident in queued:
+                if resident.id in considered:
+                    continue  # a resident's later message waits for the earlier one
+                if resident.opted_out and message.sender != "system":
+                    message.status, message.error = "suppressed", "resident opted out"
+                    continue
+                considered.add(resident.id)
+                due = message.next_attempt_at
+                if due is not None:
+                    due = due if due.tzinfo else due.replace(tzinfo=now.tzinfo)  # SQLite drops it
+                    if due > now:
+                        waits.append((due - now).total_seconds())
+                        continue
+                batch.append(Delivery(
+                    message.id, message.channel, resident.address, message.body, message.extra
+                ))
+        if batch:
+            await asyncio.gather(*(self._deliver(d) for d in batch))
+            return 0.0  # the same residents may have a next message queued
+        return min(waits)
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        sender = self.senders[delivery.channel]
+        status, provider_id, error, retry_at, opted_out = "queued", None, None, None, False
+        try:
+            status, provider_id = await sender.send(delivery)
+        except NotConnected:
+            status = "awaiting_connection"  # the channel queues it again on reconnect
+        except TransientError as exc:
+            error = str(exc)[:500]
+        except PermanentError as exc:
+            status, error, opted_out = "failed", str(exc)[:500], exc.opted_out
+        except Exception as exc:  # an unexpected sender bug must not lose the message
+            log.exception("sender crashed")
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        with session_scope() as session:
+            message = session.get(Message, delivery.message_id)
+            message.attempts += 1
+            message.status, message.provider_id, message.error = status, provider_id, error
+            if status == "awaiting_connection":
+                message.attempts -= 1
+            elif status == "queued":  # a transient failure: back off, then give up
+                if message.attempts >= MAX_ATTEMPTS:
+                    message.status = "failed"
+                else:
+                    delay = BACKOFF_SECONDS[min(message.attempts, len(BACKOFF_SECONDS)) - 1]
+                    message.next_attempt_at = utcnow() + timedelta(seconds=delay)
+            else:
+                message.sent_at = utcnow()
+            if opted_out:
+                message.resident.opted_out, message.resident.opted_out_at = True, utcnow()
+            log.info("message %s to %s: %s%s", message.id, mask(delivery.channel, delivery.address),
+                     message.status, f" ({error})" if error else "")

@@ -1,0 +1,82 @@
+"""The web chat: a socket.io endpoint speaking the rasa-webchat protocol.
+
+``session_request``/``session_confirm`` open a conversation (kept across page
+reloads by the widget's stored session id), ``user_uttered`` carries what the
+resident writes (with the widget's ``customData``, where the language picker
+puts ``language``), ``bot_uttered`` carries replies and quick-reply buttons.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+import socketio
+from sqlalchemy import select, update
+
+from bot.db import session_scope
+from bot.models import Message, Resident
+from bot.outbox import Delivery, NotConnected
+from bot.store import resident_for, store_inbound
+from channels.gsm import MAX_BODY
+
+log = logging.getLogger("hubguide.web")
+
+SESSION_ID = re.compile(r"^[A-Za-z0-9-]{16,64}$")
+MAX_MESSAGE = MAX_BODY  # the same limit as SMS: a chat message is not a document
+
+
+class WebChannel:
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins=[])
+        self.app_state = None  # set by the gateway
+        self.sio.on("session_request", self.session_request)
+        self.sio.on("user_uttered", self.user_uttered)
+
+    def asgi(self, other_app) -> socketio.ASGIApp:
+        return socketio.ASGIApp(self.sio, other_asgi_app=other_app, socketio_path="socket.io")
+
+    async def session_request(self, sid: str, data: dict | None) -> None:
+        requested = (data or {}).get("session_id")
+        session_id = requested if isinstance(requested, str) and SESSION_ID.match(requested) \
+            else uuid.uuid4().hex
+        await self.sio.enter_room(sid, session_id)
+        await self.sio.save_session(sid, {"session_id": session_id})
+        await self.sio.emit("session_confirm", session_id, to=sid)
+        # Replies that waited for this resident to come back go out now.
+        with session_scope() as session:
+            resident = session.scalars(select(Resident).where(
+                Resident.channel == "web", Resident.address == session_id)).first()
+            if resident is not None:
+                session.execute(
+                    update(Message)
+                    .where(Message.resident_id == resident.id,
+                           Message.status == "awaiting_connection")
+                    .values(status="queued"))
+        self.app_state.outbox.wake()
+
+    async def user_uttered(self, sid: str, data: dict | None) -> None:
+        session_id = (await self.sio.get_session(sid)).get("session_id")
+        text = (data or {}).get("message")
+        if not session_id or not isinstance(text, str):
+            return  # no session_request yet, or not a message: nothing to store
+        custom = (data or {}).get("customData") or {}
+        chosen = custom.get("language") if isinstance(custom, dict) else None
+        with session_scope() as session:
+            resident = resident_for(session, "web", session_id)
+            message = store_inbound(session, resident, text[:MAX_MESSAGE])
+            ids = message.id, resident.id
+        self.app_state.conversations.submit(*ids, chosen_language=chosen)
+
+    async def send(self, delivery: Delivery) -> tuple[str, str | None]:
+        if not any(True for _ in self.sio.manager.get_participants("/", delivery.address)):
+            raise NotConnected()
+        payload: dict = {"text": delivery.body}
+        buttons = (delivery.extra or {}).get("buttons")
+        if buttons:
+            payload["quick_replies"] = [
+                {"content_type": "text", "title": b["title"], "payload": b["payload"]}
+                for b in buttons
+            ]
+        await self.sio.emit("bot_uttered", payload, room=delivery.address)
+        return "sent", None
