@@ -42,7 +42,7 @@ def store_inbound(
 ) -> Message | None:
     """Store what a resident sent; None when ``provider_id`` was stored already."""
     message = Message(
-        resident=resident, direction="in", channel=resident.channel, sender="resident",
+        resident_id=resident.id, direction="in", channel=resident.channel, sender="resident",
         body=body, provider_id=provider_id, status="received", extra=extra,
         language=resident.language,
     )
@@ -63,7 +63,7 @@ def queue_outbound(
 ) -> Message:
     """Put a message to a resident in the outbox; the outbox worker delivers it."""
     message = Message(
-        resident=resident, direction="out", channel=resident.channel, sender=sender,
+        resident_id=resident.id, direction="out", channel=resident.channel, sender=sender,
         body=body, status="queued", extra=extra, language=resident.language,
     )
     session.add(message)

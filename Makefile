@@ -1,0 +1,48 @@
+# The hub guide. `make run` and `make test` are all a newcomer needs; both
+# create whatever is missing first (environments, database, model).
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON310 ?= $(shell command -v python3.10 2>/dev/null)
+APP := .venv/app/bin/python
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: help setup train run test bench lint lock clean
+
+help: ## list the targets
+	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
+
+setup: .venv/app/.installed .venv/rasa/.installed ## create both Python environments (first time: a few minutes)
+
+.venv/%/.installed: pyproject.toml requirements/%.lock
+	@if [ -z "$(PYTHON310)" ] || ! "$(PYTHON310)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
+	  echo "Python 3.10 is needed (Rasa 3.6 runs only on 3.8-3.10): install it, for example 'pyenv install 3.10' or 'apt-get install python3.10', then run make again." >&2; exit 1; fi
+	@echo "== installing the $* environment into .venv/$* (first time: a few minutes)"
+	@test -x .venv/$*/bin/python || "$(PYTHON310)" -m venv .venv/$*
+	@.venv/$*/bin/pip install --disable-pip-version-check -c requirements/$*.lock -e '.[$*]' 2>&1 \
+	  | tee .venv/$*.install.log | { grep --line-buffered -E "^(Collecting|Successfully)" || true; } \
+	  || { tail -n 30 .venv/$*.install.log; echo "installing the $* environment failed; full log: .venv/$*.install.log" >&2; exit 1; }
+	@.venv/$*/bin/python -c 'import $(if $(filter rasa,$*),rasa,fastapi)'
+	@touch $@
+
+train: setup ## train the Rasa model if its data or config changed
+	@$(APP) -m bot.model
+
+run: setup train ## start the Rasa server, action server and gateway (Ctrl-C stops them)
+	@$(APP) -m bot.stack
+
+test: setup train ## run the whole test suite (unit, Rasa data, end to end)
+	@$(APP) -m pytest $(PYTEST_ARGS)
+
+bench: setup train ## measure latency and memory; writes reports/
+	@$(APP) -m bench.slice
+
+lint: setup ## ruff on the Python code
+	@.venv/app/bin/ruff check bot channels actions tests bench
+
+lock: ## rewrite requirements/*.lock from the installed environments
+	@for env in app rasa; do .venv/$$env/bin/pip freeze --exclude-editable | grep -v hubguide > requirements/$$env.lock; done
+
+clean: ## remove environments, models and local data
+	rm -rf .venv models var .pytest_cache

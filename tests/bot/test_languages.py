@@ -1,0 +1,40 @@
+from bot import langid
+from bot.languages import DEFAULT_LANGUAGE, LANGUAGES, explicit_choice
+
+
+def test_every_language_has_a_name_an_endonym_and_keywords():
+    for code, lang in LANGUAGES.items():
+        assert lang.code == code and len(code) == 2
+        assert lang.name and lang.endonym and lang.keywords
+
+
+def test_explicit_choice_forgives_case_and_punctuation():
+    assert explicit_choice("English please!") == "en"
+    assert explicit_choice("  PÅ SVENSKA ") == "sv"
+    assert explicit_choice("I want a job") is None
+
+
+def test_an_explicit_choice_beats_the_stored_language_and_detection():
+    assert langid.decide("jag vill ha jobb", stored="sv", chosen="en") == "en"
+    assert langid.decide("english please", stored="sv") == "en"
+
+
+def test_confident_detection_switches_the_language():
+    assert langid.decide("I am looking for a job in Gothenburg", stored="sv") == "en"
+    assert langid.decide("jag letar efter ett jobb i Göteborg", stored="en") == "sv"
+
+
+def test_a_short_ambiguous_message_keeps_the_stored_language():
+    assert langid.decide("ok", stored="en") == "en"
+    assert langid.decide("ok", stored="sv") == "sv"
+    assert langid.decide("3", stored="en") == "en"
+
+
+def test_a_button_payload_keeps_the_stored_language():
+    assert langid.decide("/affirm", stored="en") == "en"
+    assert langid.decide("/affirm", stored=None) == DEFAULT_LANGUAGE
+
+
+def test_detection_never_names_an_unsupported_language():
+    assert langid.detect("Ich suche eine Arbeit in Göteborg").language in (None, *LANGUAGES)
+    assert langid.detect("🙂🙂").language is None

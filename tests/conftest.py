@@ -1,0 +1,32 @@
+"""Shared fixtures: every test gets its own SQLite database in a temporary
+directory, migrated with the real Alembic migrations."""
+from __future__ import annotations
+
+import pytest
+
+from bot import db
+from bot.settings import get_settings
+from bot.stack import free_port
+
+
+def reset_caches() -> None:
+    get_settings.cache_clear()
+    db.engine.cache_clear()
+    db._session_factory.cache_clear()
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    """Settings for an isolated gateway whose Rasa server is not running."""
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'hubguide.db'}")
+    monkeypatch.setenv("RASA_URL", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://hubguide.example.org")
+    reset_caches()
+    db.migrate()
+    yield get_settings()
+    if db.engine.cache_info().currsize:
+        db.engine().dispose()
+    reset_caches()
