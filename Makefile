@@ -13,7 +13,13 @@ export PYTHONPATH := $(CURDIR)
 help: ## list the targets
 	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
 
-setup: .venv/app/.installed .venv/rasa/.installed ## create both Python environments (first time: a few minutes)
+setup: .venv/app/.installed .venv/rasa/.installed node_modules/.installed ## install both Python environments and the web chat widget (first time: a few minutes)
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the web chat widget: install Node.js (for example 'apt-get install nodejs npm') and run make again." >&2; exit 1; }
+	@echo "== installing the web chat widget from the npm registry"
+	@npm ci --ignore-scripts --no-audit --no-fund --omit=peer --loglevel=error
+	@touch $@
 
 .venv/%/.installed: pyproject.toml requirements/%.lock
 	@if [ -z "$(PYTHON310)" ] || ! "$(PYTHON310)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \

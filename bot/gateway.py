@@ -9,8 +9,8 @@ import contextlib
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import FileResponse, HTMLResponse
 
 from bot import hubs
 from bot.conversation import Conversations
@@ -19,7 +19,8 @@ from bot.outbox import Outbox
 from bot.rasa_client import RasaClient
 from bot.settings import Settings, get_settings
 from channels import sms
-from channels.web import WebChannel
+from channels.web import WIDGET, WebChannel
+from channels.web import page as web_page
 
 log = logging.getLogger("hubguide.gateway")
 
@@ -79,13 +80,16 @@ def create_app(settings: Settings | None = None):
         return {"status": "ok"}
 
     @api.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def index() -> str:
-        return WEB_CHAT_PAGE
+    async def index(lang: str | None = None) -> str:
+        return web_page(lang)
+
+    @api.get("/static/webchat.js", include_in_schema=False)
+    async def widget() -> FileResponse:
+        if not WIDGET.exists():
+            raise HTTPException(404, "the web chat widget is not installed; run `make setup`")
+        return FileResponse(WIDGET, media_type="text/javascript")
 
     return web.asgi(api)
-
-
-WEB_CHAT_PAGE = "<!doctype html><title>Hub guide</title><p>Web chat</p>"
 
 
 def __getattr__(name: str):  # ``bot.gateway:app`` for uvicorn, built on first use

@@ -125,6 +125,9 @@ class Stack:
         s = self.settings
         tracker = s.tracker_store_sqlalchemy_url
         env = dict(os.environ)
+        # Every setting, so the processes see exactly the settings this stack was given.
+        for name, value in s.model_dump().items():
+            env[name.upper()] = str(value.get_secret_value() if hasattr(value, "get_secret_value") else value)
         env.update({
             "PYTHONPATH": str(ROOT),
             "APP_ENV": s.app_env,

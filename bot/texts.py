@@ -12,6 +12,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Sorry, I cannot answer right now. Your message is saved. "
               "You will get an answer as soon as the service works again.",
     },
+    # The web chat page.
+    "web_title": {"sv": "Hubbguiden", "en": "The hub guide"},
+    "web_picker_label": {"sv": "Språk", "en": "Language"},
+    "web_hint": {"sv": "Skriv din fråga…", "en": "Write your question…"},
 }
 
 

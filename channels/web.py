@@ -7,14 +7,20 @@ puts ``language``), ``bot_uttered`` carries replies and quick-reply buttons.
 """
 from __future__ import annotations
 
+import html
 import logging
 import re
 import uuid
+from pathlib import Path
+from string import Template
 
 import socketio
 from sqlalchemy import select, update
 
 from bot.db import session_scope
+from bot.languages import DEFAULT_LANGUAGE, LANGUAGES
+from bot.settings import ROOT
+from bot.texts import text
 from bot.models import Message, Resident
 from bot.outbox import Delivery, NotConnected
 from bot.store import resident_for, store_inbound
@@ -22,6 +28,9 @@ from channels.gsm import MAX_BODY
 
 log = logging.getLogger("hubguide.web")
 
+PAGE = Template((Path(__file__).parent / "web_page.html").read_text(encoding="utf-8"))
+# The widget's self-contained bundle, installed from the npm registry (package.json).
+WIDGET = ROOT / "node_modules" / "rasa-webchat" / "lib" / "index.js"
 SESSION_ID = re.compile(r"^[A-Za-z0-9-]{16,64}$")
 MAX_MESSAGE = MAX_BODY  # the same limit as SMS: a chat message is not a document
 
@@ -80,3 +89,16 @@ class WebChannel:
             ]
         await self.sio.emit("bot_uttered", payload, room=delivery.address)
         return "sent", None
+
+
+def page(language: str | None) -> str:
+    """The web chat page in ``language``, with the language picker."""
+    lang = LANGUAGES.get(language or "") or LANGUAGES[DEFAULT_LANGUAGE]
+    options = "".join(
+        f'<option value="{code}"{" selected" if code == lang.code else ""}>{html.escape(other.endonym)}</option>'
+        for code, other in LANGUAGES.items()
+    )
+    return PAGE.substitute(
+        lang=lang.code, dir="rtl" if lang.rtl else "ltr", options=options,
+        **{key: html.escape(text(f"web_{key}", lang.code)) for key in ("title", "picker_label", "hint")},
+    )

@@ -1,0 +1,97 @@
+"""The Rasa project itself: data, domain and the trained model agree."""
+from __future__ import annotations
+
+import itertools
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot import model
+from bot.languages import LANGUAGES
+from bot.settings import ROOT
+from channels.gsm import segments
+from actions.hub import hub_list
+
+CHANNELS = ("sms", "web")
+SMS_SEGMENTS = 3
+
+
+def load_domain() -> dict:
+    merged: dict = {"intents": [], "responses": {}}
+    for path in sorted((ROOT / "domain").glob("*.yml")):
+        part = yaml.safe_load(path.read_text(encoding="utf-8"))
+        merged["intents"] += part.get("intents", [])
+        merged["responses"].update(part.get("responses", {}))
+    return merged
+
+
+DOMAIN = load_domain()
+
+
+def matches(variant: dict, slots: dict) -> bool:
+    return all(slots.get(c["name"]) == c["value"] for c in variant.get("condition", []))
+
+
+@pytest.mark.parametrize("response", sorted(DOMAIN["responses"]))
+def test_every_response_has_exactly_one_variant_per_language_and_channel(response):
+    for language, channel in itertools.product(LANGUAGES, CHANNELS):
+        found = [v for v in DOMAIN["responses"][response]
+                 if matches(v, {"language": language, "channel": channel})]
+        assert len(found) == 1, f"{response} has {len(found)} variants for {language}/{channel}"
+        assert all(v.get("condition") for v in DOMAIN["responses"][response]), \
+            f"{response} has a variant without a language condition"
+
+
+@pytest.mark.parametrize("response", sorted(DOMAIN["responses"]))
+def test_every_sms_variant_fits_its_segment_budget(response):
+    for language in LANGUAGES:
+        variant = next(v for v in DOMAIN["responses"][response]
+                       if matches(v, {"language": language, "channel": "sms"}))
+        body = variant["text"].replace("{hub_list}", hub_list()).replace(
+            "{hub_name}", "Framtidshubben Tynnered/Frölunda torg")
+        assert segments(body) <= SMS_SEGMENTS, f"{response}/{language}: {segments(body)} segments"
+
+
+def nlu_intents(language: str) -> dict[str, dict[str, list[str]]]:
+    topics = {}
+    for path in sorted((ROOT / "data" / "nlu" / language).glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        topics[path.stem] = {
+            block["intent"]: [line[2:] for line in block["examples"].splitlines() if line.startswith("- ")]
+            for block in data["nlu"]
+        }
+    return topics
+
+
+def test_every_language_has_the_same_topic_files_and_intents():
+    reference = {topic: set(intents) for topic, intents in nlu_intents("sv").items()}
+    for language in LANGUAGES:
+        folder = ROOT / "data" / "nlu" / language
+        assert folder.is_dir(), f"no NLU data for {language}"
+        assert {t: set(i) for t, i in nlu_intents(language).items()} == reference, language
+
+
+def test_every_domain_intent_has_examples_in_every_language():
+    for language in LANGUAGES:
+        examples = {i: e for topic in nlu_intents(language).values() for i, e in topic.items()}
+        for intent in DOMAIN["intents"]:
+            assert len(examples.get(intent, [])) >= 10, f"{intent} has too few {language} examples"
+
+
+def rasa(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(model.RASA), *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def test_rasa_data_validate_finds_no_problems():
+    result = rasa("data", "validate", "--domain", "domain", "--data", "data/nlu", "data/rules",
+                  "data/stories", "--fail-on-warnings")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+@pytest.mark.skipif(not model.is_fresh(), reason="no up-to-date model; `make test` trains one first")
+def test_the_model_follows_the_test_stories(tmp_path: Path):
+    result = rasa("test", "core", "--model", str(model.MODEL), "--stories", "tests/stories",
+                  "--out", str(tmp_path), "--fail-on-prediction-errors")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
