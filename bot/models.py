@@ -5,9 +5,9 @@ import uuid
 from datetime import datetime, timezone
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     DateTime,
-    JSON,
     Float,
     ForeignKey,
     Integer,
@@ -77,7 +77,7 @@ class Resident(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    messages: Mapped[list["Message"]] = relationship(back_populates="resident")
+    messages: Mapped[list[Message]] = relationship(back_populates="resident")
 
 
 class Message(Base):

@@ -6,7 +6,7 @@ and sends it as message metadata; without metadata (``rasa shell``,
 ``language``, which the ``action_read_language`` slot mapping copies into the
 ``language`` slot that picks every response's variant.
 """
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -29,17 +29,17 @@ class LanguageTagger(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "LanguageTagger":
         return cls()
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             metadata = message.get("metadata") or {}
-            given: Optional[str] = metadata.get(LANGUAGE)
+            given: str | None = metadata.get(LANGUAGE)
             language = given if is_supported(given) else decide(message.get("text") or "", None)
             message.set(LANGUAGE, language, add_to_output=True)
             if metadata.get(CHANNEL):

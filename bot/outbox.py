@@ -108,7 +108,7 @@ class Outbox:
 
     async def _deliver(self, delivery: Delivery) -> None:
         sender = self.senders[delivery.channel]
-        status, provider_id, error, retry_at, opted_out = "queued", None, None, None, False
+        status, provider_id, error, opted_out = "queued", None, None, False
         try:
             status, provider_id = await sender.send(delivery)
         except NotConnected:

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     # The address Twilio calls, as it sees it (behind a proxy, the proxy's).
     public_base_url: str = "http://127.0.0.1:8000"
 
+    # `make run` starts the Rasa server and action server on these loopback ports
+    # and points rasa_url / action_server_url at them.
+    rasa_port: int = 5005
+    action_port: int = 5055
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: SecretStr = SecretStr("dev-rasa-token")
     rasa_timeout_seconds: float = 10.0
@@ -61,7 +65,7 @@ class Settings(BaseSettings):
         return not self.twilio_account_sid
 
     @model_validator(mode="after")
-    def _no_placeholders_in_production(self) -> "Settings":
+    def _no_placeholders_in_production(self) -> Settings:
         if self.app_env != "production":
             return self
         problems = [

@@ -140,6 +140,8 @@ class Stack:
             "TRACKER_STORE_DIALECT": tracker.split(":", 1)[0].split("+", 1)[0],
             "SANIC_HOST": "127.0.0.1",
             "GATEWAY_PORT": str(self.gateway_port),
+            "RASA_PORT": str(self.rasa_port),
+            "ACTION_PORT": str(self.action_port),
             "TF_CPP_MIN_LOG_LEVEL": "2",
         })
         return env
@@ -192,7 +194,7 @@ class Stack:
         for service in reversed(self.services):
             service.stop()
 
-    def __enter__(self) -> "Stack":
+    def __enter__(self) -> Stack:
         self.start()
         return self
 
@@ -202,8 +204,7 @@ class Stack:
 
 def main() -> int:
     settings = get_settings()
-    stack = Stack(settings, rasa_port=int(os.environ.get("RASA_PORT", 5005)),
-                  action_port=int(os.environ.get("ACTION_PORT", 5055)),
+    stack = Stack(settings, rasa_port=settings.rasa_port, action_port=settings.action_port,
                   gateway_port=settings.gateway_port, gateway_to_terminal=True)
     started = time.monotonic()
     try:

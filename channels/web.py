@@ -19,11 +19,11 @@ from sqlalchemy import select, update
 
 from bot.db import session_scope
 from bot.languages import DEFAULT_LANGUAGE, LANGUAGES
-from bot.settings import ROOT
-from bot.texts import text
 from bot.models import Message, Resident
 from bot.outbox import Delivery, NotConnected
+from bot.settings import ROOT
 from bot.store import resident_for, store_inbound
+from bot.texts import text
 from channels.gsm import MAX_BODY
 
 log = logging.getLogger("hubguide.web")

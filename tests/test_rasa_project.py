@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from actions.hub import hub_list
 from bot import model
 from bot.languages import LANGUAGES
 from bot.settings import ROOT
 from channels.gsm import segments
-from actions.hub import hub_list
 
 CHANNELS = ("sms", "web")
 SMS_SEGMENTS = 3
