@@ -21,16 +21,35 @@ class Language:
     keywords: tuple[str, ...] = ()
 
 
+# In the order of the language menu ("1 Svenska 2 English ...").
 LANGUAGES: dict[str, Language] = {
     lang.code: lang
     for lang in (
         Language(
             "sv", "Swedish", "Svenska",
-            keywords=("svenska", "på svenska", "swedish", "in swedish", "swedish please"),
+            keywords=("svenska", "på svenska", "pa svenska", "swedish", "in swedish"),
         ),
         Language(
             "en", "English", "English",
-            keywords=("english", "in english", "english please", "engelska", "på engelska"),
+            keywords=("english", "in english", "engelska", "på engelska", "pa engelska"),
+        ),
+        Language(
+            "ar", "Arabic", "العربية", rtl=True,
+            keywords=("العربية", "عربي", "بالعربي", "بالعربية", "arabic", "arabiska", "på arabiska",
+                      "arabi", "bel arabi", "carabi"),
+        ),
+        Language(
+            "so", "Somali", "Soomaali",
+            keywords=("soomaali", "af soomaali", "af-soomaali", "somali", "somaliska", "på somaliska"),
+        ),
+        Language(
+            "fa", "Persian/Dari", "فارسی/دری", rtl=True,
+            keywords=("فارسی", "دری", "به فارسی", "به دری", "farsi", "persian", "dari", "persiska",
+                      "på persiska", "på dari"),
+        ),
+        Language(
+            "ti", "Tigrinya", "ትግርኛ",
+            keywords=("ትግርኛ", "ብትግርኛ", "tigrinya", "tigrinja", "på tigrinja", "tigrigna"),
         ),
     )
 }
@@ -42,9 +61,17 @@ def is_supported(code: str | None) -> bool:
     return code in LANGUAGES
 
 
+POLITE = ("please", "tack", "snälla", "plz", "pls", "من فضلك", "لو سمحت", "fadlan", "لطفا", "لطفاً")
+
+
 def explicit_choice(text: str) -> str | None:
-    """The language a message explicitly asks for ("English please"), if any."""
-    normalised = " ".join(text.casefold().strip(" .!?,").split())
+    """The language a message explicitly asks for ("English please", "بالعربي"), if any."""
+    words = text.casefold().replace("،", " ").strip(" .!?,؟").split()
+    while words and words[-1].strip(".!?,") in POLITE:
+        words.pop()
+    while words and words[0].strip(".!?,") in POLITE:
+        words.pop(0)
+    normalised = " ".join(words)
     for lang in LANGUAGES.values():
         if normalised in lang.keywords:
             return lang.code

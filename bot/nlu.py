@@ -15,8 +15,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.langid import decide
-from bot.languages import is_supported
+from bot import langid
+from bot.languages import DEFAULT_LANGUAGE, is_supported
 
 LANGUAGE = "language"
 CHANNEL = "channel"
@@ -34,13 +34,15 @@ class LanguageTagger(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "LanguageTagger":
+        langid.preload()  # the detector's models load once, at start-up, not on a resident's turn
         return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             metadata = message.get("metadata") or {}
             given: str | None = metadata.get(LANGUAGE)
-            language = given if is_supported(given) else decide(message.get("text") or "", None)
+            language = given if is_supported(given) else (
+                langid.decide(message.get("text") or "", None) or DEFAULT_LANGUAGE)
             message.set(LANGUAGE, language, add_to_output=True)
             if metadata.get(CHANNEL):
                 message.set(CHANNEL, metadata[CHANNEL], add_to_output=True)
