@@ -15,9 +15,10 @@ from bot import langid
 from bot.db import session_scope
 from bot.models import Message
 from bot.outbox import Outbox
-from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.rasa_client import BotReply, RasaClient, RasaUnavailable
 from bot.store import queue_outbound
-from bot.texts import text
+from bot.texts import language_menu, text
+from channels import sms
 
 log = logging.getLogger("hubguide.conversation")
 
@@ -66,12 +67,19 @@ class Conversations:
                 return
             resident = message.resident
             first_attempt = message.status == "received"
-            language = langid.decide(message.body, resident.language, chosen)
+            said = button_choice(session, resident, message.body) or message.body
+            language = langid.decide(said, resident.language, chosen)
+            if language is None:  # a language we do not speak: the menu, never a guess
+                message.status = "language_menu"
+                menu, buttons = language_menu()
+                queue_replies(session, resident, [BotReply(menu, buttons)], sender="system")
+                self.outbox.wake()
+                return
             resident.language = message.language = language
-            conversation_id, channel, body = resident.pseudonym, resident.channel, message.body
+            conversation_id, channel = resident.pseudonym, resident.channel
         metadata = {"language": language, "channel": channel}
         try:
-            replies = await self.rasa.send(conversation_id, body, metadata)
+            replies = await self.rasa.send(conversation_id, said, metadata)
         except RasaUnavailable as exc:
             log.warning("bot unavailable for message %s: %s", message_id, exc)
             with session_scope() as session:
@@ -85,15 +93,7 @@ class Conversations:
         with session_scope() as session:
             message = session.get(Message, message_id)
             message.status, message.error = "answered", None
-            resident = message.resident
-            if channel == "sms":  # one SMS per turn costs less than one per reply
-                joined = "\n\n".join(r.text for r in replies)
-                if joined:
-                    queue_outbound(session, resident, joined)
-            else:
-                for reply in replies:
-                    extra = {"buttons": reply.buttons} if reply.buttons else None
-                    queue_outbound(session, resident, reply.text, extra=extra)
+            queue_replies(session, message.resident, replies)
         self.outbox.wake()
 
     async def retry_unanswered(self) -> int:
@@ -111,3 +111,33 @@ class Conversations:
         for message_id, resident_id in pending:
             self.submit(message_id, resident_id)
         return len(pending)
+
+
+def queue_replies(session, resident, replies: list[BotReply], sender: str = "bot") -> None:
+    """Queue a turn's replies: one SMS for the whole turn (cheaper, and in
+    order), or one web message per reply with its quick-reply buttons."""
+    if resident.channel == "sms":
+        body, buttons = sms.render(replies)
+        if body:
+            queue_outbound(session, resident, body, sender=sender,
+                           extra={"buttons": buttons} if buttons else None)
+        return
+    for reply in replies:
+        queue_outbound(session, resident, reply.text, sender=sender,
+                       extra={"buttons": reply.buttons} if reply.buttons else None)
+
+
+def button_choice(session, resident, body: str) -> str | None:
+    """The payload of the button a bare number chooses ("2"), when the last
+    message the resident got had buttons; otherwise None."""
+    number = body.strip().rstrip(".)")
+    if not number.isdigit():
+        return None
+    last = session.scalars(
+        select(Message).where(Message.resident_id == resident.id, Message.direction == "out")
+        .order_by(Message.id.desc()).limit(1)
+    ).first()
+    buttons = (last.extra or {}).get("buttons") if last is not None else None
+    if buttons and 1 <= int(number) <= len(buttons):
+        return buttons[int(number) - 1]["payload"]
+    return None

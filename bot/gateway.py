@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
 
-from bot import hubs
+from bot import hubs, langid
 from bot.conversation import Conversations
 from bot.db import session_scope
 from bot.outbox import Outbox
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None):
     async def lifespan(app: FastAPI):
         with session_scope() as session:
             hubs.sync_to_database(session)
+        await asyncio.to_thread(langid.preload)  # seconds once, not on a resident's first turn
         rasa = RasaClient(settings.rasa_url, settings.rasa_token.get_secret_value(),
                           settings.rasa_timeout_seconds)
         outbox = Outbox({"sms": sms.SmsSender(settings), "web": web})

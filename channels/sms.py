@@ -30,6 +30,19 @@ TWIML_EMPTY = str(MessagingResponse())
 OPTED_OUT = 21610  # Twilio: the number has replied STOP
 
 
+def render(replies) -> tuple[str, list[dict]]:
+    """A turn's replies as one SMS body. Buttons become numbered lines; the
+    buttons returned are the ones a numeric reply refers to (the last set)."""
+    parts, buttons = [], []
+    for reply in replies:
+        part = reply.text
+        if reply.buttons:
+            buttons = reply.buttons
+            part += "\n" + "\n".join(f"{i} {b['title']}" for i, b in enumerate(reply.buttons, 1))
+        parts.append(part)
+    return "\n\n".join(p for p in parts if p), buttons
+
+
 def public_url(settings: Settings, request: Request) -> str:
     """The URL Twilio signed: the public base URL, not the address we bind."""
     url = settings.public_base_url.rstrip("/") + request.url.path
