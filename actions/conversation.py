@@ -8,9 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.languages import DEFAULT_LANGUAGE
-
-# The intents a handoff records as its topic (the intent's own name).
-TOPIC_INTENTS = {"job_search"}
+from bot.topics import QUESTIONS
 
 
 class ActionReadMessage(Action):
@@ -34,6 +32,6 @@ class ActionReadMessage(Action):
         if channel != tracker.get_slot("channel"):
             events.append(SlotSet("channel", channel))
         intent = (message.get("intent") or {}).get("name")
-        if intent in TOPIC_INTENTS and intent != tracker.get_slot("topic"):
+        if intent in QUESTIONS and intent != tracker.get_slot("topic"):
             events.append(SlotSet("topic", intent))
         return events

@@ -11,8 +11,13 @@ import yaml
 from actions.hub import hub_list
 from bot import model
 from bot.languages import LANGUAGES
+from bot.rasa_client import BotReply
 from bot.settings import ROOT
+from bot.texts import language_menu
+from bot.topics import TOPICS
 from channels.gsm import segments
+from channels.sms import render
+from tests.language_check import in_language
 
 CHANNELS = ("sms", "web")
 SMS_SEGMENTS = 3
@@ -44,14 +49,52 @@ def test_every_response_has_exactly_one_variant_per_language_and_channel(respons
             f"{response} has a variant without a language condition"
 
 
-@pytest.mark.parametrize("response", sorted(DOMAIN["responses"]))
-def test_every_sms_variant_fits_its_segment_budget(response):
+def sms_variant(response: str, language: str) -> dict:
+    return next(v for v in DOMAIN["responses"][response] if matches(v, {"language": language, "channel": "sms"}))
+
+
+# The longest values the templates are filled with.
+FILLS = {"{hub_list}": hub_list(), "{hub_name}": "Framtidshubben Tynnered/Frölunda torg"}
+
+
+def sms_turn(responses: list[str], language: str) -> str:
+    replies = []
+    for response in responses:
+        variant = sms_variant(response, language)
+        body = variant["text"]
+        for placeholder, value in FILLS.items():
+            body = body.replace(placeholder, value)
+        replies.append(BotReply(body, variant.get("buttons", [])))
+    return render(replies)[0]
+
+
+def turns() -> set[tuple[str, ...]]:
+    """Every run of consecutive bot utterances in the rules and stories: what
+    one SMS carries, since the gateway joins a turn's replies."""
+    found = {(response,) for response in DOMAIN["responses"]}
+    for path in [*(ROOT / "data" / "rules").glob("*.yml"), *(ROOT / "data" / "stories").glob("*.yml")]:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for flow in data.get("rules", []) + data.get("stories", []):
+            run: list[str] = []
+            for step in flow["steps"] + [{}]:
+                if str(step.get("action", "")).startswith("utter_"):
+                    run.append(step["action"])
+                elif run:
+                    found.add(tuple(run))
+                    run = []
+    return found
+
+
+@pytest.mark.parametrize("turn", sorted(turns()), ids="+".join)
+def test_every_sms_turn_fits_its_segment_budget(turn):
     for language in LANGUAGES:
-        variant = next(v for v in DOMAIN["responses"][response]
-                       if matches(v, {"language": language, "channel": "sms"}))
-        body = variant["text"].replace("{hub_list}", hub_list()).replace(
-            "{hub_name}", "Framtidshubben Tynnered/Frölunda torg")
-        assert segments(body) <= SMS_SEGMENTS, f"{response}/{language}: {segments(body)} segments"
+        body = sms_turn(list(turn), language)
+        assert segments(body) <= SMS_SEGMENTS, f"{language}: {segments(body)} segments: {body!r}"
+
+
+def test_the_language_menu_fits_one_sms_budget():
+    menu, buttons = language_menu()
+    assert segments(render([BotReply(menu, buttons)])[0]) <= SMS_SEGMENTS
 
 
 def nlu_intents(language: str) -> dict[str, dict[str, list[str]]]:
@@ -95,3 +138,19 @@ def test_the_model_follows_the_test_stories(tmp_path: Path):
     result = rasa("test", "core", "--model", str(model.MODEL), "--stories", "tests/stories",
                   "--out", str(tmp_path), "--fail-on-prediction-errors")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_topics_name_the_same_intents_as_the_domain_and_data():
+    for topic, intents in TOPICS.items():
+        domain = yaml.safe_load((ROOT / "domain" / f"{topic}.yml").read_text(encoding="utf-8"))
+        assert set(domain["intents"]) == set(intents), topic
+        for language in LANGUAGES:
+            assert set(nlu_intents(language)[topic]) == set(intents), (topic, language)
+
+
+@pytest.mark.parametrize("response", sorted(DOMAIN["responses"]))
+def test_every_variant_is_written_in_its_language(response):
+    for variant in DOMAIN["responses"][response]:
+        language = next(c["value"] for c in variant["condition"] if c["name"] == "language")
+        text = variant["text"].replace("{hub_list}", "").replace("{hub_name}", "")
+        assert in_language(text, language), f"{response}/{language}: {text!r}"
