@@ -7,7 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.languages import DEFAULT_LANGUAGE
+from bot.languages import DEFAULT_LANGUAGE, is_supported
 from bot.topics import QUESTIONS
 
 
@@ -24,7 +24,10 @@ class ActionReadMessage(Action):
         message = tracker.latest_message or {}
         metadata = message.get("metadata") or {}
         events = []
-        language = message.get("language") or tracker.get_slot("language") or DEFAULT_LANGUAGE
+        # Button payloads ("/greet") skip the NLU pipeline, so read the metadata too.
+        given = metadata.get("language")
+        language = message.get("language") or (given if is_supported(given) else None) \
+            or tracker.get_slot("language") or DEFAULT_LANGUAGE
         if language != tracker.get_slot("language"):
             events.append(SlotSet("language", language))
         channel = message.get("channel") or metadata.get("channel") or tracker.get_slot("channel") \
@@ -32,6 +35,7 @@ class ActionReadMessage(Action):
         if channel != tracker.get_slot("channel"):
             events.append(SlotSet("channel", channel))
         intent = (message.get("intent") or {}).get("name")
-        if intent in QUESTIONS and intent != tracker.get_slot("topic"):
+        in_form = bool((tracker.active_loop or {}).get("name"))  # a note in the handoff form is not a new topic
+        if intent in QUESTIONS and not in_form and intent != tracker.get_slot("topic"):
             events.append(SlotSet("topic", intent))
         return events

@@ -7,7 +7,10 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import handoff, hubs
+from bot import hubs
+from bot.languages import DEFAULT_LANGUAGE
+
+NO_NOTE = "-"  # the form needs a value; this one means the resident added nothing
 
 
 def hub_list() -> str:
@@ -32,24 +35,32 @@ class ValidateHandoffForm(FormValidationAction):
             return {"area": None}
         return {"area": area, "hub": hub.slug, "hub_name": hub.name}
 
+    def validate_note(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                      domain: dict[str, Any]) -> dict[str, Any]:
+        """A short description in the resident's own words, or none ("no")."""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        text = value.strip() if isinstance(value, str) else ""
+        if intent == "deny" or not text or text.startswith("/"):
+            return {"note": NO_NOTE}
+        return {"note": text[:500]}
+
 
 class ActionHandoff(Action):
-    """Stores the handoff, then tells the resident what happens next."""
+    """Asks the gateway to store the handoff (the ``handoff`` payload), then
+    tells the resident what happens next. The gateway stores it before it
+    delivers that message, in the same transaction."""
 
     def name(self) -> str:
         return "action_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
-        stored = handoff.create(handoff.HandoffRequest(
-            pseudonym=tracker.sender_id,
-            hub_slug=tracker.get_slot("hub") or "",
-            language=tracker.get_slot("language") or "sv",
-            topic=tracker.get_slot("topic"),
-            area=tracker.get_slot("area"),
-        ))
-        if stored is None:
-            dispatcher.utter_message(response="utter_handoff_unavailable")
-        else:
-            dispatcher.utter_message(response="utter_handoff_done")
-        return [SlotSet("area", None)]
+        dispatcher.utter_message(json_message={"handoff": {
+            "hub": tracker.get_slot("hub"),
+            "language": tracker.get_slot("language") or DEFAULT_LANGUAGE,
+            "topic": tracker.get_slot("topic"),
+            "area": tracker.get_slot("area"),
+            "note": None if tracker.get_slot("note") == NO_NOTE else tracker.get_slot("note"),
+        }})
+        dispatcher.utter_message(response="utter_handoff_done")
+        return [SlotSet("area", None), SlotSet("note", None)]

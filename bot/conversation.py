@@ -11,9 +11,13 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
-from bot import langid
+from bot import keywords, langid
 from bot.db import session_scope
-from bot.models import Message
+from bot.events import Bus, Event
+from bot.handoff import HandoffError, HandoffRequest, alert_coordinators, open_handoff
+from bot.handoff import create as create_handoff
+from bot.languages import explicit_choice
+from bot.models import Message, utcnow
 from bot.outbox import Outbox
 from bot.rasa_client import BotReply, RasaClient, RasaUnavailable
 from bot.store import queue_outbound
@@ -24,12 +28,19 @@ log = logging.getLogger("hubguide.conversation")
 
 # Inbound messages in these states still need the bot.
 UNANSWERED = ("received", "bot_unavailable")
+# What the bot is given for an empty message: its "not understood" answer.
+EMPTY = "/nlu_fallback"
+# NLU reads the start of a long message; the whole message stays stored.
+MAX_BOT_TEXT = 1000
 
 
 class Conversations:
-    def __init__(self, rasa: RasaClient, outbox: Outbox) -> None:
+    def __init__(self, rasa: RasaClient, outbox: Outbox, events: Bus | None = None,
+                 public_base_url: str = "") -> None:
         self.rasa = rasa
         self.outbox = outbox
+        self.events = events or Bus()
+        self.public_base_url = public_base_url
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task] = set()
@@ -61,13 +72,34 @@ class Conversations:
                 self._locks.pop(resident_id, None)
 
     async def _turn(self, message_id: int, chosen: str | None) -> None:
+        prefix: list[BotReply] = []  # gateway texts that go out before the bot's replies
         with session_scope() as session:
             message = session.get(Message, message_id)
             if message is None or message.status not in UNANSWERED:
                 return
             resident = message.resident
             first_attempt = message.status == "received"
-            said = button_choice(session, resident, message.body) or message.body
+            keyword = keywords.match(message.body)
+            if keyword and keyword[0] in ("stop", "start"):
+                self._opt(session, message, resident, keyword)
+                return
+            if resident.opted_out:  # kept, never answered: they asked for no more messages
+                message.status = "opted_out"
+                return
+            if not message.body.strip() and (message.extra or {}).get("media"):
+                message.status = "answered"
+                queue_replies(session, resident, [BotReply(text("media_only", resident.language))],
+                              sender="system")
+                self.outbox.wake()
+                return
+            if keyword:  # help: what this is and how to stop, then the bot's menu
+                prefix.append(BotReply(text("help_keyword", resident.language or keyword[1])))
+            handoff = open_handoff(session, resident)
+            if handoff is not None and not keyword and not explicit_choice(message.body):
+                message.status, message.handoff_id = "to_coordinator", handoff.id
+                self.events.publish(Event("message_in", handoff.hub_id, {"handoff": handoff.id}))
+                return
+            said = button_choice(session, resident, message.body) or message.body.strip() or EMPTY
             language = langid.decide(said, resident.language, chosen)
             if language is None:  # a language we do not speak: the menu, never a guess
                 message.status = "language_menu"
@@ -76,24 +108,68 @@ class Conversations:
                 self.outbox.wake()
                 return
             resident.language = message.language = language
+            if handoff is not None:  # help or a language keyword while a coordinator has the floor
+                message.status = "keyword"
+                queue_replies(session, resident, prefix or [BotReply(text("handoff_open", language))],
+                              sender="system")
+                self.outbox.wake()
+                return
             conversation_id, channel = resident.pseudonym, resident.channel
         metadata = {"language": language, "channel": channel}
         try:
-            replies = await self.rasa.send(conversation_id, said, metadata)
+            replies = await self.rasa.send(conversation_id, said[:MAX_BOT_TEXT], metadata)
+            if not [r for r in replies if r.text]:
+                raise RasaUnavailable("no reply (is the action server down?)")
         except RasaUnavailable as exc:
             log.warning("bot unavailable for message %s: %s", message_id, exc)
             with session_scope() as session:
                 message = session.get(Message, message_id)
                 message.status, message.error = "bot_unavailable", str(exc)[:500]
                 if first_attempt:  # one apology per message, not per retry
-                    queue_outbound(session, message.resident, text("bot_unavailable", language),
-                                   sender="system")
+                    queue_replies(session, message.resident,
+                                  prefix + [BotReply(text("bot_unavailable", language))], sender="system")
             self.outbox.wake()
             return
         with session_scope() as session:
             message = session.get(Message, message_id)
             message.status, message.error = "answered", None
-            queue_replies(session, message.resident, replies)
+            resident = message.resident
+            created = None
+            try:
+                replies, created = self._open_handoffs(session, resident, replies)
+            except HandoffError as exc:
+                log.error("handoff for message %s not stored: %s", message_id, exc)
+                replies = [BotReply(text("handoff_failed", language))]
+            queue_replies(session, resident, prefix + replies)
+        if created is not None:
+            self.events.publish(Event("handoff_created", created[1], {"handoff": created[0]}))
+        self.outbox.wake()
+
+    def _open_handoffs(self, session, resident, replies: list[BotReply]):
+        """Store the handoff a turn asks for (``{"handoff": ...}`` from
+        action_handoff) before the resident is told it is done."""
+        created, kept = None, []
+        for reply in replies:
+            payload = (reply.custom or {}).get("handoff")
+            if isinstance(payload, dict):
+                handoff = create_handoff(session, resident, HandoffRequest.from_payload(payload))
+                alert_coordinators(session, handoff, self.public_base_url)
+                created = (handoff.id, handoff.hub_id)
+            if reply.text:
+                kept.append(reply)
+        return kept, created
+
+    def _opt(self, session, message, resident, keyword: tuple[str, str]) -> None:
+        """STOP and START: recorded, confirmed once (Twilio confirms its own
+        English words over SMS, and would refuse ours after a STOP)."""
+        kind, keyword_language = keyword
+        message.status = "keyword"
+        resident.opted_out = kind == "stop"
+        resident.opted_out_at = utcnow() if kind == "stop" else None
+        if resident.channel == "sms" and keywords.handled_by_twilio(message.body):
+            return
+        confirmation = text("opted_out" if kind == "stop" else "opted_in", resident.language or keyword_language)
+        queue_replies(session, resident, [BotReply(confirmation)], sender="system")
         self.outbox.wake()
 
     async def retry_unanswered(self) -> int:

@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from bot import hubs, langid
 from bot.conversation import Conversations
 from bot.db import session_scope
+from bot.events import Bus
 from bot.outbox import Outbox
 from bot.rasa_client import RasaClient
 from bot.settings import Settings, get_settings
@@ -55,10 +56,12 @@ def create_app(settings: Settings | None = None):
             hubs.sync_to_database(session)
         await asyncio.to_thread(langid.preload)  # seconds once, not on a resident's first turn
         rasa = RasaClient(settings.rasa_url, settings.rasa_token.get_secret_value(),
-                          settings.rasa_timeout_seconds)
+                          settings.rasa_timeout_seconds, settings.action_server_url)
         outbox = Outbox({"sms": sms.SmsSender(settings), "web": web})
-        conversations = Conversations(rasa, outbox)
+        events = Bus()
+        conversations = Conversations(rasa, outbox, events, settings.public_base_url)
         app.state.settings, app.state.outbox, app.state.conversations = settings, outbox, conversations
+        app.state.events = events
         web.app_state = app.state
         tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(_retry_loop(conversations))]
         log.info("gateway ready; SMS %s", "dry-run (no Twilio account set)" if settings.sms_dry_run

@@ -1,48 +1,141 @@
-"""Handing a resident over to the coordinator of a hub."""
+"""Handing a resident over to the coordinator of a hub, and the coordinator's
+side of it: claim, reply, reassign, close.
+
+A handoff is opened by the gateway when the bot's turn carries the
+``{"handoff": ...}`` payload of ``action_handoff``, in the same transaction
+that queues the message telling the resident it is done. While it is open
+the bot is silent: what the resident writes goes to the coordinator.
+"""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from bot.db import session_scope
-from bot.models import Handoff, Hub, Message, Resident
+from bot.languages import LANGUAGES
+from bot.models import Coordinator, Handoff, Hub, Message, Resident, utcnow
+from bot.store import queue_outbound
+from bot.texts import text
 
 log = logging.getLogger("hubguide.handoff")
+
+OUTCOMES = ("work", "studies", "business", "other_service", "no_contact")
+
+
+class HandoffError(Exception):
+    """A request the handoff's state does not allow (closed, unknown hub...)."""
 
 
 @dataclass(frozen=True)
 class HandoffRequest:
-    pseudonym: str
     hub_slug: str
     language: str
-    topic: str | None
-    area: str | None
+    topic: str | None = None
+    area: str | None = None
+    note: str | None = None
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> HandoffRequest:
+        return cls(hub_slug=str(payload.get("hub") or ""), language=str(payload.get("language") or "sv"),
+                   topic=payload.get("topic"), area=payload.get("area"), note=payload.get("note"))
 
 
-def create(request: HandoffRequest) -> int | None:
-    """Store the handoff; its id, or None when the conversation has no resident
-    (for example a test post straight to Rasa) or the hub is unknown."""
-    with session_scope() as session:
-        resident = session.scalars(
-            select(Resident).where(Resident.pseudonym == request.pseudonym)).first()
-        hub = session.scalars(select(Hub).where(Hub.slug == request.hub_slug)).first()
-        if resident is None or hub is None:
-            log.warning("handoff not stored: %s", "no resident" if resident is None else "no hub")
-            return None
-        recent = session.scalars(
-            select(Message.body)
-            .where(Message.resident_id == resident.id, Message.direction == "in")
-            .order_by(Message.id.desc()).limit(5)
-        ).all()
-        handoff = Handoff(
-            resident=resident, hub=hub, channel=resident.channel, language=request.language,
-            topic=request.topic, area=request.area,
-            summary="\n".join(body for body in reversed(recent) if not body.startswith("/")),
-        )
-        session.add(handoff)
-        session.flush()
-        log.info("handoff %s to hub %s (topic %s, %s)", handoff.id, hub.slug, request.topic,
-                 request.language)
-        return handoff.id
+def open_handoff(session: Session, resident: Resident) -> Handoff | None:
+    return session.scalars(
+        select(Handoff).where(Handoff.resident_id == resident.id, Handoff.status != "closed")
+    ).first()
+
+
+def create(session: Session, resident: Resident, request: HandoffRequest) -> Handoff:
+    """Store a consented handoff (or return the one already open)."""
+    existing = open_handoff(session, resident)
+    if existing is not None:
+        return existing
+    hub = session.scalars(select(Hub).where(Hub.slug == request.hub_slug)).first()
+    if hub is None:
+        raise HandoffError(f"unknown hub {request.hub_slug!r}")
+    recent = session.scalars(
+        select(Message.body).where(Message.resident_id == resident.id, Message.direction == "in")
+        .order_by(Message.id.desc()).limit(6)
+    ).all()
+    said = [body for body in reversed(recent) if body and not body.startswith("/")]
+    handoff = Handoff(
+        resident=resident, hub=hub, channel=resident.channel, language=request.language,
+        topic=request.topic, area=request.area,
+        summary="\n".join(said + ([f"({request.note})"] if request.note else [])),
+    )
+    session.add(handoff)
+    session.flush()
+    log.info("handoff %s opened for hub %s (topic %s, %s)", handoff.id, hub.slug, request.topic,
+             request.language)
+    return handoff
+
+
+def alert_coordinators(session: Session, handoff: Handoff, inbox_url: str) -> int:
+    """Queue an SMS to each on-duty coordinator of the hub who has a phone
+    number: no name, number or words of the resident, only where to look."""
+    coordinators = session.scalars(select(Coordinator).where(
+        Coordinator.hub_id == handoff.hub_id, Coordinator.active, Coordinator.on_duty,
+        Coordinator.phone.is_not(None))).all()
+    language = LANGUAGES.get(handoff.language)
+    body = text("coordinator_alert", "sv").format(
+        topic=handoff.topic or "-", language=language.name if language else handoff.language,
+        url=f"{inbox_url.rstrip('/')}/inbox/handoffs/{handoff.id}")
+    for coordinator in coordinators:
+        session.add(Message(coordinator_id=coordinator.id, handoff_id=handoff.id, direction="out",
+                            channel="sms", sender="system", body=body, status="queued"))
+    return len(coordinators)
+
+
+def visible_to(coordinator: Coordinator):
+    """A filter on Handoff for what a coordinator may see: their hub; admins all."""
+    if coordinator.role == "admin":
+        return True
+    return Handoff.hub_id == coordinator.hub_id
+
+
+def claim(session: Session, handoff: Handoff, coordinator: Coordinator) -> None:
+    if handoff.status == "closed":
+        raise HandoffError("the handoff is closed")
+    handoff.status, handoff.claimed_by, handoff.claimed_at = "claimed", coordinator, utcnow()
+
+
+def reply(session: Session, handoff: Handoff, coordinator: Coordinator, body: str) -> Message:
+    """Queue a coordinator's reply to the resident, on the resident's channel."""
+    body = body.strip()
+    if not body:
+        raise HandoffError("an empty reply")
+    if handoff.status == "closed":
+        raise HandoffError("the handoff is closed")
+    if handoff.status == "open":
+        claim(session, handoff, coordinator)
+    message = queue_outbound(session, handoff.resident, body, sender="coordinator")
+    message.coordinator_id, message.handoff_id = coordinator.id, handoff.id
+    handoff.first_reply_at = handoff.first_reply_at or utcnow()
+    return message
+
+
+def reassign(session: Session, handoff: Handoff, hub: Hub) -> None:
+    if handoff.status == "closed":
+        raise HandoffError("the handoff is closed")
+    handoff.hub, handoff.status, handoff.claimed_by, handoff.claimed_at = hub, "open", None, None
+
+
+def close(session: Session, handoff: Handoff, outcome: str) -> Message:
+    """Close with an outcome; the resident gets a short goodbye and the bot back."""
+    if outcome not in OUTCOMES:
+        raise HandoffError(f"unknown outcome {outcome!r}")
+    if handoff.status == "closed":
+        raise HandoffError("the handoff is closed already")
+    handoff.status, handoff.outcome, handoff.closed_at = "closed", outcome, utcnow()
+    message = queue_outbound(session, handoff.resident, text("handoff_closed", handoff.resident.language),
+                             sender="system")
+    message.handoff_id = handoff.id
+    return message
+
+
+def residents_messages(handoff: Handoff):
+    """The conversation so far: everything to and from the resident, oldest first."""
+    return select(Message).where(Message.resident_id == handoff.resident_id).order_by(Message.id)

@@ -57,6 +57,28 @@ class Hub(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class Coordinator(Base):
+    """A hub's coordinator (or an admin, who sees every hub). Managed by an
+    admin in the inbox; never in the repository."""
+
+    __tablename__ = "coordinators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(200), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(16), default="coordinator")  # coordinator | admin
+    hub_id: Mapped[int | None] = mapped_column(ForeignKey("hubs.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(50))  # for the new-handoff SMS
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    hub: Mapped[Hub | None] = relationship()
+
+
 class Resident(Base):
     """Someone who writes to the assistant on one channel.
 
@@ -83,15 +105,21 @@ class Resident(Base):
 class Message(Base):
     """One inbound or outbound message, stored before anything else happens.
 
-    Inbound status: received -> answered, or bot_unavailable (kept for retry).
-    Outbound status: queued -> sent -> delivered, or failed; dry_run locally.
+    Inbound status: received -> answered, or bot_unavailable (kept for retry),
+    language_menu, to_coordinator (a handoff is open), keyword (STOP, HELP...).
+    Outbound status: queued -> sent -> delivered, or failed/undelivered;
+    dry_run locally; suppressed after an opt-out; awaiting_connection (web).
     """
 
     __tablename__ = "messages"
     __table_args__ = (UniqueConstraint("channel", "direction", "provider_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    # A message is to or from a resident, or (a new-handoff alert) to a coordinator.
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"), index=True)
+    # Set on what a resident writes while a handoff is open, and on coordinators' replies.
+    handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id", ondelete="SET NULL"), index=True)
     direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
     channel: Mapped[str] = mapped_column(String(16))
     sender: Mapped[str] = mapped_column(String(16))  # resident | bot | coordinator | system
@@ -107,7 +135,8 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    resident: Mapped[Resident] = relationship(back_populates="messages")
+    resident: Mapped[Resident | None] = relationship(back_populates="messages")
+    coordinator: Mapped[Coordinator | None] = relationship()
 
 
 class Handoff(Base):
@@ -124,6 +153,9 @@ class Handoff(Base):
     topic: Mapped[str | None] = mapped_column(String(64))
     area: Mapped[str | None] = mapped_column(String(200))
     summary: Mapped[str | None] = mapped_column(Text)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_reply_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -131,3 +163,4 @@ class Handoff(Base):
 
     resident: Mapped[Resident] = relationship()
     hub: Mapped[Hub] = relationship()
+    claimed_by: Mapped[Coordinator | None] = relationship()

@@ -11,7 +11,7 @@ from typing import Protocol
 from sqlalchemy import select
 
 from bot.db import session_scope
-from bot.models import Message, Resident, utcnow
+from bot.models import Coordinator, Message, Resident, utcnow
 from bot.store import mask
 
 log = logging.getLogger("hubguide.outbox")
@@ -79,28 +79,30 @@ class Outbox:
         waits = [30.0]
         with session_scope() as session:
             queued = session.execute(
-                select(Message, Resident)
-                .join(Resident)
+                select(Message, Resident, Coordinator)
+                .outerjoin(Resident, Message.resident_id == Resident.id)
+                .outerjoin(Coordinator, Message.coordinator_id == Coordinator.id)
                 .where(Message.direction == "out", Message.status == "queued")
                 .order_by(Message.id)
             ).all()
-            considered: set[int] = set()
-            for message, resident in queued:
-                if resident.id in considered:
-                    continue  # a resident's later message waits for the earlier one
-                if resident.opted_out and message.sender != "system":
+            considered: set[tuple[str, int]] = set()
+            for message, resident, coordinator in queued:
+                # To a resident (a coordinator's reply included), or a coordinator's alert.
+                recipient = ("resident", resident.id) if resident else ("coordinator", coordinator.id)
+                if recipient in considered:
+                    continue  # a recipient's later message waits for the earlier one
+                if resident is not None and resident.opted_out and message.sender != "system":
                     message.status, message.error = "suppressed", "resident opted out"
                     continue
-                considered.add(resident.id)
+                considered.add(recipient)
                 due = message.next_attempt_at
                 if due is not None:
                     due = due if due.tzinfo else due.replace(tzinfo=now.tzinfo)  # SQLite drops it
                     if due > now:
                         waits.append((due - now).total_seconds())
                         continue
-                batch.append(Delivery(
-                    message.id, message.channel, resident.address, message.body, message.extra
-                ))
+                address = resident.address if resident else coordinator.phone
+                batch.append(Delivery(message.id, message.channel, address, message.body, message.extra))
         if batch:
             await asyncio.gather(*(self._deliver(d) for d in batch))
             return 0.0  # the same residents may have a next message queued
@@ -134,7 +136,7 @@ class Outbox:
                     message.next_attempt_at = utcnow() + timedelta(seconds=delay)
             else:
                 message.sent_at = utcnow()
-            if opted_out:
+            if opted_out and message.resident is not None:
                 message.resident.opted_out, message.resident.opted_out_at = True, utcnow()
             log.info("message %s to %s: %s%s", message.id, mask(delivery.channel, delivery.address),
                      message.status, f" ({error})" if error else "")

@@ -189,6 +189,16 @@ class Stack:
             self.stop()
             raise
 
+    def service(self, name: str) -> Service:
+        return next(s for s in self.services if s.name == name)
+
+    def restart(self, name: str) -> None:
+        """Start one stopped service again and wait until it answers (fault tests)."""
+        service = self.service(name)
+        service.stop()
+        service.start(self.environment(), to_terminal=False)
+        service.wait_ready(progress=False)
+
     def stop(self) -> None:
         # The gateway first, so nothing new reaches the bot while it stops.
         for service in reversed(self.services):

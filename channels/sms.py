@@ -72,9 +72,14 @@ async def incoming(request: Request) -> Response:
     if not sender or not sid:
         return Response("From and MessageSid are required", status_code=400)
     body = form.get("Body", "")[:MAX_BODY * 2]
+    raw_media = form.get("NumMedia", "0")
+    media = int(raw_media) if raw_media.isdigit() else 0
+    # Only how many attachments and of what type: the media itself is never fetched or kept.
+    extra = {"media": media, "media_types": [form.get(f"MediaContentType{i}", "") for i in range(media)]} \
+        if media else None
     with session_scope() as session:
         resident = resident_for(session, "sms", sender)
-        message = store_inbound(session, resident, body, provider_id=sid)
+        message = store_inbound(session, resident, body, provider_id=sid, extra=extra)
         ids = (message.id, resident.id) if message else None
     if ids is None:
         log.info("duplicate webhook %s from %s ignored", sid, mask("sms", sender))

@@ -1,0 +1,34 @@
+"""Faults, run last in the session because they stop parts of the stack:
+with the action server or the Rasa server down, a resident's message is
+kept, the resident gets a short apology in their language at once, and the
+message is answered when the bot is back."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.db import session_scope
+from bot.models import Message, Resident
+from bot.texts import text
+from tests.e2e.test_slice import SmsResident, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def inbound_status(number: str) -> str:
+    with session_scope() as session:
+        return session.scalars(select(Message.status).join(Resident).where(
+            Resident.address == number, Message.direction == "in")).one()
+
+
+@pytest.mark.parametrize("down", ["action server", "Rasa server"])
+def test_a_message_sent_while_the_bot_is_down_is_kept_apologised_for_and_answered_later(stack, down):
+    stack.service(down).stop()
+    phone = SmsResident(stack, "+4670111000" + ("1" if down == "Rasa server" else "2"))
+    assert phone.ask("jag vill ha jobb") == text("bot_unavailable", "sv")
+    assert inbound_status(phone.number) == "bot_unavailable"
+    stack.restart(down)
+    # The gateway retries unanswered messages once the bot is ready again.
+    answer = wait_for(lambda: phone.outbox()[1:], timeout=90, what="the answer after the bot came back")
+    assert "arbetsformedlingen.se" in answer[0]
+    assert inbound_status(phone.number) == "answered"
