@@ -41,8 +41,9 @@ run: setup train ## start the Rasa server, action server and gateway (Ctrl-C sto
 test: setup train ## run the whole test suite (unit, Rasa data, end to end)
 	@$(APP) -m pytest $(PYTEST_ARGS)
 
-bench: setup train ## measure latency and memory; writes reports/
-	@$(APP) -m bench.slice
+BENCHES ?= langid slice sms_load handoff nlu_cv
+bench: setup train ## benchmarks (BENCHES="langid slice sms_load handoff nlu_cv"); reports in reports/
+	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(APP) -m bench.$$b || exit 1; done
 
 lint: setup ## ruff on the Python code
 	@.venv/app/bin/ruff check bot channels actions tests bench

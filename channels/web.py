@@ -7,6 +7,8 @@ puts ``language``), ``bot_uttered`` carries replies and quick-reply buttons.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import logging
 import re
@@ -92,13 +94,18 @@ class WebChannel:
 
 
 def page(language: str | None) -> str:
-    """The web chat page in ``language``, with the language picker."""
+    """The web chat page in ``language``, with the language picker and the widget."""
     lang = LANGUAGES.get(language or "") or LANGUAGES[DEFAULT_LANGUAGE]
     options = "".join(
-        f'<option value="{code}"{" selected" if code == lang.code else ""}>{html.escape(other.endonym)}</option>'
+        f'<option value="{code}" lang="{code}"{" selected" if code == lang.code else ""}>'
+        f"{html.escape(other.endonym)}</option>"
         for code, other in LANGUAGES.items()
     )
-    return PAGE.substitute(
-        lang=lang.code, dir="rtl" if lang.rtl else "ltr", options=options,
-        **{key: html.escape(text(f"web_{key}", lang.code)) for key in ("title", "picker_label", "hint")},
-    )
+    # The page's one inline script is the same in every language: its hash in the page's
+    # Content-Security-Policy lets it run, and no other inline script.
+    script = re.search(r"<script>(.*?)</script>", PAGE.template, re.DOTALL).group(1)
+    script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    texts = {key: html.escape(text(f"web_{key}", lang.code))
+             for key in ("title", "intro", "picker_label", "picker_button", "hint", "send")}
+    return PAGE.substitute(lang=lang.code, dir="rtl" if lang.rtl else "ltr", options=options,
+                           script_hash=script_hash, **texts)
