@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
@@ -32,6 +33,20 @@ UNANSWERED = ("received", "bot_unavailable")
 EMPTY = "/nlu_fallback"
 # NLU reads the start of a long message; the whole message stays stored.
 MAX_BOT_TEXT = 1000
+
+
+@dataclass
+class Plan:
+    """What ``_prepare`` decided for one message: ``language`` is set only
+    when the bot is to be asked."""
+
+    said: str = ""
+    language: str | None = None
+    conversation_id: str = ""
+    channel: str = ""
+    first_attempt: bool = True
+    prefix: list[BotReply] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
 
 
 class Conversations:
@@ -72,78 +87,100 @@ class Conversations:
                 self._locks.pop(resident_id, None)
 
     async def _turn(self, message_id: int, chosen: str | None) -> None:
-        prefix: list[BotReply] = []  # gateway texts that go out before the bot's replies
+        # Database and detection work runs in a worker thread, so the event loop
+        # stays free to acknowledge webhooks at once whatever the bot is doing.
+        plan = await asyncio.to_thread(self._prepare, message_id, chosen)
+        self._emit(plan.events)
+        if plan.language is None:  # handled without the bot (keyword, menu, coordinator...)
+            return
+        try:
+            replies = await self.rasa.send(plan.conversation_id, plan.said[:MAX_BOT_TEXT],
+                                           {"language": plan.language, "channel": plan.channel})
+            if not [r for r in replies if r.text]:
+                raise RasaUnavailable("no reply (is the action server down?)")
+        except RasaUnavailable as exc:
+            log.warning("bot unavailable for message %s: %s", message_id, exc)
+            await asyncio.to_thread(self._apologise, message_id, plan, str(exc))
+            self.outbox.wake()
+            return
+        events = await asyncio.to_thread(self._answer, message_id, plan, replies)
+        self._emit(events)
+
+    def _emit(self, events: list[Event]) -> None:
+        """On the event loop: publish what a worker thread decided, and deliver."""
+        for event in events:
+            self.events.publish(event)
+        self.outbox.wake()
+
+    def _prepare(self, message_id: int, chosen: str | None) -> Plan:
+        """Route a stored message: keywords, opt-out, media, an open handoff and
+        the language menu are handled here; anything else is planned for the bot."""
+        plan = Plan()
         with session_scope() as session:
             message = session.get(Message, message_id)
             if message is None or message.status not in UNANSWERED:
-                return
+                return plan
             resident = message.resident
-            first_attempt = message.status == "received"
+            plan.first_attempt = message.status == "received"
             keyword = keywords.match(message.body)
             if keyword and keyword[0] in ("stop", "start"):
                 self._opt(session, message, resident, keyword)
-                return
+                return plan
             if resident.opted_out:  # kept, never answered: they asked for no more messages
                 message.status = "opted_out"
-                return
+                return plan
             if not message.body.strip() and (message.extra or {}).get("media"):
                 message.status = "answered"
                 queue_replies(session, resident, [BotReply(text("media_only", resident.language))],
                               sender="system")
-                self.outbox.wake()
-                return
+                return plan
             if keyword:  # help: what this is and how to stop, then the bot's menu
-                prefix.append(BotReply(text("help_keyword", resident.language or keyword[1])))
+                plan.prefix.append(BotReply(text("help_keyword", resident.language or keyword[1])))
             handoff = open_handoff(session, resident)
             if handoff is not None and not keyword and not explicit_choice(message.body):
                 message.status, message.handoff_id = "to_coordinator", handoff.id
-                self.events.publish(Event("message_in", handoff.hub_id, {"handoff": handoff.id}))
-                return
+                plan.events.append(Event("message_in", handoff.hub_id, {"handoff": handoff.id}))
+                return plan
             said = button_choice(session, resident, message.body) or message.body.strip() or EMPTY
             language = langid.decide(said, resident.language, chosen)
             if language is None:  # a language we do not speak: the menu, never a guess
                 message.status = "language_menu"
                 menu, buttons = language_menu()
                 queue_replies(session, resident, [BotReply(menu, buttons)], sender="system")
-                self.outbox.wake()
-                return
+                return plan
             resident.language = message.language = language
             if handoff is not None:  # help or a language keyword while a coordinator has the floor
                 message.status = "keyword"
-                queue_replies(session, resident, prefix or [BotReply(text("handoff_open", language))],
+                queue_replies(session, resident, plan.prefix or [BotReply(text("handoff_open", language))],
                               sender="system")
-                self.outbox.wake()
-                return
-            conversation_id, channel = resident.pseudonym, resident.channel
-        metadata = {"language": language, "channel": channel}
-        try:
-            replies = await self.rasa.send(conversation_id, said[:MAX_BOT_TEXT], metadata)
-            if not [r for r in replies if r.text]:
-                raise RasaUnavailable("no reply (is the action server down?)")
-        except RasaUnavailable as exc:
-            log.warning("bot unavailable for message %s: %s", message_id, exc)
-            with session_scope() as session:
-                message = session.get(Message, message_id)
-                message.status, message.error = "bot_unavailable", str(exc)[:500]
-                if first_attempt:  # one apology per message, not per retry
-                    queue_replies(session, message.resident,
-                                  prefix + [BotReply(text("bot_unavailable", language))], sender="system")
-            self.outbox.wake()
-            return
+                return plan
+            plan.said, plan.language = said, language
+            plan.conversation_id, plan.channel = resident.pseudonym, resident.channel
+        return plan
+
+    def _apologise(self, message_id: int, plan: Plan, error: str) -> None:
+        with session_scope() as session:
+            message = session.get(Message, message_id)
+            message.status, message.error = "bot_unavailable", error[:500]
+            if plan.first_attempt:  # one apology per message, not per retry
+                queue_replies(session, message.resident,
+                              plan.prefix + [BotReply(text("bot_unavailable", plan.language))], sender="system")
+
+    def _answer(self, message_id: int, plan: Plan, replies: list[BotReply]) -> list[Event]:
+        events = []
         with session_scope() as session:
             message = session.get(Message, message_id)
             message.status, message.error = "answered", None
             resident = message.resident
-            created = None
             try:
                 replies, created = self._open_handoffs(session, resident, replies)
             except HandoffError as exc:
                 log.error("handoff for message %s not stored: %s", message_id, exc)
-                replies = [BotReply(text("handoff_failed", language))]
-            queue_replies(session, resident, prefix + replies)
-        if created is not None:
-            self.events.publish(Event("handoff_created", created[1], {"handoff": created[0]}))
-        self.outbox.wake()
+                replies, created = [BotReply(text("handoff_failed", plan.language))], None
+            queue_replies(session, resident, plan.prefix + replies)
+            if created is not None:
+                events.append(Event("handoff_created", created[1], {"handoff": created[0]}))
+        return events
 
     def _open_handoffs(self, session, resident, replies: list[BotReply]):
         """Store the handoff a turn asks for (``{"handoff": ...}`` from
@@ -170,7 +207,6 @@ class Conversations:
             return
         confirmation = text("opted_out" if kind == "stop" else "opted_in", resident.language or keyword_language)
         queue_replies(session, resident, [BotReply(confirmation)], sender="system")
-        self.outbox.wake()
 
     async def retry_unanswered(self) -> int:
         """Submit stored messages the bot has not answered (after an outage or a

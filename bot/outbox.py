@@ -72,8 +72,16 @@ class Outbox:
             self._wake.clear()
 
     async def deliver_due(self) -> float:
-        """Deliver the oldest queued message of each resident, so a resident's
+        """Deliver the oldest queued message of each recipient, so a recipient's
         messages arrive in order; returns the seconds until the next retry."""
+        batch, wait = await asyncio.to_thread(self._due)
+        if batch:
+            await asyncio.gather(*(self._deliver(d) for d in batch))
+            return 0.0  # the same recipients may have a next message queued
+        return wait
+
+    def _due(self) -> tuple[list[Delivery], float]:
+        """In a worker thread: what is due now, and the wait until the next retry."""
         now = utcnow()
         batch: list[Delivery] = []
         waits = [30.0]
@@ -103,10 +111,7 @@ class Outbox:
                         continue
                 address = resident.address if resident else coordinator.phone
                 batch.append(Delivery(message.id, message.channel, address, message.body, message.extra))
-        if batch:
-            await asyncio.gather(*(self._deliver(d) for d in batch))
-            return 0.0  # the same residents may have a next message queued
-        return min(waits)
+        return batch, min(waits)
 
     async def _deliver(self, delivery: Delivery) -> None:
         sender = self.senders[delivery.channel]
@@ -122,6 +127,11 @@ class Outbox:
         except Exception as exc:  # an unexpected sender bug must not lose the message
             log.exception("sender crashed")
             error = f"{type(exc).__name__}: {exc}"[:500]
+        await asyncio.to_thread(self._record, delivery, status, provider_id, error, opted_out)
+
+    @staticmethod
+    def _record(delivery: Delivery, status: str, provider_id: str | None, error: str | None,
+                opted_out: bool) -> None:
         with session_scope() as session:
             message = session.get(Message, delivery.message_id)
             message.attempts += 1

@@ -63,6 +63,15 @@ def twiml() -> Response:
     return Response(TWIML_EMPTY, media_type="application/xml")
 
 
+def store_sms(sender: str, body: str, sid: str, extra: dict | None) -> tuple[int, int] | None:
+    """Store an inbound SMS (in a worker thread); (message id, resident id),
+    or None when this MessageSid was stored already."""
+    with session_scope() as session:
+        resident = resident_for(session, "sms", sender)
+        message = store_inbound(session, resident, body, provider_id=sid, extra=extra)
+        return (message.id, resident.id) if message else None
+
+
 @router.post("/webhook", summary="Twilio's incoming-message webhook")
 async def incoming(request: Request) -> Response:
     form = await verified_form(request)
@@ -77,10 +86,7 @@ async def incoming(request: Request) -> Response:
     # Only how many attachments and of what type: the media itself is never fetched or kept.
     extra = {"media": media, "media_types": [form.get(f"MediaContentType{i}", "") for i in range(media)]} \
         if media else None
-    with session_scope() as session:
-        resident = resident_for(session, "sms", sender)
-        message = store_inbound(session, resident, body, provider_id=sid, extra=extra)
-        ids = (message.id, resident.id) if message else None
+    ids = await asyncio.to_thread(store_sms, sender, body, sid, extra)
     if ids is None:
         log.info("duplicate webhook %s from %s ignored", sid, mask("sms", sender))
     else:
@@ -95,13 +101,16 @@ async def status(request: Request) -> Response:
         return Response("invalid signature", status_code=403)
     sid, state = form.get("MessageSid"), form.get("MessageStatus")
     if sid and state:
-        with session_scope() as session:
-            message = session.query(Message).filter_by(
-                channel="sms", direction="out", provider_id=sid).first()
-            if message is not None:
-                message.status = state
-                message.error = form.get("ErrorCode") or message.error
+        await asyncio.to_thread(record_status, sid, state, form.get("ErrorCode"))
     return Response(status_code=204)
+
+
+def record_status(sid: str, state: str, error_code: str | None) -> None:
+    with session_scope() as session:
+        message = session.query(Message).filter_by(channel="sms", direction="out", provider_id=sid).first()
+        if message is not None:
+            message.status = state
+            message.error = error_code or message.error
 
 
 class SmsSender:

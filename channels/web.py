@@ -7,6 +7,7 @@ puts ``language``), ``bot_uttered`` carries replies and quick-reply buttons.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import html
@@ -55,15 +56,7 @@ class WebChannel:
         await self.sio.save_session(sid, {"session_id": session_id})
         await self.sio.emit("session_confirm", session_id, to=sid)
         # Replies that waited for this resident to come back go out now.
-        with session_scope() as session:
-            resident = session.scalars(select(Resident).where(
-                Resident.channel == "web", Resident.address == session_id)).first()
-            if resident is not None:
-                session.execute(
-                    update(Message)
-                    .where(Message.resident_id == resident.id,
-                           Message.status == "awaiting_connection")
-                    .values(status="queued"))
+        await asyncio.to_thread(requeue_waiting, session_id)
         self.app_state.outbox.wake()
 
     async def user_uttered(self, sid: str, data: dict | None) -> None:
@@ -73,10 +66,7 @@ class WebChannel:
             return  # no session_request yet, or not a message: nothing to store
         custom = (data or {}).get("customData") or {}
         chosen = custom.get("language") if isinstance(custom, dict) else None
-        with session_scope() as session:
-            resident = resident_for(session, "web", session_id)
-            message = store_inbound(session, resident, text[:MAX_MESSAGE])
-            ids = message.id, resident.id
+        ids = await asyncio.to_thread(store_web, session_id, text[:MAX_MESSAGE])
         self.app_state.conversations.submit(*ids, chosen_language=chosen)
 
     async def send(self, delivery: Delivery) -> tuple[str, str | None]:
@@ -109,3 +99,22 @@ def page(language: str | None) -> str:
              for key in ("title", "intro", "picker_label", "picker_button", "hint", "send")}
     return PAGE.substitute(lang=lang.code, dir="rtl" if lang.rtl else "ltr", options=options,
                            script_hash=script_hash, **texts)
+
+
+def store_web(session_id: str, text: str) -> tuple[int, int]:
+    """Store what a web resident wrote (in a worker thread)."""
+    with session_scope() as session:
+        resident = resident_for(session, "web", session_id)
+        message = store_inbound(session, resident, text)
+        return message.id, resident.id
+
+
+def requeue_waiting(session_id: str) -> None:
+    """Replies that waited for this web resident to come back go out again."""
+    with session_scope() as session:
+        resident = session.scalars(select(Resident).where(
+            Resident.channel == "web", Resident.address == session_id)).first()
+        if resident is not None:
+            session.execute(update(Message).where(
+                Message.resident_id == resident.id, Message.status == "awaiting_connection"
+            ).values(status="queued"))
