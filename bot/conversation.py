@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from bot import keywords, langid
+from bot import hubs, keywords, langid
 from bot.db import session_scope
 from bot.events import Bus, Event
 from bot.handoff import HandoffError, HandoffRequest, alert_coordinators, open_handoff
@@ -142,7 +142,10 @@ class Conversations:
                 plan.events.append(Event("message_in", handoff.hub_id, {"handoff": handoff.id}))
                 return plan
             said = button_choice(session, resident, message.body) or message.body.strip() or EMPTY
-            language = langid.decide(said, resident.language, chosen)
+            if resident.language and len(said.split()) <= 3 and hubs.match_place(said):
+                language = resident.language  # "Hjällbo" is the answer to our question, not Swedish
+            else:
+                language = langid.decide(said, resident.language, chosen)
             if language is None:  # a language we do not speak: the menu, never a guess
                 message.status = "language_menu"
                 menu, buttons = language_menu()

@@ -78,6 +78,10 @@ def create_app(settings: Settings | None = None):
     api = FastAPI(title="Hub guide gateway", lifespan=lifespan)
     api.state.settings = settings
     api.include_router(sms.router)
+    # --- the coordinator inbox (/inbox) and its JSON API (/api): everything in bot/inbox ---
+    from bot import inbox
+    inbox.install(api)
+    # --- end of the inbox ---
 
     @api.get("/health", tags=["ops"])
     async def health() -> dict:

@@ -162,6 +162,8 @@ class Stack:
             Service("gateway", [
                 str(VENV / "app" / "bin" / "uvicorn"), "bot.gateway:app", "--host",
                 self.settings.gateway_host, "--port", str(self.gateway_port), "--no-access-log",
+                # An open inbox keeps its event stream open; do not let it hold a stop.
+                "--timeout-graceful-shutdown", "5",
             ], f"{self.gateway_url}/health", READY_SECONDS, logs / "gateway.log"),
         ]
 

@@ -1,0 +1,225 @@
+"""Coordinator accounts: signing in (with lockout), and what an admin manages."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.inbox import security
+from bot.inbox.security import LOCK_SECONDS, MAX_FAILURES, Throttles, aware, minutes
+from bot.models import Coordinator, Handoff, Hub, utcnow
+
+log = logging.getLogger("hubguide.inbox")
+
+ROLES = ("coordinator", "admin")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE = re.compile(r"^\+?[0-9]{7,15}$")
+
+WRONG = "Wrong email or password."
+LOCKED = ("Too many failed sign-ins: this account is locked for {minutes} more minute(s). "
+          "Try again later, or ask an admin to reset your password.")
+ADDRESS_LIMIT = ("Too many failed sign-ins from your network. Try again in {minutes} minute(s).")
+
+_dummy_hash: str | None = None
+
+
+class AccountError(ValueError):
+    """An admin's request that cannot be done as asked (shown to them as is)."""
+
+    def __init__(self, message: str, conflict: bool = False) -> None:
+        super().__init__(message)
+        self.conflict = conflict
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    coordinator_id: int | None
+    error: str | None = None
+    status: int = 200  # 401 wrong credentials, 429 locked or limited
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def normalise_phone(phone: str | None) -> str | None:
+    phone = re.sub(r"[\s()-]", "", phone or "")
+    if not phone:
+        return None
+    if not PHONE.match(phone):
+        raise AccountError("A phone number has 7 to 15 digits, optionally starting with +, e.g. +46701234567.")
+    return phone
+
+
+def _verify_nothing(password: str) -> None:
+    """As slow as checking a real password, so timing does not tell which emails exist."""
+    global _dummy_hash
+    _dummy_hash = _dummy_hash or security.hash_password(security.new_password())
+    security.verify_password(_dummy_hash, password)
+
+
+async def sign_in(email: str, password: str, address: str, throttles: Throttles) -> SignInResult:
+    """Check a sign-in; counts failures per account (stored) and per address (in memory)."""
+    from bot.db import session_scope
+
+    email = normalise_email(email)
+    wait = throttles.by_address.retry_after(address)
+    if wait:
+        log.warning("sign-in refused: too many failures from one address")
+        return SignInResult(None, ADDRESS_LIMIT.format(minutes=minutes(wait)), 429)
+    with session_scope() as session:
+        coordinator = session.scalars(select(Coordinator).where(Coordinator.email == email)).first()
+        locked_until = aware(coordinator.locked_until) if coordinator is not None else None
+        password_hash = coordinator.password_hash if coordinator is not None else None
+    now = utcnow()
+    if locked_until is not None and locked_until > now:
+        return SignInResult(None, LOCKED.format(minutes=minutes((locked_until - now).total_seconds())), 429)
+    if coordinator is None:
+        wait = throttles.by_unknown_email.retry_after(email)
+        if wait:  # the same answer an existing account gets once locked
+            return SignInResult(None, LOCKED.format(minutes=minutes(wait)), 429)
+        await asyncio.to_thread(_verify_nothing, password)
+        throttles.by_unknown_email.fail(email)
+        throttles.by_address.fail(address)
+        locked = throttles.by_unknown_email.retry_after(email)
+        return SignInResult(None, LOCKED.format(minutes=minutes(locked)) if locked else WRONG,
+                            429 if locked else 401)
+    good = await asyncio.to_thread(security.verify_password, password_hash, password)
+    with session_scope() as session:
+        coordinator = session.get(Coordinator, coordinator.id)
+        if not good or not coordinator.active:
+            throttles.by_address.fail(address)
+            coordinator.failed_logins = (coordinator.failed_logins or 0) + 1
+            if coordinator.failed_logins >= MAX_FAILURES:
+                coordinator.failed_logins, coordinator.locked_until = 0, now + timedelta(seconds=LOCK_SECONDS)
+                log.warning("coordinator %s locked after %d failed sign-ins", coordinator.id, MAX_FAILURES)
+                return SignInResult(None, LOCKED.format(minutes=minutes(LOCK_SECONDS)), 429)
+            return SignInResult(None, WRONG, 401)
+        coordinator.failed_logins, coordinator.locked_until = 0, None
+        if security.needs_rehash(coordinator.password_hash):
+            coordinator.password_hash = security.hash_password(password)
+        log.info("coordinator %s signed in", coordinator.id)
+        return SignInResult(coordinator.id)
+
+
+def _hub(session: Session, hub: str | int | None) -> Hub | None:
+    if hub in (None, ""):
+        return None
+    query = select(Hub).where(Hub.id == int(hub)) if str(hub).isdigit() else select(Hub).where(Hub.slug == hub)
+    found = session.scalars(query).first()
+    if found is None:
+        raise AccountError(f"No hub {hub!r}.")
+    return found
+
+
+def create_coordinator(session: Session, *, name: str, email: str, role: str = "coordinator",
+                       hub: str | int | None = None, phone: str | None = None, on_duty: bool = True,
+                       password: str | None = None) -> tuple[Coordinator, str]:
+    """A new account; returns it and its password (a one-time one unless given)."""
+    name, email = name.strip(), normalise_email(email)
+    if not name or len(name) > 200:
+        raise AccountError("A name is needed (at most 200 characters).")
+    if not EMAIL.match(email) or len(email) > 200:
+        raise AccountError("That does not look like an email address.")
+    if role not in ROLES:
+        raise AccountError(f"The role is one of: {', '.join(ROLES)}.")
+    hub_row = _hub(session, hub)
+    if role == "coordinator" and hub_row is None:
+        raise AccountError("A coordinator needs a hub.")
+    if session.scalars(select(Coordinator.id).where(Coordinator.email == email)).first() is not None:
+        raise AccountError("There is already an account with that email.", conflict=True)
+    password = password or security.new_password()
+    problem = security.password_problem(password)
+    if problem:
+        raise AccountError(problem)
+    coordinator = Coordinator(name=name, email=email, role=role, hub=hub_row, phone=normalise_phone(phone),
+                              on_duty=on_duty, active=True, failed_logins=0,
+                              password_hash=security.hash_password(password))
+    session.add(coordinator)
+    session.flush()
+    log.info("account %s created (%s)", coordinator.id, role)
+    return coordinator, password
+
+
+def update_coordinator(session: Session, actor_id: int, coordinator_id: int, changes: dict) -> Coordinator:
+    """Change hub, phone, on duty, active or role (not one's own role or active)."""
+    coordinator = session.get(Coordinator, coordinator_id)
+    if coordinator is None:
+        raise LookupError(coordinator_id)
+    if "hub" in changes:
+        coordinator.hub = _hub(session, changes["hub"])
+    if "phone" in changes:
+        coordinator.phone = normalise_phone(changes["phone"])
+    if "on_duty" in changes:
+        coordinator.on_duty = bool(changes["on_duty"])
+    if "name" in changes and str(changes["name"]).strip():
+        coordinator.name = str(changes["name"]).strip()[:200]
+    if "role" in changes and changes["role"] != coordinator.role:
+        if changes["role"] not in ROLES:
+            raise AccountError(f"The role is one of: {', '.join(ROLES)}.")
+        if coordinator_id == actor_id:
+            raise AccountError("You cannot change your own role.")
+        coordinator.role = changes["role"]
+    if "active" in changes and bool(changes["active"]) != coordinator.active:
+        if coordinator_id == actor_id:
+            raise AccountError("You cannot deactivate your own account.")
+        coordinator.active = bool(changes["active"])
+    if coordinator.role == "coordinator" and coordinator.hub_id is None and coordinator.hub is None:
+        raise AccountError("A coordinator needs a hub.")
+    return coordinator
+
+
+def reset_password(session: Session, coordinator_id: int, password: str | None = None) -> str:
+    """A new (one-time) password; also unlocks the account and ends its sessions."""
+    coordinator = session.get(Coordinator, coordinator_id)
+    if coordinator is None:
+        raise LookupError(coordinator_id)
+    password = password or security.new_password()
+    problem = security.password_problem(password)
+    if problem:
+        raise AccountError(problem)
+    coordinator.password_hash = security.hash_password(password)
+    coordinator.failed_logins, coordinator.locked_until = 0, None
+    return password
+
+
+def change_own_password(session: Session, coordinator_id: int, current: str, new: str) -> Coordinator:
+    coordinator = session.get(Coordinator, coordinator_id)
+    if not security.verify_password(coordinator.password_hash, current):
+        raise AccountError("The current password is wrong.")
+    if new == current:
+        raise AccountError("The new password must differ from the current one.")
+    reset_password(session, coordinator_id, new)
+    return coordinator
+
+
+def coordinators(session: Session) -> list[dict]:
+    now = utcnow()
+    rows = session.scalars(select(Coordinator).order_by(Coordinator.active.desc(), Coordinator.name)).all()
+    return [{
+        "id": c.id, "name": c.name, "email": c.email, "role": c.role,
+        "hub": c.hub.slug if c.hub else None, "hub_name": c.hub.name if c.hub else None,
+        "phone": c.phone, "on_duty": c.on_duty, "active": c.active,
+        "locked": bool(c.locked_until and aware(c.locked_until) > now),
+    } for c in rows]
+
+
+def hubs_overview(session: Session) -> list[dict]:
+    on_duty = dict(session.execute(
+        select(Coordinator.hub_id, func.count()).where(Coordinator.active, Coordinator.on_duty,
+                                                      Coordinator.phone.is_not(None))
+        .group_by(Coordinator.hub_id)).all())
+    staff = dict(session.execute(select(Coordinator.hub_id, func.count()).where(Coordinator.active)
+                                 .group_by(Coordinator.hub_id)).all())
+    waiting = dict(session.execute(select(Handoff.hub_id, func.count()).where(Handoff.status != "closed")
+                                   .group_by(Handoff.hub_id)).all())
+    return [{
+        "id": h.id, "slug": h.slug, "name": h.name, "municipality": h.municipality, "active": h.active,
+        "routable": h.lat is not None and h.lon is not None, "coordinators": staff.get(h.id, 0),
+        "alerted": on_duty.get(h.id, 0), "open_handoffs": waiting.get(h.id, 0),
+    } for h in session.scalars(select(Hub).order_by(Hub.municipality, Hub.name))]
