@@ -60,7 +60,7 @@ def main() -> None:
     started = time.perf_counter()
     subprocess.run(
         [str(model.RASA), "test", "nlu", "--nlu", "data/nlu", "--config", "config.yml", "--cross-validation",
-         "--folds", str(args.folds), "--successes", "--out", str(out)],
+         "--folds", str(args.folds), "--successes", "--no-plot", "--out", str(out)],
         cwd=ROOT, check=True,
     )
     seconds = time.perf_counter() - started
