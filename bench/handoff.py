@@ -21,11 +21,9 @@ Writes reports/handoff-<time>.json and .md.
 from __future__ import annotations
 
 import json
-import os
 import queue
 import re
 import statistics
-import tempfile
 import threading
 import time
 import uuid
@@ -36,12 +34,12 @@ import httpx
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from bot import db
+from bench.common import bench_stack
 from bot.db import session_scope
 from bot.inbox import accounts
 from bot.models import Handoff, Message, Resident
-from bot.settings import ROOT, Settings, get_settings
-from bot.stack import Stack, free_port
+from bot.settings import ROOT
+from bot.stack import Stack
 
 HANDOFFS = 20
 PAGE_LOADS = 20
@@ -210,14 +208,7 @@ def browser_times(stack: Stack, email: str, paths: dict[str, str]) -> dict | Non
 
 
 def main() -> None:
-    data = Path(tempfile.mkdtemp(prefix="hubguide-bench-handoff-"))
-    port = free_port()
-    settings = Settings(_env_file=None, app_env="test", data_dir=data,
-                        database_url=f"sqlite:///{data / 'hubguide.db'}",
-                        public_base_url=f"http://127.0.0.1:{port}", twilio_account_sid="", log_level="WARNING")
-    stack = Stack(settings, rasa_port=free_port(), action_port=free_port(), gateway_port=port)
-    os.environ["DATABASE_URL"] = settings.sqlalchemy_url  # this process reads the stack's database
-    get_settings.cache_clear(), db.engine.cache_clear(), db._session_factory.cache_clear()
+    stack = bench_stack("hubguide-bench-handoff-")
     stack.start()
     stream = None
     try:

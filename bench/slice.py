@@ -9,9 +9,7 @@ is shared and noisy.
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import tempfile
 import time
 import uuid
 from datetime import datetime, timezone
@@ -22,11 +20,11 @@ import socketio
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from bot import db
+from bench.common import bench_stack
 from bot.db import session_scope
 from bot.models import Message
-from bot.settings import ROOT, Settings, get_settings
-from bot.stack import Stack, free_port
+from bot.settings import ROOT
+from bot.stack import Stack
 
 TURNS = 20
 # A conversation of two turns, repeated: the job answer with the offer, then "no".
@@ -102,14 +100,7 @@ def summary(values: list[float]) -> dict:
 
 
 def main() -> None:
-    data = Path(tempfile.mkdtemp(prefix="hubguide-bench-"))
-    port = free_port()
-    settings = Settings(_env_file=None, app_env="test", data_dir=data,
-                        database_url=f"sqlite:///{data / 'hubguide.db'}",
-                        public_base_url=f"http://127.0.0.1:{port}", twilio_account_sid="", log_level="WARNING")
-    stack = Stack(settings, rasa_port=free_port(), action_port=free_port(), gateway_port=port)
-    os.environ["DATABASE_URL"] = settings.sqlalchemy_url  # this process reads the stack's database
-    get_settings.cache_clear(), db.engine.cache_clear(), db._session_factory.cache_clear()
+    stack = bench_stack("hubguide-bench-")
     started = time.perf_counter()
     stack.start()
     startup = time.perf_counter() - started

@@ -78,7 +78,6 @@ import signal
 import sqlite3
 import statistics
 import subprocess
-import tempfile
 import threading
 import time
 import uuid
@@ -91,10 +90,11 @@ from urllib.parse import urlencode
 import httpx
 from twilio.request_validator import RequestValidator
 
+from bench.common import bench_stack, use_database
 from bench.slice import rss_mb
 from bot import db, model
-from bot.settings import ROOT, Settings, get_settings
-from bot.stack import Stack, free_port
+from bot.settings import ROOT, Settings
+from bot.stack import Stack
 
 LANGS = ("sv", "en", "ar", "fa", "so", "ti")
 # Realistic resident texts, taken from data/nlu/<lang>/ (job_search, learn_swedish,
@@ -778,8 +778,7 @@ async def profile_gateway_code(data: Path, rounds: int) -> dict:
     from channels import sms
 
     url = f"sqlite:///{data / 'profile.db'}"
-    os.environ["DATABASE_URL"] = url
-    get_settings.cache_clear(), db.engine.cache_clear(), db._session_factory.cache_clear()
+    use_database(url)
     db.migrate(url)
     settings = Settings(_env_file=None, app_env="test", data_dir=data, database_url=url,
                         public_base_url="http://127.0.0.1:8000", twilio_account_sid="",
@@ -1263,18 +1262,13 @@ def main() -> None:
         parser.error("--messages must be at least --conversations")
 
     run_started = time.perf_counter()
-    data = Path(tempfile.mkdtemp(prefix="hubguide-smsload-"))
-    port = free_port()
-    settings = Settings(_env_file=None, app_env="test", data_dir=data,
-                        database_url=f"sqlite:///{data / 'hubguide.db'}",
-                        public_base_url=f"http://127.0.0.1:{port}", twilio_account_sid="",
-                        log_level=args.log_level)
+    stack = bench_stack("hubguide-smsload-", args.log_level)
+    data = stack.settings.data_dir
     # A copy of the model: another `make train` may replace models/hubguide.tar.gz meanwhile.
     model_copy = data / "model.tar.gz"
     shutil.copyfile(model.MODEL, model_copy)
     model_sha = hashlib.sha256(model_copy.read_bytes()).hexdigest()[:16]
-    stack = Stack(settings, rasa_port=free_port(), action_port=free_port(), gateway_port=port,
-                  model_path=model_copy)
+    stack.model_path = model_copy
     load_before = os.getloadavg()
     version = code_version()  # as the gateway imports it at start
     started = time.perf_counter()

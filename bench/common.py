@@ -1,0 +1,28 @@
+"""What the benchmarks share: a stack of their own, on free ports, with a
+temporary data directory, SQLite and dry-run SMS, whose database this
+process reads too."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from bot import db
+from bot.settings import Settings, get_settings
+from bot.stack import Stack, free_port
+
+
+def use_database(url: str) -> None:
+    """Point this process's sessions at ``url``."""
+    os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear(), db.engine.cache_clear(), db._session_factory.cache_clear()
+
+
+def bench_stack(prefix: str, log_level: str = "WARNING") -> Stack:
+    data = Path(tempfile.mkdtemp(prefix=prefix))
+    port = free_port()
+    settings = Settings(_env_file=None, app_env="test", data_dir=data,
+                        database_url=f"sqlite:///{data / 'hubguide.db'}",
+                        public_base_url=f"http://127.0.0.1:{port}", twilio_account_sid="", log_level=log_level)
+    use_database(settings.sqlalchemy_url)
+    return Stack(settings, rasa_port=free_port(), action_port=free_port(), gateway_port=port)
