@@ -9,7 +9,7 @@ import contextlib
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from bot import hubs, langid
@@ -84,8 +84,12 @@ def create_app(settings: Settings | None = None):
     # --- end of the inbox ---
 
     @api.get("/health", tags=["ops"])
-    async def health() -> dict:
-        return {"status": "ok"}
+    async def health(request: Request) -> dict:
+        """The gateway is up (always 200 while it is); ``bot`` says whether the
+        Rasa server and the action server answer, as the gateway last saw them."""
+        rasa = getattr(request.app.state, "conversations", None)
+        ready = rasa is not None and await rasa.rasa.ready()
+        return {"status": "ok", "bot": "ready" if ready else "unavailable"}
 
     @api.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index(lang: str | None = None) -> str:

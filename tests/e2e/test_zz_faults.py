@@ -4,6 +4,7 @@ kept, the resident gets a short apology in their language at once, and the
 message is answered when the bot is back."""
 from __future__ import annotations
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -21,10 +22,15 @@ def inbound_status(number: str) -> str:
             Resident.address == number, Message.direction == "in")).one()
 
 
+def bot_status(stack) -> str:
+    return httpx.get(stack.gateway_url + "/health", timeout=10).json()["bot"]
+
+
 @pytest.mark.parametrize("down", ["action server", "Rasa server"])
 def test_a_message_sent_while_the_bot_is_down_is_kept_apologised_for_and_answered_later(stack, down):
     stack.service(down).stop()
-    phone = SmsResident(stack, "+4670111000" + ("1" if down == "Rasa server" else "2"))
+    wait_for(lambda: bot_status(stack) == "unavailable", what="the gateway to notice")
+    phone = SmsResident(stack, "+4670990000" + ("1" if down == "Rasa server" else "2"))
     assert phone.ask("jag vill ha jobb") == text("bot_unavailable", "sv")
     assert inbound_status(phone.number) == "bot_unavailable"
     stack.restart(down)
