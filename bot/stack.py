@@ -214,7 +214,15 @@ class Stack:
         self.stop()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Ctrl-C, or `kill` from a supervisor, stops all three processes cleanly, also
+    # when a shell started us in the background with SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     settings = get_settings()
     stack = Stack(settings, rasa_port=settings.rasa_port, action_port=settings.action_port,
                   gateway_port=settings.gateway_port, gateway_to_terminal=True)
