@@ -26,3 +26,20 @@ def bench_stack(prefix: str, log_level: str = "WARNING") -> Stack:
                         public_base_url=f"http://127.0.0.1:{port}", twilio_account_sid="", log_level=log_level)
     use_database(settings.sqlalchemy_url)
     return Stack(settings, rasa_port=free_port(), action_port=free_port(), gateway_port=port)
+
+
+def process_tree(pid: int) -> list[int]:
+    """A process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        todo += children.get(current, [])
+    return pids

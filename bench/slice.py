@@ -20,7 +20,7 @@ import socketio
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from bench.common import bench_stack
+from bench.common import bench_stack, process_tree
 from bot.db import session_scope
 from bot.models import Message
 from bot.settings import ROOT
@@ -33,17 +33,8 @@ SCRIPT = [("jag vill ha jobb", 2), ("nej tack", 1)]
 
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and all its descendants."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        todo += children.get(current, [])
+    total = 0
+    for current in process_tree(pid):
         try:
             for line in Path(f"/proc/{current}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):

@@ -90,7 +90,7 @@ from urllib.parse import urlencode
 import httpx
 from twilio.request_validator import RequestValidator
 
-from bench.common import bench_stack, use_database
+from bench.common import bench_stack, process_tree, use_database
 from bench.slice import rss_mb
 from bot import db, model
 from bot.settings import ROOT, Settings
@@ -146,27 +146,11 @@ def _r(value: float | None, digits: int = 1) -> float | None:
 
 # ---------------------------------------------------------- process CPU time
 
-def _tree(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    pids, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        pids.append(current)
-        todo += children.get(current, [])
-    return pids
-
-
 def cpu_seconds(pid: int) -> tuple[float, float]:
     """User and system CPU of a process and its descendants."""
     ticks = os.sysconf("SC_CLK_TCK")
     user = system = 0
-    for current in _tree(pid):
+    for current in process_tree(pid):
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
             user, system = user + int(fields[11]), system + int(fields[12])  # utime, stime
