@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.languages import LANGUAGES
+from bot.languages import language_name
 from bot.models import Coordinator, Handoff, Hub, Message, Resident, utcnow
 from bot.store import queue_outbound
 from bot.texts import text
@@ -79,9 +79,8 @@ def alert_coordinators(session: Session, handoff: Handoff, inbox_url: str) -> in
     coordinators = session.scalars(select(Coordinator).where(
         Coordinator.hub_id == handoff.hub_id, Coordinator.active, Coordinator.on_duty,
         Coordinator.phone.is_not(None))).all()
-    language = LANGUAGES.get(handoff.language)
     body = text("coordinator_alert", "sv").format(
-        topic=handoff.topic or "-", language=language.name if language else handoff.language,
+        topic=handoff.topic or "-", language=language_name(handoff.language),
         url=f"{inbox_url.rstrip('/')}/inbox/handoffs/{handoff.id}")
     for coordinator in coordinators:
         session.add(Message(coordinator_id=coordinator.id, handoff_id=handoff.id, direction="out",

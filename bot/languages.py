@@ -57,6 +57,12 @@ LANGUAGES: dict[str, Language] = {
 DEFAULT_LANGUAGE = "sv"
 
 
+def language_name(code: str | None) -> str:
+    """A language's English name for coordinators and logs (the code when unknown)."""
+    language = LANGUAGES.get(code or "")
+    return language.name if language else (code or "unknown")
+
+
 def is_supported(code: str | None) -> bool:
     return code in LANGUAGES
 

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.models import Handoff, Message, Resident, utcnow
+from bot.models import Message, Resident, utcnow
 
 
 def mask(channel: str, address: str) -> str:
@@ -68,9 +68,3 @@ def queue_outbound(
     )
     session.add(message)
     return message
-
-
-def open_handoff(session: Session, resident: Resident) -> Handoff | None:
-    return session.scalars(
-        select(Handoff).where(Handoff.resident_id == resident.id, Handoff.status != "closed")
-    ).first()

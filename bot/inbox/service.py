@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot import handoff as handoffs
 from bot.inbox.security import User, aware
-from bot.languages import LANGUAGES
+from bot.languages import language_name
 from bot.models import Coordinator, Handoff, Hub, Message, utcnow
 from bot.store import mask
 from channels.gsm import MAX_BODY
@@ -40,11 +40,6 @@ class Invalid(ValueError):
 
 class Conflict(Exception):
     """A request the handoff's current state does not allow (409)."""
-
-
-def language_name(code: str | None) -> str:
-    language = LANGUAGES.get(code or "")
-    return language.name if language else (code or "unknown")
 
 
 def visible_handoff(session: Session, user: User, handoff_id: int) -> Handoff:
@@ -216,8 +211,6 @@ def close(session: Session, user: User, handoff_id: int, outcome: str) -> Handof
     handoff = visible_handoff(session, user, handoff_id)
     if outcome not in handoffs.OUTCOMES:
         raise Invalid(f"the outcome is one of: {', '.join(handoffs.OUTCOMES)}")
-    if handoff.status == "closed":
-        raise Conflict("the handoff is closed already")
     try:
         handoffs.close(session, handoff, outcome)
     except handoffs.HandoffError as exc:

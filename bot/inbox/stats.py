@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from bot.handoff import OUTCOMES, visible_to
 from bot.inbox.security import User, aware
-from bot.inbox.service import OUTCOME_LABELS, language_name
+from bot.inbox.service import OUTCOME_LABELS
+from bot.languages import language_name
 from bot.models import Handoff, Hub, Message, utcnow
 
 TZ = ZoneInfo("Europe/Stockholm")
