@@ -2,6 +2,8 @@
 directory, migrated with the real Alembic migrations."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bot import db
@@ -30,3 +32,14 @@ def settings(tmp_path, monkeypatch):
     if db.engine.cache_info().currsize:
         db.engine().dispose()
     reset_caches()
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
+    """Poll an effect of another process or thread (a database row) until it shows, or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

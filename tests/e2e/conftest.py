@@ -3,9 +3,8 @@ model, the action server and the gateway, on free ports, with their own data
 directory. Started once per test session (the Rasa server takes 20-60 s)."""
 from __future__ import annotations
 
-import time
-
 import pytest
+import socketio
 
 from bot import db, model
 from bot.settings import Settings
@@ -38,12 +37,10 @@ def stack(tmp_path_factory):
             reset_caches()
 
 
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    """Poll another process's effect (a database row) until it shows, or fail."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+@pytest.fixture
+def web(stack):
+    """A web chat resident: a socket.io client of the stack's gateway."""
+    client = socketio.SimpleClient()
+    client.connect(stack.gateway_url, transports=["websocket"])
+    yield client
+    client.disconnect()

@@ -12,16 +12,15 @@ import uuid
 
 import httpx
 import pytest
-import socketio
 from sqlalchemy import select
 
 from bot.db import session_scope
 from bot.inbox import accounts
 from bot.models import Handoff, Hub, Message, Resident
 from bot.texts import text
-from tests.e2e.conftest import wait_for
+from tests.conftest import wait_for
 from tests.e2e.test_languages import variant
-from tests.e2e.test_slice import SmsResident
+from tests.e2e.test_slice import SmsResident, web_turn
 from tests.inbox.conftest import Sse, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -165,33 +164,15 @@ def test_a_handoff_of_another_hub_is_not_visible(stack, inboxes):
     assert inboxes["hjallbo"].post(f"/api/handoffs/{handoff.id}/close", {"outcome": "work"}).status_code == 404
 
 
-@pytest.fixture
-def web(stack):
-    client = socketio.SimpleClient()
-    client.connect(stack.gateway_url, transports=["websocket"])
-    yield client
-    client.disconnect()
-
-
-def web_turn(client, message: str, replies: int = 1) -> list[dict]:
-    client.emit("user_uttered", {"message": message, "customData": {"language": "en"}})
-    received = []
-    while len(received) < replies:
-        event, data = client.receive(timeout=30)
-        assert event == "bot_uttered"
-        received.append(data)
-    return received
-
-
 def test_a_coordinators_reply_reaches_a_web_resident(stack, inboxes, web):
     web.emit("session_request", {"session_id": None})
     event, session_id = web.receive(timeout=10)
     assert event == "session_confirm"
-    web_turn(web, "I am looking for a job", replies=2)
-    web_turn(web, "/affirm")
-    [note] = web_turn(web, "I live in Bergsjön")
+    web_turn(web, "I am looking for a job", "en", replies=2)
+    web_turn(web, "/affirm", "en", replies=1)
+    [note] = web_turn(web, "I live in Bergsjön", "en", replies=1)
     assert note["text"] == variant("utter_ask_note", "en", "web")
-    [done] = web_turn(web, "no")
+    [done] = web_turn(web, "no", "en", replies=1)
     assert done["text"].startswith("Done") and HUB_NAMES["bergsjon"] in done["text"]
     handoff = handoff_of(session_id)
     inbox = inboxes["bergsjon"]

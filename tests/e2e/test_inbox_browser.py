@@ -15,7 +15,7 @@ from bot.db import session_scope
 from bot.inbox import accounts
 from bot.models import Handoff, Resident
 from bot.texts import text
-from tests.e2e.conftest import wait_for
+from tests.conftest import wait_for
 from tests.e2e.test_slice import SmsResident
 
 pytestmark = pytest.mark.e2e

@@ -8,13 +8,12 @@ import uuid
 
 import httpx
 import pytest
-import socketio
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from bot.db import session_scope
 from bot.models import Handoff, Hub, Message, Resident
-from tests.e2e.conftest import wait_for
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -95,14 +94,6 @@ def test_an_unknown_area_gets_the_numbered_list_and_a_number_chooses(stack):
     phone.ask("2")
     assert "Biskopsgården" in phone.ask("nej")
     assert handoffs_of(phone.number)[0][0] == "biskopsgarden"
-
-
-@pytest.fixture
-def web(stack):
-    client = socketio.SimpleClient()
-    client.connect(stack.gateway_url, transports=["websocket"])
-    yield client
-    client.disconnect()
 
 
 def web_turn(client, message: str, language: str, replies: int) -> list[dict]:

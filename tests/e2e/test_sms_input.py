@@ -12,8 +12,9 @@ from twilio.request_validator import RequestValidator
 from bot.db import session_scope
 from bot.models import Message, Resident
 from bot.texts import text
+from tests.conftest import wait_for
 from tests.e2e.test_languages import variant
-from tests.e2e.test_slice import SmsResident, wait_for
+from tests.e2e.test_slice import SmsResident
 
 pytestmark = pytest.mark.e2e
 

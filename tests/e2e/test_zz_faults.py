@@ -11,7 +11,8 @@ from sqlalchemy import select
 from bot.db import session_scope
 from bot.models import Message, Resident
 from bot.texts import text
-from tests.e2e.test_slice import SmsResident, wait_for
+from tests.conftest import wait_for
+from tests.e2e.test_slice import SmsResident
 
 pytestmark = pytest.mark.e2e
 

@@ -120,16 +120,6 @@ class Browser:
             return client.post(url, data=data, **kwargs)
 
 
-def wait_until(predicate, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError("timed out")
-
-
 def messages_of(handoff_id: int | None = None, **where) -> list[Message]:
     with session_scope() as session:
         query = select(Message).order_by(Message.id)

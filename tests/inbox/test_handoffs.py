@@ -7,7 +7,8 @@ import pytest
 from bot.db import session_scope
 from bot.models import Handoff, Message, Resident
 from bot.texts import text
-from tests.inbox.conftest import Browser, add_coordinator, add_handoff, hub_id, messages_of, wait_until
+from tests.conftest import wait_for
+from tests.inbox.conftest import Browser, add_coordinator, add_handoff, hub_id, messages_of
 
 NUMBER = "+46701234567"
 
@@ -35,7 +36,7 @@ def test_a_reply_is_queued_to_the_resident_as_the_coordinator_with_the_handoffs_
         "coordinator", handoff, "sms", "مرحبا، سأتصل بك غدا")
     assert reply.coordinator_id == ana.get("/api/me").json()["id"]
     # The outbox was woken: the dry-run "send" happens at once.
-    assert wait_until(lambda: messages_of(handoff, direction="out")[0].status == "dry_run")
+    assert wait_for(lambda: messages_of(handoff, direction="out")[0].status == "dry_run", timeout=15)
     row = handoff_row(handoff)
     assert row.status == "claimed" and row.first_reply_at is not None
     assert response.json()["sender_label"] == "Ana"
@@ -47,7 +48,7 @@ def test_a_reply_to_a_web_resident_goes_to_the_web_chat(ana):
     [reply] = messages_of(handoff, direction="out")
     assert reply.channel == "web" and reply.sender == "coordinator"
     # Nobody has the chat open here: it waits for the resident to come back.
-    assert wait_until(lambda: messages_of(handoff, direction="out")[0].status == "awaiting_connection")
+    assert wait_for(lambda: messages_of(handoff, direction="out")[0].status == "awaiting_connection", timeout=15)
 
 
 def test_the_reply_form_queues_the_reply_and_comes_back_to_the_handoff(ana):

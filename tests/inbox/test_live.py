@@ -25,7 +25,8 @@ from bot.inbox.security import User
 from bot.models import Coordinator, Handoff, Message, Resident
 from bot.stack import free_port
 from bot.texts import text
-from tests.inbox.conftest import Sse, add_coordinator, sign_in, wait_until
+from tests.conftest import wait_for
+from tests.inbox.conftest import Sse, add_coordinator, sign_in
 
 ANA = User(1, "Ana", "ana@hjallbo.example", "coordinator", 1, "Hjällbo", "t" * 43)
 ADMIN = User(2, "Admin", "admin@hub.example", "admin", None, None, "t" * 43)
@@ -126,7 +127,7 @@ def live_gateway(settings):
                                            timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    wait_until(lambda: server.started, timeout=60)
+    wait_for(lambda: server.started, timeout=60)
     streams: list[Sse] = []
     yield settings.public_base_url, streams
     for stream in streams:
@@ -175,12 +176,12 @@ def test_a_handoff_reaches_its_hubs_stream_and_phone_and_the_bot_waits_until_clo
         alert = session.scalars(select(Message).where(Message.coordinator_id.is_not(None))).one()
         assert session.get(Coordinator, alert.coordinator_id).email == "ana@hjallbo.example"
     assert hub == "hjallbo"
-    wait_until(lambda: sent_to(number) and sent_to(number)[0][2] == "dry_run", timeout=15)
+    wait_for(lambda: sent_to(number) and sent_to(number)[0][2] == "dry_run", timeout=15)
 
     def alert_status():
         with session_scope() as session:
             return session.get(Message, alert.id).status == "dry_run"
-    wait_until(alert_status, timeout=15)  # the alert SMS went (dry run), beside the resident's reply
+    wait_for(alert_status, timeout=15)  # the alert SMS went (dry run), beside the resident's reply
     assert ana.get(f"/api/handoffs/{handoff_id}").status_code == 200
 
     # While it is open the bot is silent: the resident's words go to the coordinator.
@@ -194,14 +195,14 @@ def test_a_handoff_reaches_its_hubs_stream_and_phone_and_the_bot_waits_until_clo
     csrf = {"X-CSRF-Token": ana.get("/inbox").text.split('data-csrf="')[1].split('"')[0]}
     assert ana.post(f"/api/handoffs/{handoff_id}/reply", json={"body": "Ja, 9–16!"}, headers=csrf).status_code == 201
     ana_events.expect("message_out", handoff=handoff_id)
-    wait_until(lambda: sent_to(number)[-1] == ("coordinator", "Ja, 9–16!", "dry_run"), timeout=15)
+    wait_for(lambda: sent_to(number)[-1] == ("coordinator", "Ja, 9–16!", "dry_run"), timeout=15)
 
     assert ana.post(f"/api/handoffs/{handoff_id}/close", json={"outcome": "work"}, headers=csrf).status_code == 200
     ana_events.expect("handoff_updated", handoff=handoff_id)
-    wait_until(lambda: sent_to(number)[-1] == ("system", text("handoff_closed", "sv"), "dry_run"), timeout=15)
+    wait_for(lambda: sent_to(number)[-1] == ("system", text("handoff_closed", "sv"), "dry_run"), timeout=15)
 
     text_in(base, settings, number, "hej igen")  # the bot answers again
-    wait_until(lambda: sent_to(number)[-1][1] == "Hej! Vad kan jag hjälpa dig med?", timeout=15)
+    wait_for(lambda: sent_to(number)[-1][1] == "Hej! Vad kan jag hjälpa dig med?", timeout=15)
     assert FakeRasa.calls[-1] == "hej igen"
     assert bea_events.kinds() == []  # nothing of Hjällbo's reached Bergsjön's coordinator
 
