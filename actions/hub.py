@@ -14,7 +14,21 @@ NO_NOTE = "-"  # the form needs a value; this one means the resident added nothi
 
 
 def hub_list() -> str:
-    return "\n".join(f"{i} {hub.area}" for i, hub in enumerate(hubs.directory().routable, 1))
+    return "\n".join(f"{i} {hub.area}" for i, hub in enumerate(hubs.directory().listed, 1))
+
+
+def chosen(hub: hubs.HubInfo, area: str) -> dict[str, Any]:
+    return {"area": area, "hub": hub.slug, "hub_name": hub.name, "area_offer": None}
+
+
+def spoke_this_turn(tracker: Tracker) -> bool:
+    """Whether the bot has already said something since the resident's last message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot":
+            return True
+    return False
 
 
 class ValidateHandoffForm(FormValidationAction):
@@ -23,17 +37,25 @@ class ValidateHandoffForm(FormValidationAction):
 
     def validate_area(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                       domain: dict[str, Any]) -> dict[str, Any]:
+        """A hub's number, a place (routed to its hub), or, after we offered the
+        nearest hub to a place outside Göteborg and Borås, yes or no to it."""
         text = value if isinstance(value, str) else ""
         hub = hubs.hub_by_number(text)
-        area = hub.area if hub else None
-        if hub is None:
-            place = hubs.match_place(text)
-            if place is not None:
-                hub, area = hubs.nearest_hub(place.point), place.name
-        if hub is None:
-            dispatcher.utter_message(response="utter_area_unknown", hub_list=hub_list())
-            return {"area": None}
-        return {"area": area, "hub": hub.slug, "hub_name": hub.name}
+        if hub is not None:
+            return chosen(hub, hub.area)
+        place = hubs.match_place(text)
+        hub = hubs.hub_for(place) if place is not None else None
+        if place is not None and place.outside and hub is not None:
+            dispatcher.utter_message(response="utter_area_outside", place=place.name, hub_name=hub.name)
+            return {"area": None, "area_offer": {"hub": hub.slug, "area": place.name}}
+        if hub is not None:
+            return chosen(hub, place.name)
+        offer = tracker.get_slot("area_offer")
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if place is None and isinstance(offer, dict) and intent == "affirm":
+            return chosen(hubs.directory().hub(offer["hub"]), offer["area"])
+        dispatcher.utter_message(response="utter_area_unknown", hub_list=hub_list())
+        return {"area": None, "area_offer": None}
 
     def validate_note(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                       domain: dict[str, Any]) -> dict[str, Any]:
@@ -63,4 +85,18 @@ class ActionHandoff(Action):
             "note": None if tracker.get_slot("note") == NO_NOTE else tracker.get_slot("note"),
         }})
         dispatcher.utter_message(response="utter_handoff_done")
-        return [SlotSet("area", None), SlotSet("note", None)]
+        return [SlotSet("area", None), SlotSet("note", None), SlotSet("area_offer", None)]
+
+
+class ActionAskArea(Action):
+    """Asks for the area, unless the validation has just answered (the list of
+    hubs, or the offer of the nearest one): one question per turn."""
+
+    def name(self) -> str:
+        return "action_ask_area"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        if not spoke_this_turn(tracker):
+            dispatcher.utter_message(response="utter_ask_area")
+        return []

@@ -1,16 +1,16 @@
-"""Hubs, the places residents name, and the nearest hub to a place.
+"""Hubs, the places residents name, and the hub for a place.
 
-The data lives in ``data/hubs.yml`` (edited by operators); this module reads
-it, matches what a resident writes to a place, and routes by great-circle
-distance.
+The data lives in ``data/hubs.yml`` (the hubs) and ``data/places.yml`` (the
+gazetteer), both edited by operators; this module reads them, matches what a
+resident writes to a place, and routes by great-circle distance.
 """
 from __future__ import annotations
 
-import difflib
 import math
+import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import yaml
@@ -18,6 +18,7 @@ import yaml
 from bot.settings import ROOT
 
 HUBS_FILE = ROOT / "data" / "hubs.yml"
+PLACES_FILE = ROOT / "data" / "places.yml"
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,13 @@ class HubInfo:
 @dataclass(frozen=True)
 class Place:
     name: str
-    point: tuple[float, float]
+    point: tuple[float, float] | None
     aliases: tuple[str, ...] = field(default=())
+    municipality: str = "Göteborg"
+    hub: str | None = None  # a hub's slug: routes there without measuring
+    outside: bool = False  # in a municipality without a hub
+    scripts: tuple[str, ...] = field(default=())  # our transliterations (ar, fa, so, ti)
+    postal_codes: tuple[tuple[int, int], ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -46,31 +52,72 @@ class Directory:
     places: tuple[Place, ...]
 
     @property
+    def listed(self) -> tuple[HubInfo, ...]:
+        """Every hub, in file order: the numbered list residents see and choose from."""
+        return self.hubs
+
+    @property
     def routable(self) -> tuple[HubInfo, ...]:
-        """Hubs with a known point, in file order: the numbered list residents see."""
+        """Hubs with a known point: the ones nearest-hub routing measures to."""
         return tuple(h for h in self.hubs if h.point is not None)
+
+    @property
+    def served(self) -> frozenset[str]:
+        """Municipalities that have a hub."""
+        return frozenset(h.municipality for h in self.hubs)
 
     def hub(self, slug: str) -> HubInfo:
         return next(h for h in self.hubs if h.slug == slug)
 
+    @cached_property
+    def names(self) -> dict[str, Place]:
+        """Every normalised name a place answers to (built once: matching runs on many turns)."""
+        return _names(self)
 
-def load(path: Path = HUBS_FILE) -> Directory:
+
+def _point(value) -> tuple[float, float] | None:
+    return (float(value[0]), float(value[1])) if value else None
+
+
+def _codes(ranges) -> tuple[tuple[int, int], ...]:
+    """"418 30-418 43" -> ((41830, 41843),); a single code is a range of one."""
+    found = []
+    for text in ranges or ():
+        low, _, high = str(text).partition("-")
+        low = int(low.replace(" ", ""))
+        found.append((low, int(high.replace(" ", "")) if high else low))
+    return tuple(found)
+
+
+def load(path: Path = HUBS_FILE, places_path: Path = PLACES_FILE) -> Directory:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     hubs = tuple(
         HubInfo(
             slug=h["slug"], name=h["name"], area=h["area"], municipality=h["municipality"],
-            point=tuple(h["point"]) if h.get("point") else None,
+            point=_point(h.get("point")),
             address=h.get("address"), opening_hours=h.get("opening_hours"),
             phone=h.get("phone"), email=h.get("email"),
         )
         for h in raw["hubs"]
     )
+    served = {h.municipality for h in hubs}
+    entries = list(raw.get("places") or ())
+    if places_path.exists():
+        entries += yaml.safe_load(places_path.read_text(encoding="utf-8")).get("places") or ()
     places = tuple(
-        Place(p["name"], tuple(p["point"]), tuple(p.get("aliases", ())))
-        for p in raw.get("places", ())
+        Place(
+            name=p["name"], point=_point(p.get("point")), aliases=tuple(p.get("aliases") or ()),
+            municipality=p.get("municipality", "Göteborg"), hub=p.get("hub"),
+            outside=p.get("municipality", "Göteborg") not in served,
+            scripts=tuple(name for names in (p.get("scripts") or {}).values() for name in names),
+            postal_codes=_codes(p.get("postal_codes")),
+        )
+        for p in entries
     )
-    # Every routable hub is a place by its own area name too.
-    places += tuple(Place(h.area, h.point) for h in hubs if h.point is not None)
+    # Every hub is a place by its own area name too, unless the gazetteer has it.
+    named = {normalise(n) for p in places for n in (p.name, *p.aliases)}
+    places += tuple(Place(h.area, h.point, municipality=h.municipality, hub=h.slug)
+                    for h in hubs if normalise(h.area) not in named)
     return Directory(hubs, places)
 
 
@@ -79,9 +126,15 @@ def directory() -> Directory:
     return load()
 
 
+# Arabic and Persian write some letters differently; residents mix them.
+SCRIPT_FOLD = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "أ": "ا", "إ": "ا", "آ": "ا",
+                             "ٱ": "ا", "ؤ": "و", "ئ": "ی", "\u200c": " ", "ـ": ""})
+
+
 def normalise(text: str) -> str:
-    """Lower case, no diacritics (å->a, ä->a, ö->o), single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    """Lower case, no diacritics (å->a, ä->a, ö->o, Arabic vowel marks), Arabic
+    and Persian letter forms folded together, single spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(SCRIPT_FOLD))
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     kept = "".join(ch if ch.isalnum() else " " for ch in plain)
     return " ".join(kept.split())
@@ -90,7 +143,7 @@ def normalise(text: str) -> str:
 def _names(directory: Directory) -> dict[str, Place]:
     names: dict[str, Place] = {}
     for place in directory.places:
-        for name in (place.name, *place.aliases):
+        for name in (place.name, *place.aliases, *place.scripts):
             names.setdefault(normalise(name), place)
     # "Tynnered/Frölunda torg" also answers to each half.
     for place in directory.places:
@@ -99,10 +152,47 @@ def _names(directory: Directory) -> dict[str, Place]:
     return names
 
 
+def allowed_typos(length: int) -> int:
+    """Edits forgiven in a name of this many letters: none in short names
+    ("Askim", "Kärra" are one letter from ordinary words), one up to nine
+    letters, two from ten ("Hammarkullen", "Biskopsgården")."""
+    return 0 if length <= 5 else 1 if length <= 9 else 2
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Damerau-Levenshtein (adjacent swaps count one), stopping past ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous, current = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        before, previous, current = previous, current, [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if before is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], before[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+    return current[-1]
+
+
+POSTAL_CODE = re.compile(r"(?<!\d)(\d{3}) ?(\d{2})(?!\d)")
+
+
+def match_postal_code(text: str, directory: Directory) -> Place | None:
+    for match in POSTAL_CODE.finditer(text):
+        code = int(match.group(1) + match.group(2))
+        for place in directory.places:
+            if any(low <= code <= high for low, high in place.postal_codes):
+                return place
+    return None
+
+
 def match_place(text: str, directory: Directory | None = None) -> Place | None:
-    """The place a resident's message names, forgiving case, å/ä/ö and small typos."""
+    """The place a resident's message names, forgiving case, å/ä/ö, small typos
+    (scaled to the name's length) and the name in Arabic, Persian or Tigrinya
+    script; or the place of a known postal code. None when nothing matches."""
     directory = directory or globals()["directory"]()
-    names = _names(directory)
+    names = directory.names
     wanted = normalise(text)
     if not wanted:
         return None
@@ -112,13 +202,23 @@ def match_place(text: str, directory: Directory | None = None) -> Place | None:
     for name in sorted(names, key=len, reverse=True):
         if f" {name} " in f" {wanted} ":
             return names[name]
+    place = match_postal_code(text, directory)
+    if place is not None:
+        return place
+    # A misspelt name: the whole message, or one to three of its words.
     words = wanted.split()
-    candidates = [wanted, *(" ".join(words[i:i + n]) for n in (1, 2) for i in range(len(words)))]
+    candidates = dict.fromkeys([wanted, *(" ".join(words[i:i + n]) for n in (3, 2, 1)
+                                          for i in range(len(words) - n + 1))])
+    best: tuple[int, int, str] | None = None
     for candidate in candidates:
-        close = difflib.get_close_matches(candidate, names, n=1, cutoff=0.8)
-        if close and len(candidate) >= 4:
-            return names[close[0]]
-    return None
+        for name in names:
+            limit = allowed_typos(min(len(name), len(candidate)))
+            if limit == 0 or name[0] != candidate[0]:  # a first letter is rarely the typo
+                continue
+            distance = edit_distance(candidate, name, limit)
+            if distance <= limit and (best is None or (distance, -len(name)) < best[:2]):
+                best = (distance, -len(name), name)
+    return names[best[2]] if best else None
 
 
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -128,17 +228,44 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * 6371.0 * math.asin(math.sqrt(h))
 
 
-def nearest_hub(point: tuple[float, float], directory: Directory | None = None) -> HubInfo:
+def nearest_hub(point: tuple[float, float], directory: Directory | None = None,
+                municipality: str | None = None) -> HubInfo | None:
+    """The routable hub closest to ``point`` (in ``municipality`` if given);
+    None when no hub there has a point."""
     directory = directory or globals()["directory"]()
-    return min(directory.routable, key=lambda h: distance_km(point, h.point))
+    hubs = [h for h in directory.routable if municipality is None or h.municipality == municipality]
+    return min(hubs, key=lambda h: distance_km(point, h.point)) if hubs else None
+
+
+def hub_for(place: Place, directory: Directory | None = None) -> HubInfo | None:
+    """The hub a place is handed to: its own hub if the gazetteer names one;
+    else the nearest hub in its municipality, or, for a place outside the served
+    municipalities, the nearest hub anywhere. None: ask with the numbered list."""
+    directory = directory or globals()["directory"]()
+    if place.hub:
+        return directory.hub(place.hub)
+    if place.point is None:
+        return None
+    if not place.outside:
+        return nearest_hub(place.point, directory, place.municipality)
+    hub = nearest_hub(place.point, directory)
+    # A served town whose hubs have no point yet (Borås) may be closer than any
+    # hub that has one: then the resident chooses from the list, rather than
+    # being offered a hub in another town.
+    towns = [p for p in directory.places if p.name in directory.served and p.point is not None
+             and not any(h.municipality == p.name for h in directory.routable)]
+    if hub is not None and any(distance_km(place.point, t.point) < distance_km(place.point, hub.point)
+                               for t in towns):
+        return None
+    return hub
 
 
 def hub_by_number(text: str, directory: Directory | None = None) -> HubInfo | None:
     """A hub chosen by its number in the list residents are shown."""
     directory = directory or globals()["directory"]()
-    choice = text.strip().rstrip(".")
-    if choice.isdigit() and 1 <= int(choice) <= len(directory.routable):
-        return directory.routable[int(choice) - 1]
+    choice = text.strip().rstrip(".)")
+    if choice.isdigit() and 1 <= int(choice) <= len(directory.listed):
+        return directory.listed[int(choice) - 1]
     return None
 
 
