@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, QueuePool, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import ROOT, get_settings
@@ -17,7 +17,12 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 15})
+        # One connection per process, handed from thread to thread: SQLite has
+        # one writer at a time anyway, and threads that wait for the pool wake
+        # the moment it is free, where SQLite's own busy handler sleeps in steps
+        # of up to 100 ms (which made webhook acknowledgements take a second).
+        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False},
+                               poolclass=QueuePool, pool_size=1, max_overflow=0, pool_timeout=30)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial

@@ -14,8 +14,9 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from bot import hubs, langid
 from bot.conversation import Conversations
-from bot.db import session_scope
+from bot.db import engine, session_scope
 from bot.events import Bus
+from bot.intake import Intake
 from bot.outbox import Outbox
 from bot.rasa_client import RasaClient
 from bot.settings import Settings, get_settings
@@ -62,11 +63,14 @@ def create_app(settings: Settings | None = None):
         conversations = Conversations(rasa, outbox, events, settings.public_base_url)
         app.state.settings, app.state.outbox, app.state.conversations = settings, outbox, conversations
         app.state.events = events
+        app.state.intake = intake = Intake(engine())
+        intake.start()
         web.app_state = app.state
         tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(_retry_loop(conversations))]
         log.info("gateway ready; SMS %s", "dry-run (no Twilio account set)" if settings.sms_dry_run
                  else "live through Twilio")
         yield
+        intake.stop()  # after the server stopped taking requests: nothing more arrives
         await conversations.idle()
         await outbox.deliver_due()
         for task in tasks:

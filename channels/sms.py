@@ -16,10 +16,11 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.db import session_scope
+from bot.intake import Inbound
 from bot.models import Message
 from bot.outbox import Delivery, PermanentError, TransientError
 from bot.settings import Settings
-from bot.store import mask, resident_for, store_inbound
+from bot.store import mask
 from channels.gsm import MAX_BODY
 
 log = logging.getLogger("hubguide.sms")
@@ -63,15 +64,6 @@ def twiml() -> Response:
     return Response(TWIML_EMPTY, media_type="application/xml")
 
 
-def store_sms(sender: str, body: str, sid: str, extra: dict | None) -> tuple[int, int] | None:
-    """Store an inbound SMS (in a worker thread); (message id, resident id),
-    or None when this MessageSid was stored already."""
-    with session_scope() as session:
-        resident = resident_for(session, "sms", sender)
-        message = store_inbound(session, resident, body, provider_id=sid, extra=extra)
-        return (message.id, resident.id) if message else None
-
-
 @router.post("/webhook", summary="Twilio's incoming-message webhook")
 async def incoming(request: Request) -> Response:
     form = await verified_form(request)
@@ -86,11 +78,11 @@ async def incoming(request: Request) -> Response:
     # Only how many attachments and of what type: the media itself is never fetched or kept.
     extra = {"media": media, "media_types": [form.get(f"MediaContentType{i}", "") for i in range(media)]} \
         if media else None
-    ids = await asyncio.to_thread(store_sms, sender, body, sid, extra)
-    if ids is None:
+    stored = await request.app.state.intake.store(Inbound("sms", sender, body, sid, extra))
+    if stored is None:
         log.info("duplicate webhook %s from %s ignored", sid, mask("sms", sender))
     else:
-        request.app.state.conversations.submit(*ids)
+        request.app.state.conversations.submit(stored.message_id, stored.resident_id)
     return twiml()
 
 

@@ -21,11 +21,11 @@ import socketio
 from sqlalchemy import select, update
 
 from bot.db import session_scope
+from bot.intake import Inbound
 from bot.languages import DEFAULT_LANGUAGE, LANGUAGES
 from bot.models import Message, Resident
 from bot.outbox import Delivery, NotConnected
 from bot.settings import ROOT
-from bot.store import resident_for, store_inbound
 from bot.texts import text
 from channels.gsm import MAX_BODY
 
@@ -66,8 +66,8 @@ class WebChannel:
             return  # no session_request yet, or not a message: nothing to store
         custom = (data or {}).get("customData") or {}
         chosen = custom.get("language") if isinstance(custom, dict) else None
-        ids = await asyncio.to_thread(store_web, session_id, text[:MAX_MESSAGE])
-        self.app_state.conversations.submit(*ids, chosen_language=chosen)
+        stored = await self.app_state.intake.store(Inbound("web", session_id, text[:MAX_MESSAGE]))
+        self.app_state.conversations.submit(stored.message_id, stored.resident_id, chosen_language=chosen)
 
     async def send(self, delivery: Delivery) -> tuple[str, str | None]:
         if not any(True for _ in self.sio.manager.get_participants("/", delivery.address)):
@@ -99,14 +99,6 @@ def page(language: str | None) -> str:
              for key in ("title", "intro", "picker_label", "picker_button", "hint", "send")}
     return PAGE.substitute(lang=lang.code, dir="rtl" if lang.rtl else "ltr", options=options,
                            script_hash=script_hash, **texts)
-
-
-def store_web(session_id: str, text: str) -> tuple[int, int]:
-    """Store what a web resident wrote (in a worker thread)."""
-    with session_scope() as session:
-        resident = resident_for(session, "web", session_id)
-        message = store_inbound(session, resident, text)
-        return message.id, resident.id
 
 
 def requeue_waiting(session_id: str) -> None:

@@ -43,3 +43,17 @@ def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
             return result
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def resident(session, channel: str, address: str):
+    """The resident behind a channel address, created if new (as bot.intake does)."""
+    from sqlalchemy import select
+
+    from bot.models import Resident
+
+    found = session.scalars(select(Resident).where(Resident.channel == channel, Resident.address == address)).first()
+    if found is None:
+        found = Resident(channel=channel, address=address)
+        session.add(found)
+        session.flush()
+    return found

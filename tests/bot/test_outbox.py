@@ -7,7 +7,8 @@ from datetime import timedelta
 from bot.db import session_scope
 from bot.models import Message, Resident, utcnow
 from bot.outbox import MAX_ATTEMPTS, NotConnected, Outbox, PermanentError, TransientError
-from bot.store import queue_outbound, resident_for
+from bot.store import queue_outbound
+from tests.conftest import resident
 
 
 class Recorder:
@@ -23,9 +24,9 @@ class Recorder:
 
 def queue(address, *bodies, channel="sms"):
     with session_scope() as session:
-        resident = resident_for(session, channel, address)
+        to = resident(session, channel, address)
         for body in bodies:
-            queue_outbound(session, resident, body)
+            queue_outbound(session, to, body)
 
 
 def statuses():

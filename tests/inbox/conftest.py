@@ -22,7 +22,7 @@ from bot.handoff import HandoffRequest
 from bot.handoff import create as create_handoff
 from bot.inbox import accounts, security
 from bot.models import Hub, Message
-from bot.store import resident_for, store_inbound
+from tests.conftest import resident as resident_for
 
 PASSWORD = "correct horse battery"
 CSRF_INPUT = re.compile(r'name="csrf" value="([^"]+)"')
@@ -60,8 +60,8 @@ def add_handoff(hub: str = "hjallbo", address: str = "+46701234567", channel: st
         resident = resident_for(session, channel, address)
         resident.language = language
         for body in said:
-            message = store_inbound(session, resident, body)
-            message.status, message.language = "answered", language
+            session.add(Message(resident_id=resident.id, direction="in", channel=channel, sender="resident",
+                                body=body, status="answered", language=language))
             session.add(Message(resident_id=resident.id, direction="out", channel=channel, sender="bot",
                                 body="Klart.", status="dry_run", language=language))
         return create_handoff(session, resident, HandoffRequest(hub, language, topic, area, note)).id
