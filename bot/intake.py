@@ -15,7 +15,7 @@ import queue
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.models import Message, Resident, new_pseudonym, utcnow
@@ -93,7 +93,7 @@ class Intake:
     def _write_together(self, items: list[Inbound]) -> list[Stored | None | Exception]:
         try:
             with self._engine.begin() as conn:
-                return [_write(conn, item) for item in items]
+                return _write(conn, items)
         except IntegrityError:
             # Another process stored one of them meanwhile: one by one, so only
             # that one is reported as the duplicate it is.
@@ -110,7 +110,7 @@ def store_now(engine: Engine, item: Inbound) -> Stored | None:
     """Store one message on the calling thread, in its own transaction (tools, tests)."""
     try:
         with engine.begin() as conn:
-            return _write(conn, item)
+            return _write(conn, [item])[0]
     except IntegrityError:
         return None
 
@@ -124,27 +124,42 @@ def _settle(future: asyncio.Future, result) -> None:
         future.set_result(result)
 
 
-def _write(conn, item: Inbound) -> Stored | None:
-    if item.provider_id is not None:
-        seen = conn.execute(select(Message.id).where(
-            Message.channel == item.channel, Message.direction == "in",
-            Message.provider_id == item.provider_id)).first()
-        if seen is not None:
-            return None
+def _write(conn, items: list[Inbound]) -> list[Stored | None]:
+    """Store ``items`` with a handful of statements, however many there are;
+    None for each one whose provider id is stored already (or came twice)."""
     now = utcnow()
-    resident = conn.execute(select(Resident.id, Resident.language).where(
-        Resident.channel == item.channel, Resident.address == item.address)).first()
-    if resident is None:
-        resident_id, language = conn.execute(insert(Resident).values(
-            channel=item.channel, address=item.address, pseudonym=new_pseudonym(),
-            opted_out=False, created_at=now, last_seen_at=now,
-        ).returning(Resident.id)).scalar_one(), None
-    else:
-        resident_id, language = resident
-        conn.execute(update(Resident).where(Resident.id == resident_id).values(last_seen_at=now))
-    message_id = conn.execute(insert(Message).values(
-        resident_id=resident_id, direction="in", channel=item.channel, sender="resident",
-        body=item.body, provider_id=item.provider_id, status="received", extra=item.extra,
-        language=language, attempts=0, created_at=now,
-    ).returning(Message.id)).scalar_one()
-    return Stored(message_id, resident_id)
+    keys = {(i.channel, i.provider_id) for i in items if i.provider_id is not None}
+    seen = set(conn.execute(select(Message.channel, Message.provider_id).where(
+        Message.direction == "in", tuple_(Message.channel, Message.provider_id).in_(keys))).all()) if keys else set()
+    fresh: list[int] = []
+    for index, item in enumerate(items):
+        key = (item.channel, item.provider_id)
+        if item.provider_id is None or key not in seen:
+            fresh.append(index)
+            seen.add(key)
+    if not fresh:
+        return [None] * len(items)
+    addresses = {(items[i].channel, items[i].address) for i in fresh}
+    residents = {(r.channel, r.address): (r.id, r.language) for r in conn.execute(
+        select(Resident.id, Resident.channel, Resident.address, Resident.language).where(
+            tuple_(Resident.channel, Resident.address).in_(addresses)))}
+    if residents:
+        conn.execute(update(Resident).where(Resident.id.in_([rid for rid, _ in residents.values()]))
+                     .values(last_seen_at=now))
+    new = sorted(addresses - residents.keys())
+    if new:
+        created = conn.execute(insert(Resident).returning(Resident.id, sort_by_parameter_order=True), [
+            {"channel": channel, "address": address, "pseudonym": new_pseudonym(), "opted_out": False,
+             "created_at": now, "last_seen_at": now} for channel, address in new]).scalars().all()
+        residents.update({key: (rid, None) for key, rid in zip(new, created, strict=True)})
+    rows = [items[i] for i in fresh]
+    ids = conn.execute(insert(Message).returning(Message.id, sort_by_parameter_order=True), [
+        {"resident_id": residents[(i.channel, i.address)][0], "direction": "in", "channel": i.channel,
+         "sender": "resident", "body": i.body, "provider_id": i.provider_id, "status": "received",
+         "extra": i.extra, "language": residents[(i.channel, i.address)][1], "attempts": 0, "created_at": now}
+        for i in rows]).scalars().all()
+    results: list[Stored | None] = [None] * len(items)
+    for index, message_id in zip(fresh, ids, strict=True):
+        item = items[index]
+        results[index] = Stored(message_id, residents[(item.channel, item.address)][0])
+    return results

@@ -29,6 +29,16 @@ class Delivery:
     extra: dict | None
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one delivery attempt gave."""
+    delivery: Delivery
+    status: str
+    provider_id: str | None = None
+    error: str | None = None
+    opted_out: bool = False
+
+
 class TransientError(Exception):
     """Worth trying again later (network, rate limit, provider error)."""
 
@@ -76,7 +86,8 @@ class Outbox:
         messages arrive in order; returns the seconds until the next retry."""
         batch, wait = await asyncio.to_thread(self._due)
         if batch:
-            await asyncio.gather(*(self._deliver(d) for d in batch))
+            outcomes = await asyncio.gather(*(self._deliver(d) for d in batch))
+            await asyncio.to_thread(self._record, outcomes)  # one transaction for the batch
             return 0.0  # the same recipients may have a next message queued
         return wait
 
@@ -113,40 +124,40 @@ class Outbox:
                 batch.append(Delivery(message.id, message.channel, address, message.body, message.extra))
         return batch, min(waits)
 
-    async def _deliver(self, delivery: Delivery) -> None:
+    async def _deliver(self, delivery: Delivery) -> Outcome:
         sender = self.senders[delivery.channel]
-        status, provider_id, error, opted_out = "queued", None, None, False
         try:
             status, provider_id = await sender.send(delivery)
+            return Outcome(delivery, status, provider_id)
         except NotConnected:
-            status = "awaiting_connection"  # the channel queues it again on reconnect
+            return Outcome(delivery, "awaiting_connection")  # the channel queues it again on reconnect
         except TransientError as exc:
-            error = str(exc)[:500]
+            return Outcome(delivery, "queued", error=str(exc)[:500])
         except PermanentError as exc:
-            status, error, opted_out = "failed", str(exc)[:500], exc.opted_out
+            return Outcome(delivery, "failed", error=str(exc)[:500], opted_out=exc.opted_out)
         except Exception as exc:  # an unexpected sender bug must not lose the message
             log.exception("sender crashed")
-            error = f"{type(exc).__name__}: {exc}"[:500]
-        await asyncio.to_thread(self._record, delivery, status, provider_id, error, opted_out)
+            return Outcome(delivery, "queued", error=f"{type(exc).__name__}: {exc}"[:500])
 
     @staticmethod
-    def _record(delivery: Delivery, status: str, provider_id: str | None, error: str | None,
-                opted_out: bool) -> None:
+    def _record(outcomes: list[Outcome]) -> None:
         with session_scope() as session:
-            message = session.get(Message, delivery.message_id)
-            message.attempts += 1
-            message.status, message.provider_id, message.error = status, provider_id, error
-            if status == "awaiting_connection":
-                message.attempts -= 1
-            elif status == "queued":  # a transient failure: back off, then give up
-                if message.attempts >= MAX_ATTEMPTS:
-                    message.status = "failed"
+            for outcome in outcomes:
+                delivery, status, error = outcome.delivery, outcome.status, outcome.error
+                message = session.get(Message, delivery.message_id)
+                message.attempts += 1
+                message.status, message.provider_id, message.error = status, outcome.provider_id, error
+                if status == "awaiting_connection":
+                    message.attempts -= 1
+                elif status == "queued":  # a transient failure: back off, then give up
+                    if message.attempts >= MAX_ATTEMPTS:
+                        message.status = "failed"
+                    else:
+                        delay = BACKOFF_SECONDS[min(message.attempts, len(BACKOFF_SECONDS)) - 1]
+                        message.next_attempt_at = utcnow() + timedelta(seconds=delay)
                 else:
-                    delay = BACKOFF_SECONDS[min(message.attempts, len(BACKOFF_SECONDS)) - 1]
-                    message.next_attempt_at = utcnow() + timedelta(seconds=delay)
-            else:
-                message.sent_at = utcnow()
-            if opted_out and message.resident is not None:
-                message.resident.opted_out, message.resident.opted_out_at = True, utcnow()
-            log.info("message %s to %s: %s%s", message.id, mask(delivery.channel, delivery.address),
-                     message.status, f" ({error})" if error else "")
+                    message.sent_at = utcnow()
+                if outcome.opted_out and message.resident is not None:
+                    message.resident.opted_out, message.resident.opted_out_at = True, utcnow()
+                log.info("message %s to %s: %s%s", message.id, mask(delivery.channel, delivery.address),
+                         message.status, f" ({error})" if error else "")

@@ -1,10 +1,15 @@
-"""The gateway's client for the Rasa server's REST channel."""
+"""The gateway's client for the Rasa server's REST channel.
+
+aiohttp, not httpx: every resident turn makes one call, and httpx's request
+path cost the gateway about a third of its CPU under load (bench/sms_load.py).
+"""
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
-import httpx
+import aiohttp
 
 
 class RasaUnavailable(Exception):
@@ -20,12 +25,29 @@ class BotReply:
 
 class RasaClient:
     def __init__(self, base_url: str, token: str, timeout: float, action_server_url: str | None = None) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        self._base_url = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
         self._token = token
         # Without the action server Rasa still answers, but cannot set the
         # language slot or run forms: treat that as the bot being unavailable.
         self._actions_health = action_server_url.rsplit("/", 1)[0] + "/health" if action_server_url else None
         self._actions_checked: tuple[float, bool] = (0.0, False)
+
+    @property
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:  # made on the event loop that uses it
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def _get_ok(self, url: str, timeout: float | None = None, **params) -> dict | None:
+        """The JSON of a 200 answer, else None."""
+        extra = {"timeout": aiohttp.ClientTimeout(total=timeout)} if timeout else {}
+        try:
+            async with self._http.get(url, params=params or None, **extra) as response:
+                return await response.json(content_type=None) if response.status == 200 else None
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            return None
 
     async def actions_up(self) -> bool:
         if self._actions_health is None:
@@ -34,10 +56,7 @@ class RasaClient:
         now = time.monotonic()
         if now - checked_at < (5.0 if up else 1.0):
             return up
-        try:
-            up = (await self._http.get(self._actions_health, timeout=2.0)).status_code == 200
-        except httpx.HTTPError:
-            up = False
+        up = await self._get_ok(self._actions_health, timeout=2.0) is not None
         self._actions_checked = (now, up)
         return up
 
@@ -47,23 +66,24 @@ class RasaClient:
         if not await self.actions_up():
             raise RasaUnavailable("the action server does not answer its health check")
         try:
-            response = await self._http.post("/webhooks/rest/webhook", json=payload)
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
+            async with self._http.post(self._base_url + "/webhooks/rest/webhook", json=payload) as response:
+                response.raise_for_status()
+                items = await response.json()
+        except asyncio.TimeoutError as exc:
+            raise RasaUnavailable("timed out") from exc
+        except (aiohttp.ClientError, ValueError) as exc:
             raise RasaUnavailable(f"{type(exc).__name__}: {exc}") from exc
         return [
             BotReply(item.get("text") or "", item.get("buttons") or [], item.get("custom"))
-            for item in response.json()
+            for item in items
             if item.get("text") or isinstance(item.get("custom"), dict)
         ]
 
     async def ready(self) -> bool:
         """True when the server is up with a model loaded."""
-        try:
-            response = await self._http.get("/status", params={"token": self._token})
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200 and bool(response.json().get("model_file")) and await self.actions_up()
+        status = await self._get_ok(self._base_url + "/status", token=self._token)
+        return bool(status and status.get("model_file")) and await self.actions_up()
 
     async def close(self) -> None:
-        await self._http.aclose()
+        if self._session is not None:
+            await self._session.close()
