@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from bot import hubs, keywords, langid
+from bot import db, hubs, keywords, langid
 from bot.db import session_scope
 from bot.events import Bus, Event
 from bot.handoff import HandoffError, HandoffRequest, alert_coordinators, open_handoff
@@ -89,7 +89,7 @@ class Conversations:
     async def _turn(self, message_id: int, chosen: str | None) -> None:
         # Database and detection work runs in a worker thread, so the event loop
         # stays free to acknowledge webhooks at once whatever the bot is doing.
-        plan = await asyncio.to_thread(self._prepare, message_id, chosen)
+        plan = await db.run(self._prepare, message_id, chosen)
         self._emit(plan.events)
         if plan.language is None:  # handled without the bot (keyword, menu, coordinator...)
             return
@@ -100,10 +100,10 @@ class Conversations:
                 raise RasaUnavailable("no reply (is the action server down?)")
         except RasaUnavailable as exc:
             log.warning("bot unavailable for message %s: %s", message_id, exc)
-            await asyncio.to_thread(self._apologise, message_id, plan, str(exc))
+            await db.run(self._apologise, message_id, plan, str(exc))
             self.outbox.wake()
             return
-        events = await asyncio.to_thread(self._answer, message_id, plan, replies)
+        events = await db.run(self._answer, message_id, plan, replies)
         self._emit(events)
 
     def _emit(self, events: list[Event]) -> None:

@@ -1,7 +1,10 @@
 """Engine, sessions and migrations for the configured database."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import functools
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -58,6 +61,18 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# The gateway's database work (turns, outbox, callbacks) runs here, one piece
+# at a time and in the order asked, off the event loop. SQLite writes one
+# transaction at a time anyway; more threads only add hand-offs and contention
+# with the intake thread (bot/intake.py) for the one connection.
+_worker = ThreadPoolExecutor(1, thread_name_prefix="db")
+
+
+async def run(fn: Callable, *args):
+    """``fn(*args)`` on the database thread."""
+    return await asyncio.get_running_loop().run_in_executor(_worker, functools.partial(fn, *args))
 
 
 def alembic_config(url: str | None = None):

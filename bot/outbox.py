@@ -10,6 +10,7 @@ from typing import Protocol
 
 from sqlalchemy import select
 
+from bot import db
 from bot.db import session_scope
 from bot.models import Coordinator, Message, Resident, utcnow
 from bot.store import mask
@@ -84,10 +85,10 @@ class Outbox:
     async def deliver_due(self) -> float:
         """Deliver the oldest queued message of each recipient, so a recipient's
         messages arrive in order; returns the seconds until the next retry."""
-        batch, wait = await asyncio.to_thread(self._due)
+        batch, wait = await db.run(self._due)
         if batch:
             outcomes = await asyncio.gather(*(self._deliver(d) for d in batch))
-            await asyncio.to_thread(self._record, outcomes)  # one transaction for the batch
+            await db.run(self._record, outcomes)  # one transaction for the batch
             return 0.0  # the same recipients may have a next message queued
         return wait
 

@@ -15,6 +15,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot import db
 from bot.db import session_scope
 from bot.intake import Inbound
 from bot.models import Message
@@ -93,7 +94,7 @@ async def status(request: Request) -> Response:
         return Response("invalid signature", status_code=403)
     sid, state = form.get("MessageSid"), form.get("MessageStatus")
     if sid and state:
-        await asyncio.to_thread(record_status, sid, state, form.get("ErrorCode"))
+        await db.run(record_status, sid, state, form.get("ErrorCode"))
     return Response(status_code=204)
 
 

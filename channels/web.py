@@ -7,7 +7,6 @@ puts ``language``), ``bot_uttered`` carries replies and quick-reply buttons.
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import html
@@ -20,6 +19,7 @@ from string import Template
 import socketio
 from sqlalchemy import select, update
 
+from bot import db
 from bot.db import session_scope
 from bot.intake import Inbound
 from bot.languages import DEFAULT_LANGUAGE, LANGUAGES
@@ -56,7 +56,7 @@ class WebChannel:
         await self.sio.save_session(sid, {"session_id": session_id})
         await self.sio.emit("session_confirm", session_id, to=sid)
         # Replies that waited for this resident to come back go out now.
-        await asyncio.to_thread(requeue_waiting, session_id)
+        await db.run(requeue_waiting, session_id)
         self.app_state.outbox.wake()
 
     async def user_uttered(self, sid: str, data: dict | None) -> None:
