@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from bot import db, hubs, keywords, langid
 from bot.db import session_scope
@@ -117,7 +118,7 @@ class Conversations:
         the language menu are handled here; anything else is planned for the bot."""
         plan = Plan()
         with session_scope() as session:
-            message = session.get(Message, message_id)
+            message = session.get(Message, message_id, options=[joinedload(Message.resident)])
             if message is None or message.status not in UNANSWERED:
                 return plan
             resident = message.resident
@@ -163,7 +164,7 @@ class Conversations:
 
     def _apologise(self, message_id: int, plan: Plan, error: str) -> None:
         with session_scope() as session:
-            message = session.get(Message, message_id)
+            message = session.get(Message, message_id, options=[joinedload(Message.resident)])
             message.status, message.error = "bot_unavailable", error[:500]
             if plan.first_attempt:  # one apology per message, not per retry
                 queue_replies(session, message.resident,
@@ -172,7 +173,7 @@ class Conversations:
     def _answer(self, message_id: int, plan: Plan, replies: list[BotReply]) -> list[Event]:
         events = []
         with session_scope() as session:
-            message = session.get(Message, message_id)
+            message = session.get(Message, message_id, options=[joinedload(Message.resident)])
             message.status, message.error = "answered", None
             resident = message.resident
             try:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot import db
 from bot.db import session_scope
@@ -98,31 +98,38 @@ class Outbox:
         batch: list[Delivery] = []
         waits = [30.0]
         with session_scope() as session:
+            # Columns, not ORM objects: this runs after every batch.
             queued = session.execute(
-                select(Message, Resident, Coordinator)
+                select(Message.id, Message.channel, Message.body, Message.extra, Message.sender,
+                       Message.next_attempt_at, Message.resident_id, Message.coordinator_id,
+                       Resident.address, Resident.opted_out, Coordinator.phone)
                 .outerjoin(Resident, Message.resident_id == Resident.id)
                 .outerjoin(Coordinator, Message.coordinator_id == Coordinator.id)
                 .where(Message.direction == "out", Message.status == "queued")
                 .order_by(Message.id)
             ).all()
             considered: set[tuple[str, int]] = set()
-            for message, resident, coordinator in queued:
+            suppressed: list[int] = []
+            for row in queued:
                 # To a resident (a coordinator's reply included), or a coordinator's alert.
-                recipient = ("resident", resident.id) if resident else ("coordinator", coordinator.id)
+                recipient = ("resident", row.resident_id) if row.resident_id else ("coordinator", row.coordinator_id)
                 if recipient in considered:
                     continue  # a recipient's later message waits for the earlier one
-                if resident is not None and resident.opted_out and message.sender != "system":
-                    message.status, message.error = "suppressed", "resident opted out"
+                if row.resident_id and row.opted_out and row.sender != "system":
+                    suppressed.append(row.id)
                     continue
                 considered.add(recipient)
-                due = message.next_attempt_at
+                due = row.next_attempt_at
                 if due is not None:
                     due = due if due.tzinfo else due.replace(tzinfo=now.tzinfo)  # SQLite drops it
                     if due > now:
                         waits.append((due - now).total_seconds())
                         continue
-                address = resident.address if resident else coordinator.phone
-                batch.append(Delivery(message.id, message.channel, address, message.body, message.extra))
+                address = row.address if row.resident_id else row.phone
+                batch.append(Delivery(row.id, row.channel, address, row.body, row.extra))
+            if suppressed:
+                session.execute(update(Message).where(Message.id.in_(suppressed))
+                                .values(status="suppressed", error="resident opted out"))
         return batch, min(waits)
 
     async def _deliver(self, delivery: Delivery) -> Outcome:
