@@ -215,18 +215,21 @@ class Conversations:
     async def retry_unanswered(self) -> int:
         """Submit stored messages the bot has not answered (after an outage or a
         restart), oldest first, once the bot is ready. Returns how many."""
-        with session_scope() as session:
-            pending = session.execute(
-                select(Message.id, Message.resident_id)
-                .where(Message.direction == "in", Message.status.in_(UNANSWERED))
-                .order_by(Message.id)
-            ).all()
-        pending = [p for p in pending if p.id not in self._in_flight]
+        pending = [p for p in await db.run(_unanswered) if p.id not in self._in_flight]
         if not pending or not await self.rasa.ready():
             return 0
         for message_id, resident_id in pending:
             self.submit(message_id, resident_id)
         return len(pending)
+
+
+def _unanswered() -> list:
+    with session_scope() as session:
+        return session.execute(
+            select(Message.id, Message.resident_id)
+            .where(Message.direction == "in", Message.status.in_(UNANSWERED))
+            .order_by(Message.id)
+        ).all()
 
 
 def queue_replies(session, resident, replies: list[BotReply], sender: str = "bot") -> None:
