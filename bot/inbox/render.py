@@ -340,6 +340,7 @@ names or messages.</p>
 <div><h2>Handoffs per week</h2>{by_week}</div>
 <div><h2>Questions per language ({questions})</h2>{q_language}</div>
 <div><h2>Questions per week</h2>{q_week}</div>
+<div><h2>Questions the bot answered, per topic</h2>{q_topic}</div>
 <div><h2>Time to first reply</h2>
 <p>Median <strong>{median}</strong> from handoff to the coordinator's first reply
 ({answered} answered, {unanswered} not yet).</p>{reply_by_hub}</div>
@@ -377,6 +378,7 @@ def stats_page(user: User, s: dict, weeks: int) -> Markup:
         questions=s["questions"]["total"],
         q_language=bar_chart(s["questions"]["by_language"], "Questions per language"),
         q_week=bar_chart(s["questions"]["by_week"], "Questions per week"),
+        q_topic=bar_chart(s["questions"]["by_topic"], "Questions the bot answered, per topic"),
         median=minutes_text(s["first_reply"]["median_minutes"]), answered=s["first_reply"]["answered"],
         unanswered=s["first_reply"]["unanswered"],
         reply_by_hub=bar_chart(reply_items, "Median minutes to first reply per hub", "median_minutes", " min"),

@@ -3,8 +3,9 @@ number, a name or a resident's words.
 
 - handoffs per hub, topic, language and ISO week (the week the handoff was created);
 - residents' questions (inbound messages a resident wrote, not SMS keywords such as
-  STOP or HELP and not web-chat button presses) per language and week. A message's
-  topic is not stored, so questions are not split by topic; handoffs are;
+  STOP or HELP and not web-chat button presses) per language and week; and the
+  questions the bot answered per topic, language and week, read from Rasa's tracker
+  store (the intent Rasa gave each message; the gateway never learns it per message);
 - the median time from a handoff's creation to the coordinator's first reply;
 - outcomes of closed handoffs.
 
@@ -15,12 +16,16 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import statistics
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.handoff import OUTCOMES, visible_to
@@ -28,6 +33,8 @@ from bot.inbox.security import User, aware
 from bot.inbox.service import OUTCOME_LABELS
 from bot.languages import language_name
 from bot.models import Handoff, Hub, Message, utcnow
+from bot.settings import get_settings
+from bot.topics import QUESTIONS, topic_of
 
 TZ = ZoneInfo("Europe/Stockholm")
 DEFAULT_WEEKS = 12
@@ -35,8 +42,9 @@ MAX_WEEKS = 260
 NOT_QUESTIONS = ("keyword", "opted_out")
 CSV_COLUMNS = ("metric", "week", "hub", "topic", "language", "outcome", "value")
 QUESTIONS_NOTE = ("Questions are the messages residents wrote (SMS keywords such as STOP and web-chat button "
-                  "presses not counted), over all hubs. A message's topic is not stored, so they are counted "
-                  "per language and week only; handoffs are counted per topic.")
+                  "presses not counted), over all hubs. Topics come from the bot's understanding of each "
+                  "message it answered (Rasa's tracker store): greetings, thanks and the like are not "
+                  "counted there, nor messages written to a coordinator.")
 
 
 def iso_week(moment: datetime) -> str:
@@ -55,6 +63,37 @@ def _bars(counter: Counter, labels: dict | None = None, order: list | None = Non
     keys = order if order is not None else sorted(counter, key=lambda k: (-counter[k], str(k)))
     return [{"key": k, "label": (labels or {}).get(k, k if k is not None else "none"), "count": counter.get(k, 0)}
             for k in keys]
+
+
+@lru_cache
+def _tracker_store(url: str):
+    return create_engine(url)
+
+
+def question_topics(since: datetime, url: str | None = None) -> Counter | None:
+    """Questions the bot answered per (week, topic, language), from the intents
+    in Rasa's tracker store (its SQL ``events`` table); None when the store
+    cannot be read (another kind of store, or Rasa never ran)."""
+    url = url or get_settings().tracker_store_sqlalchemy_url
+    if url.startswith("sqlite:///") and not Path(url.split("///", 1)[1]).exists():
+        return None
+    try:
+        with _tracker_store(url).connect() as conn:
+            rows = conn.execute(text(
+                "SELECT timestamp, intent_name, data FROM events WHERE type_name = 'user' AND timestamp >= :since"),
+                {"since": since.timestamp()}).all()
+    except (SQLAlchemyError, ImportError):  # e.g. a psycopg2 URL for Rasa's environment, not installed here
+        return None
+    cells: Counter = Counter()
+    for timestamp, intent, data in rows:
+        if intent not in QUESTIONS:
+            continue
+        try:
+            language = (json.loads(data).get("metadata") or {}).get("language") or "unknown"
+        except (TypeError, ValueError, AttributeError):
+            language = "unknown"
+        cells[(iso_week(datetime.fromtimestamp(timestamp, TZ)), topic_of(intent), language)] += 1
+    return cells
 
 
 def _minutes(values: list[float]) -> float | None:
@@ -102,6 +141,10 @@ def compute(session: Session, user: User, weeks: int = DEFAULT_WEEKS, now: datet
             outcome_cells[(week, slug, outcome)] += 1
         else:
             still_open += 1
+    topic_cells = question_topics(since) or Counter()
+    q_topic = Counter()
+    for (_week, topic, _language), n in topic_cells.items():
+        q_topic[topic] += n
     q_language, q_week, q_cells = Counter(), Counter(), Counter()
     for created, language in questions:
         week, language = iso_week(created), language or "unknown"
@@ -126,6 +169,7 @@ def compute(session: Session, user: User, weeks: int = DEFAULT_WEEKS, now: datet
             "total": len(questions),
             "by_language": _bars(q_language, language_labels),
             "by_week": _bars(q_week, order=week_labels),
+            "by_topic": _bars(q_topic),
             "by_language_and_week": [
                 {"week": week, "language": language, "language_name": language_labels[language], "count": n}
                 for (week, language), n in sorted(q_cells.items())],
@@ -145,7 +189,8 @@ def compute(session: Session, user: User, weeks: int = DEFAULT_WEEKS, now: datet
             "still_open": still_open,
             "by_outcome": _bars(outcomes, OUTCOME_LABELS, order=list(OUTCOMES)),
         },
-        "_cells": {"handoffs": cells, "outcomes": outcome_cells, "questions": q_cells, "hub_names": hub_names,
+        "_cells": {"handoffs": cells, "outcomes": outcome_cells, "questions": q_cells, "question_topics": topic_cells,
+                   "hub_names": hub_names,
                    "languages": language_labels, "waits_by_week_hub": _waits_by_week_hub(handoffs)},
     }
 
@@ -181,6 +226,8 @@ def to_csv(stats: dict) -> str:
         rows.append(("outcome", week, hubs[slug], "", "", outcome, n))
     for (week, language), n in sorted(cells["questions"].items()):
         rows.append(("questions", week, "", "", languages[language], "", n))
+    for (week, topic, language), n in sorted(cells["question_topics"].items()):
+        rows.append(("questions_by_topic", week, "", topic, languages.get(language, language), "", n))
     for (week, slug), values in sorted(cells["waits_by_week_hub"].items()):
         rows.append(("median_minutes_to_first_reply", week, hubs[slug], "", "", "", _minutes(values)))
     if stats["first_reply"]["median_minutes"] is not None:
