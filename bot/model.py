@@ -44,7 +44,7 @@ def train(force: bool = False) -> Path:
     if not force and is_fresh():
         print(f"model is up to date: {MODEL.relative_to(ROOT)}")
         return MODEL
-    print("training the Rasa model (the data or config changed; a few minutes)…", flush=True)
+    print("training the Rasa model (the data or config changed; one to two minutes)…", flush=True)
     started = time.monotonic()
     expected = fingerprint()
     subprocess.run(
