@@ -34,11 +34,10 @@ import httpx
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from bench.common import bench_stack
+from bench.common import bench_stack, write_report
 from bot.db import session_scope
 from bot.inbox import accounts
 from bot.models import Handoff, Message, Resident
-from bot.settings import ROOT
 from bot.stack import Stack
 
 HANDOFFS = 20
@@ -238,10 +237,6 @@ def main() -> None:
     metrics = {key: summary([s[key] for s in samples]) for key in samples[0]}
     result = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "handoffs": HANDOFFS,
               "handoff": metrics, "pages_http": http_pages, "pages_browser": browser_pages}
-    reports = ROOT / "reports"
-    reports.mkdir(exist_ok=True)
-    stem = reports / f"handoff-{datetime.now():%Y%m%d-%H%M%S}"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2))
     lines = [f"# Handoff benchmark, {result['when']}", "",
              f"{HANDOFFS} handoffs over SMS (dry-run), one after another, same run; times from the webhook POST "
              "of the resident's last answer (the consent).", "",
@@ -263,9 +258,7 @@ def main() -> None:
                   "| page | load event median ms | live stream open median ms |", "|---|---|---|"]
         lines += [f"| {name} | {m['load_event']['median_ms']:.0f} | {m['live_stream_open']['median_ms']:.0f} |"
                   for name, m in browser_pages.items()]
-    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    print(f"\nreport: {stem.relative_to(ROOT)}.md / .json")
+    write_report("handoff", result, "\n".join(lines))
 
 
 if __name__ == "__main__":

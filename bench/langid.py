@@ -29,6 +29,7 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
+from bench.common import write_report
 from bot import langid
 from bot.languages import LANGUAGES
 
@@ -202,14 +203,7 @@ def main() -> None:
         "confident": langid.CONFIDENT,
         "backends": results,
     }
-    out = ROOT / "reports"
-    out.mkdir(exist_ok=True)
-    stem = out / f"langid-{now.strftime('%Y%m%d-%H%M%S')}"
-    stem.with_suffix(".json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    text = markdown(report)
-    stem.with_suffix(".md").write_text(text, encoding="utf-8")
-    print(text)
-    print(f"Wrote {stem}.json and .md")
+    write_report("langid", report, markdown)
 
 
 if __name__ == "__main__":

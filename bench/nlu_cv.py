@@ -30,6 +30,7 @@ from pathlib import Path
 
 import yaml
 
+from bench.common import write_report
 from bot import model
 from bot.languages import LANGUAGES
 from bot.settings import ROOT
@@ -188,13 +189,7 @@ def main() -> None:
               "| intent | " + " | ".join(LANGUAGES) + " |", "|---|" + "---|" * len(LANGUAGES),
               *(f"| {i} | " + " | ".join(f"{per_intent[lang].get(i, 0.0):.2f}" for lang in LANGUAGES) + " |"
                 for i in intents)]
-    reports = ROOT / "reports"
-    reports.mkdir(exist_ok=True)
-    stem = reports / f"nlu-cv{'-quick' if args.quick else ''}-{datetime.now():%Y%m%d-%H%M%S}"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
-    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    print(f"\nwritten: {stem.relative_to(ROOT)}.md")
+    write_report("nlu-cv-quick" if args.quick else "nlu-cv", result, "\n".join(lines))
 
 
 if __name__ == "__main__":

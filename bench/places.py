@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import statistics
 import time
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
+from bench.common import write_report
 from bot import hubs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,14 +140,7 @@ def main() -> None:
     now = datetime.now()
     report = {"time": now.strftime("%Y-%m-%d %H:%M:%S"), "data": str(args.data), "rows": len(rows),
               "gazetteer": gazetteer(), "result": run(rows)}
-    out = ROOT / "reports"
-    out.mkdir(exist_ok=True)
-    stem = out / f"places-{now.strftime('%Y%m%d-%H%M%S')}"
-    stem.with_suffix(".json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    text = markdown(report)
-    stem.with_suffix(".md").write_text(text, encoding="utf-8")
-    print(text)
-    print(f"Wrote {stem}.json and .md")
+    write_report("places", report, markdown)
 
 
 if __name__ == "__main__":

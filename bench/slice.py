@@ -8,7 +8,6 @@ is shared and noisy.
 """
 from __future__ import annotations
 
-import json
 import statistics
 import time
 import uuid
@@ -20,10 +19,9 @@ import socketio
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from bench.common import bench_stack, process_tree
+from bench.common import bench_stack, process_tree, write_report
 from bot.db import session_scope
 from bot.models import Message
-from bot.settings import ROOT
 from bot.stack import Stack
 
 TURNS = 20
@@ -120,10 +118,6 @@ def main() -> None:
         "ratio_median_sms_to_rest": statistics.median(sms) / statistics.median(rest),
         "memory_rss_mb": memory,
     }
-    reports = ROOT / "reports"
-    reports.mkdir(exist_ok=True)
-    stem = reports / f"slice-{datetime.now():%Y%m%d-%H%M%S}"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2))
     lines = [
         f"# Slice benchmark, {result['when']}", "",
         f"{TURNS} turns each, interleaved, same model, same run. Start-up of the stack: "
@@ -138,9 +132,7 @@ def main() -> None:
         "", "| process | RSS MB (with children) |", "|---|---|",
         *(f"| {name} | {mb} |" for name, mb in memory.items()),
     ]
-    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    print(f"\nreport: {stem.relative_to(ROOT)}.md / .json")
+    write_report("slice", result, "\n".join(lines))
 
 
 if __name__ == "__main__":

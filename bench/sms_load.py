@@ -90,7 +90,7 @@ from urllib.parse import urlencode
 import httpx
 from twilio.request_validator import RequestValidator
 
-from bench.common import bench_stack, process_tree, use_database
+from bench.common import bench_stack, process_tree, use_database, write_report
 from bench.slice import rss_mb
 from bot import db, model
 from bot.intake import Inbound, Intake
@@ -1286,14 +1286,7 @@ def main() -> None:
         result["goals"] = goals(result)
     except (KeyError, TypeError, ZeroDivisionError) as exc:  # keep the measurements anyway
         result["goals_error"] = repr(exc)
-    reports = ROOT / "reports"
-    reports.mkdir(exist_ok=True)
-    stem = reports / f"sms-load-{datetime.now():%Y%m%d-%H%M%S}"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
-    text = markdown(result)  # after the JSON is safe
-    stem.with_suffix(".md").write_text(text)
-    print(text)
-    print(f"report: {stem.relative_to(ROOT)}.md / .json")
+    write_report("sms-load", result, markdown)
 
 
 if __name__ == "__main__":
