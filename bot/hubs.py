@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
 import yaml
 
+from bot.languages import fold
 from bot.settings import ROOT
 
 HUBS_FILE = ROOT / "data" / "hubs.yml"
@@ -126,17 +126,10 @@ def directory() -> Directory:
     return load()
 
 
-# Arabic and Persian write some letters differently; residents mix them.
-SCRIPT_FOLD = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "أ": "ا", "إ": "ا", "آ": "ا",
-                             "ٱ": "ا", "ؤ": "و", "ئ": "ی", "\u200c": " ", "ـ": ""})
-
-
 def normalise(text: str) -> str:
-    """Lower case, no diacritics (å->a, ä->a, ö->o, Arabic vowel marks), Arabic
-    and Persian letter forms folded together, single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(SCRIPT_FOLD))
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    kept = "".join(ch if ch.isalnum() else " " for ch in plain)
+    """Folded (``languages.fold``: lower case, no diacritics, Arabic and Persian
+    letter forms together), letters and digits only, single spaces."""
+    kept = "".join(ch if ch.isalnum() else " " for ch in fold(text))
     return " ".join(kept.split())
 
 

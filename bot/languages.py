@@ -8,6 +8,7 @@ variant per response in ``domain/``, and its tests.
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 
@@ -68,6 +69,19 @@ def is_supported(code: str | None) -> bool:
 
 
 POLITE = ("please", "tack", "snälla", "plz", "pls", "من فضلك", "لو سمحت", "fadlan", "لطفا", "لطفاً")
+
+
+# Arabic and Persian write some letters differently, and residents mix them.
+SCRIPT_FOLD = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "أ": "ا", "إ": "ا", "آ": "ا",
+                             "ٱ": "ا", "ؤ": "و", "ئ": "ی", "\u200c": " ", "ـ": ""})
+
+
+def fold(text: str) -> str:
+    """Text as residents' spellings vary it, made alike: lower case, no
+    diacritics (å->a, ö->o, Arabic vowel marks), Arabic and Persian letter forms
+    folded together. Place names and intent features both match on this."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(SCRIPT_FOLD))
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
 
 
 def explicit_choice(text: str) -> str | None:

@@ -1,4 +1,6 @@
-from bot import langid
+import pytest
+
+from bot import langid, languages
 from bot.languages import DEFAULT_LANGUAGE, LANGUAGES, explicit_choice
 
 
@@ -38,3 +40,20 @@ def test_a_button_payload_keeps_the_stored_language():
 def test_detection_never_names_an_unsupported_language():
     assert langid.detect("Ich suche eine Arbeit in Göteborg").language in (None, *LANGUAGES)
     assert langid.detect("🙂🙂").language is None
+
+
+@pytest.mark.parametrize("a, b", [
+    ("مساعدة", "مساعده"),  # taa marbuta written as haa
+    ("أريد", "اريد"),  # hamza on alef left out
+    ("مرحباً", "مرحبا"),  # vowel mark
+    ("كار", "کار"),  # Arabic kaf in a Persian word
+    ("مي\u200cخواهم", "مي خواهم"),  # zero-width non-joiner
+    ("HJÄLP", "hjalp"),
+])
+def test_fold_makes_residents_spelling_variants_alike(a, b):
+    assert languages.fold(a) == languages.fold(b)
+
+
+def test_fold_keeps_words_that_differ_apart():
+    assert languages.fold("ስራሕ") == "ስራሕ"  # Ge'ez syllables are letters, not letter + mark
+    assert languages.fold("jobb") != languages.fold("job")
