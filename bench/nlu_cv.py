@@ -83,6 +83,23 @@ def macro_f1(pairs: list[tuple[str, str]]) -> float:
     return sum(scores.values()) / len(scores) if scores else 0.0
 
 
+def threshold_sweep(scored: list[tuple[str, str, float]]) -> list[dict]:
+    """For each candidate FallbackClassifier threshold: the share of held-out
+    messages that would get the fallback, the share answered with a wrong
+    intent, and macro F1 counting fallbacks as errors."""
+    sweep = []
+    for step in range(1, 8):
+        threshold = step / 10
+        pairs = [(gold, predicted if confidence >= threshold else FALLBACK) for gold, predicted, confidence in scored]
+        sweep.append({
+            "threshold": threshold,
+            "fallback": sum(p == FALLBACK for _, p in pairs) / max(1, len(pairs)),
+            "wrong": sum(p not in (g, FALLBACK) for g, p in pairs) / max(1, len(pairs)),
+            "macro_f1": round(macro_f1(pairs), 4),
+        })
+    return sweep
+
+
 def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
@@ -151,10 +168,13 @@ def main() -> None:
     languages = examples_by_language(args.nlu)
     per_language: dict[str, list[tuple[str, str]]] = defaultdict(list)
     with_fallback: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    scored: list[tuple[str, str, float]] = []  # (gold, predicted, confidence), once per example
     for item in predictions:
         prediction = item.get("intent_prediction") or {}
         predicted = prediction.get("name") or "none"
-        confident = threshold is None or (prediction.get("confidence") or 0.0) >= threshold
+        confidence = prediction.get("confidence") or 0.0
+        confident = threshold is None or confidence >= threshold
+        scored.append((item["intent"], predicted, confidence))
         for language in languages.get(item["text"].strip(), ()):
             per_language[language].append((item["intent"], predicted))
             with_fallback[language].append((item["intent"], predicted if confident else FALLBACK))
@@ -171,6 +191,7 @@ def main() -> None:
         "accuracy": {lang: round(sum(g == p for g, p in per_language[lang]) / max(1, len(per_language[lang])), 4)
                      for lang in LANGUAGES},
         "per_intent_f1": {lang: {i: round(s, 3) for i, s in sorted(per_intent[lang].items())} for lang in LANGUAGES},
+        "thresholds": threshold_sweep(scored),
         "worst_pairs": [{"gold": g, "predicted": p, "count": n} for (g, p), n in confusion.most_common(12)],
     }
     lines = [f"# Intent cross-validation, {result['when']}", "",
@@ -183,6 +204,12 @@ def main() -> None:
         f1 = result["macro_f1"][lang]
         lines.append(f"| {lang} | {result['examples'][lang]} | {result['accuracy'][lang]:.3f} | {f1:.3f} | "
                      f"{result['macro_f1_with_fallback'][lang]:.3f} | {'met' if f1 >= GOAL_F1 else 'NOT met'} |")
+    lines += ["", "Fallback threshold: what each would do to the held-out predictions (all languages). "
+              "`fallback` is the share of messages answered with the fallback, `wrong` the share answered "
+              "with a wrong intent.", "",
+              "| threshold | fallback | wrong | macro F1 with fallback |", "|---|---|---|---|",
+              *(f"| {t['threshold']} | {t['fallback']:.3f} | {t['wrong']:.3f} | {t['macro_f1']:.3f} |"
+                for t in result["thresholds"])]
     lines += ["", "Most confused pairs (gold -> predicted, all languages):", "",
               *(f"- {w['gold']} -> {w['predicted']}: {w['count']}" for w in result["worst_pairs"])]
     lines += ["", "F1 per intent and language:", "",
