@@ -7,6 +7,8 @@ SHELL := /bin/bash
 PYTHON310 ?= $(shell command -v python3.10 2>/dev/null)
 APP := .venv/app/bin/python
 export PYTHONPATH := $(CURDIR)
+# Rasa sends usage data to its makers unless told not to; residents' service does not.
+export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: help setup train run test bench lint lock clean
 

@@ -143,6 +143,7 @@ class Stack:
             "RASA_PORT": str(self.rasa_port),
             "ACTION_PORT": str(self.action_port),
             "TF_CPP_MIN_LOG_LEVEL": "2",
+            "RASA_TELEMETRY_ENABLED": "false",  # no usage data leaves the machine
         })
         return env
 
