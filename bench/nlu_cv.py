@@ -88,8 +88,8 @@ def threshold_sweep(scored: list[tuple[str, str, float]]) -> list[dict]:
     messages that would get the fallback, the share answered with a wrong
     intent, and macro F1 counting fallbacks as errors."""
     sweep = []
-    for step in range(1, 8):
-        threshold = step / 10
+    for step in range(2, 13):
+        threshold = step / 20
         pairs = [(gold, predicted if confidence >= threshold else FALLBACK) for gold, predicted, confidence in scored]
         sweep.append({
             "threshold": threshold,
