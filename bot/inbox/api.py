@@ -261,8 +261,7 @@ async def list_hubs(user: ApiUser) -> list[dict]:
 @router.get("/stats", responses=ERRORS, summary="Counts for reporting (no personal data)")
 async def get_stats(user: ApiUser,
                     weeks: int = Query(stats.DEFAULT_WEEKS, ge=1, le=stats.MAX_WEEKS)) -> dict:
-    with session_scope() as session:
-        return stats.public(stats.compute(session, user, weeks))
+    return stats.public(await stats.gather(user, weeks))
 
 
 @router.get("/coordinators", response_model=list[CoordinatorOut], responses=ERRORS, summary="Accounts (admin)")

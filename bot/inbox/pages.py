@@ -222,16 +222,14 @@ async def events(request: Request, user: ApiUser) -> StreamingResponse:
 @router.get("/stats")
 async def stats_page(user: PageUser, weeks: int = Query(stats.DEFAULT_WEEKS, ge=1,
                                                                           le=stats.MAX_WEEKS)) -> Response:
-    with session_scope() as session:
-        figures = stats.compute(session, user, weeks)
+    figures = await stats.gather(user, weeks)
     return html(render.stats_page(user, figures, weeks))
 
 
 @router.get("/stats.csv")
 async def stats_csv(user: PageUser,
                     weeks: int = Query(stats.DEFAULT_WEEKS, ge=1, le=stats.MAX_WEEKS)) -> Response:
-    with session_scope() as session:
-        figures = stats.compute(session, user, weeks)
+    figures = await stats.gather(user, weeks)
     name = f"hubguide-stats-{figures['period']['weeks'][0]}-{figures['period']['weeks'][-1]}.csv"
     # A byte-order mark, so spreadsheet programs read å, ä and ö as UTF-8.
     return Response("\ufeff" + stats.to_csv(figures), media_type="text/csv; charset=utf-8",
