@@ -80,7 +80,7 @@ class IntentClassifier(LogisticRegressionClassifier):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {**LogisticRegressionClassifier.get_default_config(), "C": 1.5, "calibration_folds": 5}
+        return {**LogisticRegressionClassifier.get_default_config(), "C": 3.0, "calibration_folds": 5}
 
     def __init__(self, config: dict[str, Any], name: str, model_storage: ModelStorage,
                  resource: Resource) -> None:
