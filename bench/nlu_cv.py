@@ -59,9 +59,14 @@ def examples_by_language(nlu: Path = ROOT / "data" / "nlu") -> dict[str, set[str
     return languages
 
 
-def fallback_threshold(config: Path) -> float | None:
+def fallback_config(config: Path) -> dict | None:
     pipeline = yaml.safe_load(config.read_text(encoding="utf-8")).get("pipeline", [])
-    return next((c.get("threshold", 0.3) for c in pipeline if c.get("name") == "FallbackClassifier"), None)
+    return next((c for c in pipeline if c.get("name") == "FallbackClassifier"), None)
+
+
+def fallback_threshold(config: Path) -> float | None:
+    fallback = fallback_config(config)
+    return fallback.get("threshold", 0.3) if fallback else None
 
 
 def f1_scores(pairs: list[tuple[str, str]]) -> dict[str, float]:
@@ -117,8 +122,9 @@ def write_nlu(path: Path, examples: list[tuple[str, str, str]]) -> None:
                     encoding="utf-8")
 
 
-def quick_split(nlu: Path, config: Path, out: Path, seed: int) -> None:
-    """Train on a stratified 80%, test on the rest; predictions land in ``out``."""
+def quick_split(nlu: Path, config: Path, out: Path, seed: int) -> list[tuple[str, list]]:
+    """Train on a stratified 80%, test on the rest; predictions land in ``out``.
+    Returns each held-out example's gold intent and two best intents."""
     groups: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
     for example in read_examples(nlu):
         groups[example[:2]].append(example)
@@ -140,6 +146,29 @@ def quick_split(nlu: Path, config: Path, out: Path, seed: int) -> None:
     print(f"trained in {time.perf_counter() - started:.0f} s", flush=True)
     rasa("test", "nlu", "--nlu", str(out / "test.yml"), "--model", str(out / "quick.tar.gz"),
          "--successes", "--no-plot", "--out", str(out))
+    (out / "texts.json").write_text(json.dumps([text for _, _, text in test]), encoding="utf-8")
+    subprocess.run([str(model.RASA.with_name("python")), "-m", "bench.rasa_rank", str(out / "quick.tar.gz"),
+                    str(out / "texts.json"), str(out / "ranked.json")], cwd=ROOT, check=True)
+    return [(intent, ranking) for (_, intent, _), ranking in
+            zip(test, json.loads((out / "ranked.json").read_text(encoding="utf-8")), strict=True)]
+
+
+def both_rules(ranked: list, threshold: float, ambiguity: float) -> dict:
+    """What the FallbackClassifier does with both its rules (confidence below
+    ``threshold``, or the two best intents within ``ambiguity``) to held-out
+    messages: shares sent to the fallback, of those the ones that would have
+    been right, and answered with a wrong intent."""
+    fallback = right_lost = wrong = 0
+    for gold, ranking in ranked:
+        (best, top), second = ranking[0], (ranking[1][1] if len(ranking) > 1 else 0.0)
+        if top < threshold or top - second < ambiguity:
+            fallback += 1
+            right_lost += best == gold
+        elif best != gold:
+            wrong += 1
+    n = max(1, len(ranked))
+    return {"threshold": threshold, "ambiguity_threshold": ambiguity, "fallback": round(fallback / n, 4),
+            "fallback_that_was_right": round(right_lost / n, 4), "wrong": round(wrong / n, 4)}
 
 
 def main() -> None:
@@ -152,8 +181,9 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="hubguide-nlu-cv-"))
     started = time.perf_counter()
+    ranked = None
     if args.quick:
-        quick_split(args.nlu, args.config, out, args.seed)
+        ranked = quick_split(args.nlu, args.config, out, args.seed)
         method = f"one stratified 80/20 split (seed {args.seed})"
     else:
         rasa("test", "nlu", "--nlu", str(args.nlu), "--config", str(args.config), "--cross-validation",
@@ -192,6 +222,8 @@ def main() -> None:
                      for lang in LANGUAGES},
         "per_intent_f1": {lang: {i: round(s, 3) for i, s in sorted(per_intent[lang].items())} for lang in LANGUAGES},
         "thresholds": threshold_sweep(scored),
+        "both_rules": None if ranked is None or threshold is None else both_rules(
+            ranked, threshold, (fallback_config(args.config) or {}).get("ambiguity_threshold", 0.1)),
         "worst_pairs": [{"gold": g, "predicted": p, "count": n} for (g, p), n in confusion.most_common(12)],
     }
     lines = [f"# Intent cross-validation, {result['when']}", "",
@@ -212,6 +244,12 @@ def main() -> None:
               "| threshold | fallback | wrong | macro F1 with fallback |", "|---|---|---|---|",
               *(f"| {t['threshold']} | {t['fallback']:.3f} | {t['wrong']:.3f} | {t['macro_f1']:.3f} |"
                 for t in result["thresholds"])]
+    if result["both_rules"]:
+        rules = result["both_rules"]
+        lines += ["", f"With both of the FallbackClassifier's rules (threshold {rules['threshold']}, ambiguity "
+                  f"{rules['ambiguity_threshold']}), through Rasa's own processing of the held-out messages: "
+                  f"fallback {rules['fallback']:.3f} (of which would have been right "
+                  f"{rules['fallback_that_was_right']:.3f}), wrong intent {rules['wrong']:.3f}."]
     lines += ["", "Most confused pairs (gold -> predicted, all languages):", "",
               *(f"- {w['gold']} -> {w['predicted']}: {w['count']}" for w in result["worst_pairs"])]
     lines += ["", "F1 per intent and language:", "",
