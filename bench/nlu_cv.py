@@ -64,11 +64,6 @@ def fallback_config(config: Path) -> dict | None:
     return next((c for c in pipeline if c.get("name") == "FallbackClassifier"), None)
 
 
-def fallback_threshold(config: Path) -> float | None:
-    fallback = fallback_config(config)
-    return fallback.get("threshold", 0.3) if fallback else None
-
-
 def f1_scores(pairs: list[tuple[str, str]]) -> dict[str, float]:
     """F1 per gold intent of ``pairs`` (gold, predicted)."""
     scores = {}
@@ -194,7 +189,8 @@ def main() -> None:
         *json.loads((out / "intent_successes.json").read_text()),
         *json.loads((out / "intent_errors.json").read_text()),
     ]
-    threshold = fallback_threshold(args.config)
+    fallback = fallback_config(args.config)
+    threshold = fallback.get("threshold", 0.3) if fallback else None  # Rasa's defaults
     languages = examples_by_language(args.nlu)
     per_language: dict[str, list[tuple[str, str]]] = defaultdict(list)
     with_fallback: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -222,8 +218,8 @@ def main() -> None:
                      for lang in LANGUAGES},
         "per_intent_f1": {lang: {i: round(s, 3) for i, s in sorted(per_intent[lang].items())} for lang in LANGUAGES},
         "thresholds": threshold_sweep(scored),
-        "both_rules": None if ranked is None or threshold is None else both_rules(
-            ranked, threshold, (fallback_config(args.config) or {}).get("ambiguity_threshold", 0.1)),
+        "both_rules": None if ranked is None or fallback is None else both_rules(
+            ranked, threshold, fallback.get("ambiguity_threshold", 0.1)),
         "worst_pairs": [{"gold": g, "predicted": p, "count": n} for (g, p), n in confusion.most_common(12)],
     }
     lines = [f"# Intent cross-validation, {result['when']}", "",

@@ -99,7 +99,6 @@ class IntentClassifier(LogisticRegressionClassifier):
             CalibratedClassifierCV(svm, cv=self.config["calibration_folds"], ensemble=False),
         )
 
-
     # Types inside the saved model that skops does not trust by default. Rasa's
     # own loader refuses them and silently returns an untrained classifier, so
     # this one names them and fails loudly on anything else.

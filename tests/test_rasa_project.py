@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import itertools
-import re
 import subprocess
 from pathlib import Path
 
@@ -10,8 +9,8 @@ import pytest
 import yaml
 
 from actions.hub import hub_list
-from bot import model
-from bot.languages import LANGUAGES, fold
+from bot import hubs, model
+from bot.languages import LANGUAGES
 from bot.rasa_client import BotReply
 from bot.settings import ROOT
 from bot.texts import language_menu
@@ -124,11 +123,6 @@ def test_every_domain_intent_has_examples_in_every_language():
             assert len(examples.get(intent, [])) >= 10, f"{intent} has too few {language} examples"
 
 
-def as_the_model_reads_it(text: str) -> str:
-    """Folded words, about what the intent features see (bot.nlu.FoldingTokenizer)."""
-    return " ".join(re.findall(r"\w+", fold(text)))
-
-
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_no_two_examples_of_a_language_look_the_same_to_the_model(language):
     # A copy teaches nothing and counts twice in cross-validation, where a copy
@@ -138,7 +132,8 @@ def test_no_two_examples_of_a_language_look_the_same_to_the_model(language):
     for intents in nlu_intents(language).values():
         for intent, examples in intents.items():
             for example in examples:
-                key = as_the_model_reads_it(example)
+                # Folded words (the fold bot.nlu.FoldingTokenizer applies), as places are matched.
+                key = hubs.normalise(example)
                 assert key not in seen, f"{language}: {example!r} ({intent}) reads as {seen[key]}"
                 seen[key] = (example, intent)
 
