@@ -1,0 +1,104 @@
+"""k-fold held-out intent predictions with the project's own NLU components,
+in one process (run with the Rasa environment's Python; used by
+``bench.nlu_cv --fast``).
+
+``python -m bench.rasa_folds CONFIG NLU OUT --folds K --seeds S [S ...]``
+trains the config's tokenizer, featurizers and intent classifier (Rasa's
+classes and the project's, with the config's settings) on k-1 folds and
+predicts the held-out fold, as ``rasa test nlu --cross-validation`` does, but
+without packing a model per fold or running each held-out message through the
+graph one at a time. The folds are Rasa's (stratified by intent), with a seed,
+so a change can be measured on the same folds, several seeds over. OUT gets,
+per seed, every example's text, gold intent and held-out prediction, in the
+shape of Rasa's ``intent_successes.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.classifiers.classifier import IntentClassifier as RasaIntentClassifier
+from rasa.shared.nlu.training_data.loading import load_data
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.model_selection import StratifiedKFold
+
+# Components that only act at prediction time on a trained pipeline; a
+# held-out score is the top intent whatever its confidence, as Rasa's is.
+SKIPPED = {"FallbackClassifier", "bot.nlu.LanguageTagger"}
+
+
+def components(config: Path, storage: LocalModelStorage) -> list:
+    context = ExecutionContext(GraphSchema({}), model_id="folds")
+    built = []
+    for index, entry in enumerate(yaml.safe_load(config.read_text(encoding="utf-8"))["pipeline"]):
+        entry = dict(entry)
+        name = entry.pop("name")
+        if name in SKIPPED:
+            continue
+        clazz = DefaultV1Recipe._from_registry(name).clazz
+        settings = {**clazz.get_default_config(), **entry}
+        built.append(clazz.create(settings, storage, Resource(f"{index}_{clazz.__name__}"), context))
+    return built
+
+
+def held_out(config: Path, examples: list[tuple[str, str]], test: list[str]) -> list[dict]:
+    """Train on ``examples`` (text, intent); the predicted intent (name and
+    confidence) of each ``test`` text."""
+    train = TrainingData(training_examples=[Message(data={"text": t, "intent": i}) for t, i in examples])
+    with tempfile.TemporaryDirectory(prefix="hubguide-folds-") as tmp:
+        pipeline = components(config, LocalModelStorage(Path(tmp)))
+        for component in pipeline:
+            if hasattr(component, "train"):
+                component.train(train)
+            if not isinstance(component, RasaIntentClassifier):  # the classifier's output is not needed
+                component.process_training_data(train)
+        messages = [Message(data={"text": text}) for text in test]
+        for component in pipeline:
+            component.process(messages)
+        return [m.get("intent") or {"name": None, "confidence": 0.0} for m in messages]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", type=Path)
+    parser.add_argument("nlu", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--jobs", type=int, default=2, help="folds trained at once")
+    args = parser.parse_args()
+    examples = load_data(str(args.nlu)).intent_examples
+    gold = [m.get("intent") for m in examples]
+    texts = [m.get("text") for m in examples]
+    started = time.perf_counter()
+    runs = []
+    for seed in args.seeds:
+        predicted: list[dict] = [{}] * len(examples)
+        folds = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=seed)
+        splits = list(folds.split(examples, gold))
+        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            jobs = [pool.submit(held_out, args.config, [(texts[i], gold[i]) for i in train_index],
+                                [texts[i] for i in test_index]) for train_index, test_index in splits]
+            for fold, ((_, test_index), job) in enumerate(zip(splits, jobs, strict=True)):
+                for i, prediction in zip(test_index, job.result(), strict=True):
+                    predicted[i] = prediction
+                print(f"seed {seed}: fold {fold + 1}/{args.folds} done, {time.perf_counter() - started:.0f} s",
+                      flush=True)
+        runs.append({"seed": seed, "predictions": [
+            {"text": t, "intent": g, "intent_prediction": p} for t, g, p in zip(texts, gold, predicted, strict=True)]})
+    args.out.write_text(json.dumps(runs, ensure_ascii=False), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
