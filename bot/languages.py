@@ -8,6 +8,7 @@ variant per response in ``domain/``, and its tests.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -82,6 +83,41 @@ def fold(text: str) -> str:
     folded together. Place names and intent features both match on this."""
     decomposed = unicodedata.normalize("NFKD", text.casefold().translate(SCRIPT_FOLD))
     return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+
+
+# A word's consonant skeleton: the consonants, by sound class, with vowels,
+# alifs, hamzas and doubled letters left out, whether the word is written in
+# Arabic or Persian letters or in Latin letters as residents type Arabic and
+# Persian on a phone ("3" for ع, "7" for ح, "sh" for ش). "shughl" and "شغل"
+# both read "cgl", "mat3am" and "مطعم" "mtem". Letters that residents and
+# dialects mix up share a class (ت ط ث, س ص, ذ ز ظ, ق ک). The intent model
+# reads skeletons beside the words (bot.nlu.SkeletonFeaturizer), so an
+# example in one script teaches the other.
+SKELETON_ARABIC = str.maketrans(
+    {**dict.fromkeys("بپ", "b"), **dict.fromkeys("تطث", "t"), **dict.fromkeys("سص", "s"),
+     **dict.fromkeys("جژگ", "j"), **dict.fromkeys("شچ", "c"), **dict.fromkeys("حه", "h"), "خ": "x",
+     **dict.fromkeys("دض", "d"), "ر": "r", **dict.fromkeys("زذظ", "z"), "ع": "e", "غ": "g", "ف": "f",
+     **dict.fromkeys("قک", "k"), "ل": "l", "م": "m", "ن": "n"})
+SKELETON_LATIN = {"sh": "c", "ch": "c", "kh": "x", "gh": "g", "th": "t", "dh": "z", "3": "e", "7": "h", "5": "x",
+                  "8": "g", "6": "t", "9": "s", "p": "b", "v": "f", "q": "k", "g": "j", "c": "k",
+                  **{letter: letter for letter in "bdfhjklmnrstxz"}}
+_LATIN_SOUNDS = re.compile("sh|ch|kh|gh|th|dh|.")
+_ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
+
+
+def skeleton(word: str) -> str:
+    """The consonant skeleton of one word (see SKELETON_ARABIC); empty for a
+    number or a word of vowels only."""
+    word = fold(word)
+    if word.isdigit():
+        return ""
+    if _ARABIC_LETTER.search(word):
+        consonants = word.removesuffix("ه").translate(SKELETON_ARABIC)
+        consonants = "".join(ch for ch in consonants if ch.isascii())
+    else:
+        consonants = "".join(SKELETON_LATIN.get(sound, "") for sound in
+                             _LATIN_SOUNDS.findall(word.removesuffix("h")))
+    return re.sub(r"(.)\1+", r"\1", consonants)
 
 
 def explicit_choice(text: str) -> str | None:

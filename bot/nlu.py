@@ -8,6 +8,9 @@
 - ``FoldingTokenizer`` is Rasa's whitespace tokenizer with each token's lemma
   folded (``languages.fold``), so "مساعدة"/"مساعده" and "hjälp"/"hjalp" count as
   one word for the featurizers.
+- ``SkeletonFeaturizer`` counts character n-grams of each word's consonant
+  skeleton (``languages.skeleton``), so Arabic and Persian typed in Latin
+  letters ("abghi shughl") and in their own ("أبغى شغل") share features.
 - ``IntentClassifier`` is Rasa's logistic-regression classifier with another
   model inside: TF-IDF weighting of the featurizers' counts, then a linear SVM
   with calibrated confidences (see config.yml for the measurements).
@@ -19,13 +22,14 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot import langid
-from bot.languages import DEFAULT_LANGUAGE, fold, is_supported
+from bot.languages import DEFAULT_LANGUAGE, fold, is_supported, skeleton
 
 LANGUAGE = "language"
 CHANNEL = "channel"
@@ -68,6 +72,17 @@ class FoldingTokenizer(WhitespaceTokenizer):
         for token in tokens:
             token.lemma = fold(token.text)
         return tokens
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
+class SkeletonFeaturizer(CountVectorsFeaturizer):
+    """Rasa's count-vectors featurizer on each token's consonant skeleton
+    (``languages.skeleton``) instead of its text, so "shughl" and "شغل" share
+    features. One entry per token, empty where a token has no consonants, so
+    its sequence features line up with the other featurizers'."""
+
+    def _get_message_tokens_by_attribute(self, message: Message, attribute: str) -> list[str]:
+        return [skeleton(token) for token in super()._get_message_tokens_by_attribute(message, attribute)]
 
 
 class UntrustedModelError(Exception):

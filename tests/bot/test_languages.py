@@ -57,3 +57,22 @@ def test_fold_makes_residents_spelling_variants_alike(a, b):
 def test_fold_keeps_words_that_differ_apart():
     assert languages.fold("ስራሕ") == "ስራሕ"  # Ge'ez syllables are letters, not letter + mark
     assert languages.fold("jobb") != languages.fold("job")
+
+
+@pytest.mark.parametrize("latin, native", [
+    ("shughl", "شغل"),  # work, Arabic in Latin letters
+    ("mat3am", "مطعم"),  # digits for letters: 3 is ع
+    ("madrase", "مدرسة"),  # vowels written in Latin letters, left out in Arabic
+    ("7ki", "حكي"),  # 7 is ح
+    ("tabib", "طبيب"),  # t for ط: ت and ط sound alike
+    ("mikham", "میخوام"),  # Persian in Latin letters
+    ("kar", "كار"),  # either kaf
+])
+def test_skeleton_makes_a_word_in_latin_letters_and_in_its_own_alike(latin, native):
+    assert languages.skeleton(latin) == languages.skeleton(native) != ""
+
+
+def test_skeleton_keeps_different_words_apart_and_leaves_numbers_out():
+    assert languages.skeleton("shughl") != languages.skeleton("shukran")
+    assert languages.skeleton("عمل") != languages.skeleton("امل")  # ع is a consonant, not a vowel
+    assert languages.skeleton("3") == languages.skeleton("٣") == languages.skeleton("aaa") == ""
