@@ -14,7 +14,7 @@ error, which is what a resident would get. The goal is on the first.
 
 For trying changes, two shorter runs; the goal's numbers come from the full run.
 
-- ``--fast`` (about a minute per seed): the same k folds with the same
+- ``--fast`` (about 80 s per seed on this machine): the same k folds with the same
   components and config, trained and predicted in one process
   (``bench/rasa_folds.py``), on seeded folds (``--seeds 0 1 2``), so a change
   is compared on the same folds and over several of them. Rasa's own run
