@@ -75,6 +75,14 @@ async def run(fn: Callable, *args):
     return await asyncio.get_running_loop().run_in_executor(_worker, functools.partial(fn, *args))
 
 
+async def in_session(fn: Callable, *args):
+    """``fn(session, *args)`` in one ``session_scope()`` (one transaction) on the database thread."""
+    def work():
+        with session_scope() as session:
+            return fn(session, *args)
+    return await run(work)
+
+
 def alembic_config(url: str | None = None):
     from alembic.config import Config
 

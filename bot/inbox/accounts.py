@@ -5,11 +5,12 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.db import in_session
 from bot.inbox import security
 from bot.inbox.security import LOCK_SECONDS, MAX_FAILURES, Throttles, aware, minutes
 from bot.models import Coordinator, Handoff, Hub, utcnow
@@ -64,22 +65,18 @@ def _verify_nothing(password: str) -> None:
 
 
 async def sign_in(email: str, password: str, address: str, throttles: Throttles) -> SignInResult:
-    """Check a sign-in; counts failures per account (stored) and per address (in memory)."""
-    from bot.db import session_scope
-
+    """Check a sign-in; counts failures per account (stored) and per address (in memory).
+    The database work runs on the database thread, the password check in a worker thread."""
     email = normalise_email(email)
     wait = throttles.by_address.retry_after(address)
     if wait:
         log.warning("sign-in refused: too many failures from one address")
         return SignInResult(None, ADDRESS_LIMIT.format(minutes=minutes(wait)), 429)
-    with session_scope() as session:
-        coordinator = session.scalars(select(Coordinator).where(Coordinator.email == email)).first()
-        locked_until = aware(coordinator.locked_until) if coordinator is not None else None
-        password_hash = coordinator.password_hash if coordinator is not None else None
+    coordinator_id, locked_until, password_hash = await in_session(_find_account, email)
     now = utcnow()
     if locked_until is not None and locked_until > now:
         return SignInResult(None, LOCKED.format(minutes=minutes((locked_until - now).total_seconds())), 429)
-    if coordinator is None:
+    if coordinator_id is None:
         wait = throttles.by_unknown_email.retry_after(email)
         if wait:  # the same answer an existing account gets once locked
             return SignInResult(None, LOCKED.format(minutes=minutes(wait)), 429)
@@ -90,21 +87,36 @@ async def sign_in(email: str, password: str, address: str, throttles: Throttles)
         return SignInResult(None, LOCKED.format(minutes=minutes(locked)) if locked else WRONG,
                             429 if locked else 401)
     good = await asyncio.to_thread(security.verify_password, password_hash, password)
-    with session_scope() as session:
-        coordinator = session.get(Coordinator, coordinator.id)
-        if not good or not coordinator.active:
-            throttles.by_address.fail(address)
-            coordinator.failed_logins = (coordinator.failed_logins or 0) + 1
-            if coordinator.failed_logins >= MAX_FAILURES:
-                coordinator.failed_logins, coordinator.locked_until = 0, now + timedelta(seconds=LOCK_SECONDS)
-                log.warning("coordinator %s locked after %d failed sign-ins", coordinator.id, MAX_FAILURES)
-                return SignInResult(None, LOCKED.format(minutes=minutes(LOCK_SECONDS)), 429)
-            return SignInResult(None, WRONG, 401)
-        coordinator.failed_logins, coordinator.locked_until = 0, None
-        if security.needs_rehash(coordinator.password_hash):
-            coordinator.password_hash = security.hash_password(password)
-        log.info("coordinator %s signed in", coordinator.id)
-        return SignInResult(coordinator.id)
+    result = await in_session(_settle_sign_in, coordinator_id, good, password, now)
+    if result.error:
+        throttles.by_address.fail(address)  # the throttles stay on the event loop
+    return result
+
+
+def _find_account(session: Session, email: str) -> tuple[int | None, datetime | None, str | None]:
+    """The account's id, lock and password hash (all None when there is no such account)."""
+    coordinator = session.scalars(select(Coordinator).where(Coordinator.email == email)).first()
+    if coordinator is None:
+        return None, None, None
+    return coordinator.id, aware(coordinator.locked_until), coordinator.password_hash
+
+
+def _settle_sign_in(session: Session, coordinator_id: int, good: bool, password: str,
+                    now: datetime) -> SignInResult:
+    """Count a failure (locking the account after ``MAX_FAILURES``) or clear the count after success."""
+    coordinator = session.get(Coordinator, coordinator_id)
+    if not good or not coordinator.active:
+        coordinator.failed_logins = (coordinator.failed_logins or 0) + 1
+        if coordinator.failed_logins >= MAX_FAILURES:
+            coordinator.failed_logins, coordinator.locked_until = 0, now + timedelta(seconds=LOCK_SECONDS)
+            log.warning("coordinator %s locked after %d failed sign-ins", coordinator.id, MAX_FAILURES)
+            return SignInResult(None, LOCKED.format(minutes=minutes(LOCK_SECONDS)), 429)
+        return SignInResult(None, WRONG, 401)
+    coordinator.failed_logins, coordinator.locked_until = 0, None
+    if security.needs_rehash(coordinator.password_hash):
+        coordinator.password_hash = security.hash_password(password)
+    log.info("coordinator %s signed in", coordinator.id)
+    return SignInResult(coordinator.id)
 
 
 def _hub(session: Session, hub: str | int | None) -> Hub | None:

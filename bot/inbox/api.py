@@ -4,6 +4,8 @@ Same session as the pages. Changes (POST, PATCH) need the page's CSRF token in
 the ``X-CSRF-Token`` header. 401: not signed in; 403: not allowed for the role
 (or no CSRF token); 404: no such handoff in your hubs; 409: not in this state
 (closed, the resident opted out); 422: a request that can never work.
+
+The database work runs on the database thread (``in_session``), off the event loop.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from bot.db import session_scope
+from bot.db import in_session
 from bot.events import Event
 from bot.handoff import OUTCOMES
 from bot.inbox import accounts, service, stats
@@ -155,9 +157,8 @@ def _publish(request: Request, kind: str, hub_id: int | None, **ids: int) -> Non
     request.app.state.events.publish(Event(kind, hub_id, ids))
 
 
-def _detail(user: User, handoff_id: int) -> dict:
-    with session_scope() as session:
-        return service.detail_view(session, service.visible_handoff(session, user, handoff_id))
+def _detail(session, user: User, handoff_id: int) -> dict:
+    return service.detail_view(session, service.visible_handoff(session, user, handoff_id))
 
 
 def _raise(exc: Exception):
@@ -181,15 +182,14 @@ async def me(user: ApiUser) -> dict:
 async def list_handoffs(user: ApiUser,
                         status: Literal["active", "open", "claimed", "closed", "all"] = "active",
                         limit: int = Query(200, ge=1, le=1000)) -> list[dict]:
-    with session_scope() as session:
-        return service.list_handoffs(session, user, status, limit)
+    return await in_session(service.list_handoffs, user, status, limit)
 
 
 @router.get("/handoffs/{handoff_id}", response_model=HandoffDetail, responses=HANDOFF_ERRORS,
             summary="One handoff with the conversation so far")
 async def get_handoff(handoff_id: int, user: ApiUser) -> dict:
     try:
-        return _detail(user, handoff_id)
+        return await in_session(_detail, user, handoff_id)
     except service.NotVisible as exc:
         _raise(exc)
 
@@ -198,22 +198,22 @@ async def get_handoff(handoff_id: int, user: ApiUser) -> dict:
              summary="Claim a handoff (take it over if someone else has it)")
 async def claim(handoff_id: int, request: Request, user: ApiUser) -> dict:
     try:
-        with session_scope() as session:
-            hub_id = service.claim(session, user, handoff_id).hub_id
+        hub_id = (await in_session(service.claim, user, handoff_id)).hub_id
     except (service.NotVisible, service.Conflict) as exc:
         _raise(exc)
     _publish(request, "handoff_updated", hub_id, handoff=handoff_id)
-    return _detail(user, handoff_id)
+    return await in_session(_detail, user, handoff_id)
 
 
 @router.post("/handoffs/{handoff_id}/reply", response_model=MessageOut, status_code=201,
              responses={**HANDOFF_ERRORS, 422: {"description": "Empty or too long"}},
              summary="Reply to the resident on their own channel")
 async def reply(handoff_id: int, payload: ReplyIn, request: Request, user: ApiUser) -> dict:
+    def work(session):
+        message = service.reply(session, user, handoff_id, payload.body)
+        return session.get(Handoff, handoff_id).hub_id, service.message_view(message, "", handoff_id)
     try:
-        with session_scope() as session:
-            message = service.reply(session, user, handoff_id, payload.body)
-            hub_id, view = session.get(Handoff, handoff_id).hub_id, service.message_view(message, "", handoff_id)
+        hub_id, view = await in_session(work)
     except (service.NotVisible, service.Conflict, service.Invalid) as exc:
         _raise(exc)
     request.app.state.outbox.wake()
@@ -227,10 +227,12 @@ async def reply(handoff_id: int, payload: ReplyIn, request: Request, user: ApiUs
 async def reassign(handoff_id: int, payload: ReassignIn, request: Request,
                    user: ApiUser) -> dict:
     settings = request.app.state.settings
+
+    def work(session):
+        handoff, old_hub = service.reassign(session, user, handoff_id, payload.hub, settings.public_base_url)
+        return old_hub, service.summary_view(handoff, {})
     try:
-        with session_scope() as session:
-            handoff, old_hub = service.reassign(session, user, handoff_id, payload.hub, settings.public_base_url)
-            view = service.summary_view(handoff, {})
+        old_hub, view = await in_session(work)
     except (service.NotVisible, service.Conflict, service.Invalid) as exc:
         _raise(exc)
     request.app.state.outbox.wake()
@@ -243,19 +245,17 @@ async def reassign(handoff_id: int, payload: ReassignIn, request: Request,
              summary="Close with an outcome; the resident gets a goodbye and the bot back")
 async def close(handoff_id: int, payload: CloseIn, request: Request, user: ApiUser) -> dict:
     try:
-        with session_scope() as session:
-            hub_id = service.close(session, user, handoff_id, payload.outcome).hub_id
+        hub_id = (await in_session(service.close, user, handoff_id, payload.outcome)).hub_id
     except (service.NotVisible, service.Conflict, service.Invalid) as exc:
         _raise(exc)
     request.app.state.outbox.wake()
     _publish(request, "handoff_updated", hub_id, handoff=handoff_id)
-    return _detail(user, handoff_id)
+    return await in_session(_detail, user, handoff_id)
 
 
 @router.get("/hubs", response_model=list[HubOut], responses=ERRORS, summary="Active hubs (to reassign to)")
 async def list_hubs(user: ApiUser) -> list[dict]:
-    with session_scope() as session:
-        return service.hubs(session)
+    return await in_session(service.hubs)
 
 
 @router.get("/stats", responses=ERRORS, summary="Counts for reporting (no personal data)")
@@ -266,8 +266,7 @@ async def get_stats(user: ApiUser,
 
 @router.get("/coordinators", response_model=list[CoordinatorOut], responses=ERRORS, summary="Accounts (admin)")
 async def list_coordinators(user: ApiAdmin) -> list[dict]:
-    with session_scope() as session:
-        return accounts.coordinators(session)
+    return await in_session(accounts.coordinators)
 
 
 def _account(session, coordinator_id: int) -> dict:
@@ -278,10 +277,11 @@ def _account(session, coordinator_id: int) -> dict:
              responses={**ERRORS, 409: {"description": "The email is taken"}},
              summary="Create an account with a one-time password (admin)")
 async def create_coordinator(payload: CoordinatorIn, user: ApiAdmin) -> dict:
+    def create(session):
+        coordinator, password = accounts.create_coordinator(session, **payload.model_dump())
+        return {**_account(session, coordinator.id), "one_time_password": password}
     try:
-        with session_scope() as session:
-            coordinator, password = accounts.create_coordinator(session, **payload.model_dump())
-            return {**_account(session, coordinator.id), "one_time_password": password}
+        return await in_session(create)
     except accounts.AccountError as exc:
         raise HTTPException(409 if exc.conflict else 422, str(exc)) from exc
 
@@ -291,11 +291,12 @@ async def create_coordinator(payload: CoordinatorIn, user: ApiAdmin) -> dict:
               summary="Change hub, phone, on duty, active or role (admin)")
 async def update_coordinator(coordinator_id: int, payload: CoordinatorChange,
                              user: ApiAdmin) -> dict:
+    def update(session):
+        accounts.update_coordinator(session, user.id, coordinator_id, payload.model_dump(exclude_unset=True))
+        session.flush()
+        return _account(session, coordinator_id)
     try:
-        with session_scope() as session:
-            accounts.update_coordinator(session, user.id, coordinator_id, payload.model_dump(exclude_unset=True))
-            session.flush()
-            return _account(session, coordinator_id)
+        return await in_session(update)
     except LookupError as exc:
         raise HTTPException(404, "no such account") from exc
     except accounts.AccountError as exc:
@@ -306,7 +307,6 @@ async def update_coordinator(coordinator_id: int, payload: CoordinatorChange,
              summary="Set a new one-time password and unlock the account (admin)")
 async def reset_password(coordinator_id: int, user: ApiAdmin) -> dict:
     try:
-        with session_scope() as session:
-            return {"one_time_password": accounts.reset_password(session, coordinator_id)}
+        return {"one_time_password": await in_session(accounts.reset_password, coordinator_id)}
     except LookupError as exc:
         raise HTTPException(404, "no such account") from exc

@@ -4,7 +4,8 @@ Each event names what changed by id only (``{"handoff": 12}``); the page
 fetches what it needs from the API, which applies the same visibility rules.
 A coordinator gets the events of their own hub, an admin all of them. The
 stream ends after ``STREAM_SECONDS`` (the browser reconnects by itself and the
-page then re-reads its list), and when the session stops being good.
+page then re-reads its list), and when the session stops being good
+(``reload_user`` reads the database: it runs on the database thread).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 
+from bot import db
 from bot.events import Bus, Event
 from bot.inbox.security import User
 
@@ -41,7 +43,7 @@ async def event_stream(bus: Bus, user: User, reload_user: Callable[[], User | No
             try:
                 event = await asyncio.wait_for(queue.get(), min(keepalive, remaining))
             except asyncio.TimeoutError:
-                user = reload_user()  # deactivated, or moved to another hub, meanwhile?
+                user = await db.run(reload_user)  # deactivated, or moved to another hub, meanwhile?
                 if user is None:
                     yield frame("signed_out", {})
                     return

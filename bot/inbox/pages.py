@@ -1,6 +1,9 @@
 """The inbox pages under ``/inbox``: sign in, the list, one handoff, statistics,
 and the admin's accounts and hubs. Forms work without JavaScript (post, then
-redirect); ``static/inbox.js`` adds live updates from ``/inbox/events``."""
+redirect); ``static/inbox.js`` adds live updates from ``/inbox/events``.
+
+Handlers are ``async``: their database work goes to the database thread
+(``in_session``), never on the event loop, where SMS acknowledgements wait."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from bot.db import session_scope
+from bot.db import in_session
 from bot.events import Event
 from bot.inbox import accounts, live, render, service, stats
 from bot.inbox.security import (
@@ -25,11 +28,11 @@ from bot.inbox.security import (
     checked_form,
     clear_session,
     csrf_valid,
-    current_user,
     load_user,
     new_session,
     session_data,
     set_session,
+    signed_in,
 )
 from bot.models import Coordinator
 
@@ -73,7 +76,7 @@ async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
 
 
 async def page_error(request: Request, exc: PageError) -> Response:
-    return html(render.error_page(current_user(request), exc.status, exc.message), exc.status)
+    return html(render.error_page(await signed_in(request), exc.status, exc.message), exc.status)
 
 
 # --- signing in and out ------------------------------------------------------------------
@@ -88,9 +91,13 @@ def _login_response(request: Request, next_path: str, email: str = "", error: st
     return response
 
 
+def _signed_in_session(session, coordinator_id: int) -> dict:
+    return new_session(session.get(Coordinator, coordinator_id))
+
+
 @router.get("/login")
 async def login_form(request: Request, next: str = "/inbox", signed_out: int = 0) -> Response:
-    if current_user(request) is not None:
+    if await signed_in(request) is not None:
         return see(safe_next(next))
     return _login_response(request, safe_next(next), notice="You are signed out." if signed_out else None)
 
@@ -107,8 +114,7 @@ async def login(request: Request) -> Response:
     result = await accounts.sign_in(email, form.get("password", ""), address, request.app.state.inbox_throttles)
     if result.error:
         return _login_response(request, next_path, email, result.error, status=result.status)
-    with session_scope() as session:
-        fresh = new_session(session.get(Coordinator, result.coordinator_id))  # a new token after sign-in
+    fresh = await in_session(_signed_in_session, result.coordinator_id)  # a new token after sign-in
     response = see(next_path)
     set_session(response, request.app.state.settings, fresh)
     return response
@@ -116,7 +122,7 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    user = current_user(request)
+    user = await signed_in(request)
     if user is not None:
         await checked_form(request, user)
         request.app.state.inbox_revoked.add(session_data(request))
@@ -131,37 +137,37 @@ async def logout(request: Request) -> Response:
 async def inbox(request: Request, user: PageUser, status: str = "active",
                 done: str | None = None) -> Response:
     status = status if status in ("active", "closed") else "active"
-    with session_scope() as session:
-        items = service.list_handoffs(session, user, status)
+    items = await in_session(service.list_handoffs, user, status)
     return html(render.list_page(user, items, status, notice=DONE.get(done or "")))
 
 
-def _handoff_page(user: User, handoff_id: int, status: int = 200, **extra) -> HTMLResponse:
-    with session_scope() as session:
-        try:
-            view = service.detail_view(session, service.visible_handoff(session, user, handoff_id))
-        except service.NotVisible as exc:
-            raise PageError(404, "There is no such handoff in your hub.") from exc
-        hubs = service.hubs(session)
+def _handoff_view(session, user: User, handoff_id: int) -> tuple[dict, list[dict]]:
+    return service.detail_view(session, service.visible_handoff(session, user, handoff_id)), service.hubs(session)
+
+
+async def _handoff_page(user: User, handoff_id: int, status: int = 200, **extra) -> HTMLResponse:
+    try:
+        view, hubs = await in_session(_handoff_view, user, handoff_id)
+    except service.NotVisible as exc:
+        raise PageError(404, "There is no such handoff in your hub.") from exc
     return html(render.handoff_page(user, view, hubs, **extra), status)
 
 
 @router.get("/handoffs/{handoff_id}")
 async def handoff(handoff_id: int, user: PageUser, done: str | None = None) -> Response:
-    return _handoff_page(user, handoff_id, notice=DONE.get(done or ""))
+    return await _handoff_page(user, handoff_id, notice=DONE.get(done or ""))
 
 
 async def _act(request: Request, user: User, handoff_id: int, action) -> Response:
-    """Run one action on a handoff; its page again with the error if it cannot be done."""
+    """Run ``action(session, form)`` on a handoff; its page again with the error if it cannot be done."""
     form = await checked_form(request, user)
     try:
-        with session_scope() as session:
-            redirect, events = action(session, form)
+        redirect, events = await in_session(action, form)
     except service.NotVisible as exc:
         raise PageError(404, "There is no such handoff in your hub.") from exc
     except (service.Invalid, service.Conflict) as exc:
-        return _handoff_page(user, handoff_id, 409 if isinstance(exc, service.Conflict) else 422,
-                             error=str(exc).capitalize() + ".", draft=form.get("body", ""))
+        return await _handoff_page(user, handoff_id, 409 if isinstance(exc, service.Conflict) else 422,
+                                   error=str(exc).capitalize() + ".", draft=form.get("body", ""))
     request.app.state.outbox.wake()
     for kind, hub_id, ids in events:
         publish(request, kind, hub_id, **ids)
@@ -238,23 +244,28 @@ async def stats_csv(user: PageUser,
 
 # --- the coordinator's own account ---------------------------------------------------------
 
-def _account_page(user: User, status: int = 200, **extra) -> HTMLResponse:
-    with session_scope() as session:
-        me = session.get(Coordinator, user.id)
-        on_duty, phone = me.on_duty, me.phone
+def _duty_and_phone(session, coordinator_id: int) -> tuple[bool, str | None]:
+    me = session.get(Coordinator, coordinator_id)
+    return me.on_duty, me.phone
+
+
+async def _account_page(user: User, status: int = 200, **extra) -> HTMLResponse:
+    on_duty, phone = await in_session(_duty_and_phone, user.id)
     return html(render.account_page(user, on_duty, phone, **extra), status)
 
 
 @router.get("/account")
 async def account(user: PageUser, done: str | None = None) -> Response:
-    return _account_page(user, notice=DONE.get(done or ""))
+    return await _account_page(user, notice=DONE.get(done or ""))
 
 
 @router.post("/account/duty")
 async def duty(request: Request, user: PageUser) -> Response:
     form = await checked_form(request, user)
-    with session_scope() as session:
+
+    def save(session):
         session.get(Coordinator, user.id).on_duty = bool(form.get("on_duty"))
+    await in_session(save)
     return see("/inbox/account?done=duty")
 
 
@@ -262,13 +273,15 @@ async def duty(request: Request, user: PageUser) -> Response:
 async def change_password(request: Request, user: PageUser) -> Response:
     form = await checked_form(request, user)
     if form.get("new", "") != form.get("again", ""):
-        return _account_page(user, 422, error="The two new passwords differ.")
+        return await _account_page(user, 422, error="The two new passwords differ.")
+
+    def change(session):
+        return new_session(accounts.change_own_password(session, user.id, form.get("current", ""),
+                                                        form.get("new", "")))
     try:
-        with session_scope() as session:
-            me = accounts.change_own_password(session, user.id, form.get("current", ""), form.get("new", ""))
-            data = new_session(me)
+        data = await in_session(change)
     except accounts.AccountError as exc:
-        return _account_page(user, 422, error=str(exc))
+        return await _account_page(user, 422, error=str(exc))
     response = see("/inbox/account?done=password")
     set_session(response, request.app.state.settings, data)  # this session stays; the others end
     return response
@@ -276,30 +289,35 @@ async def change_password(request: Request, user: PageUser) -> Response:
 
 # --- admin ---------------------------------------------------------------------------------
 
-def _people_page(user: User, status: int = 200, **extra) -> HTMLResponse:
-    with session_scope() as session:
-        people, hubs = accounts.coordinators(session), service.hubs(session)
+def _people_and_hubs(session) -> tuple[list[dict], list[dict]]:
+    return accounts.coordinators(session), service.hubs(session)
+
+
+async def _people_page(user: User, status: int = 200, **extra) -> HTMLResponse:
+    people, hubs = await in_session(_people_and_hubs)
     return html(render.coordinators_page(user, people, hubs, **extra), status)
 
 
 @router.get("/admin/coordinators")
 async def people(user: PageAdmin, done: str | None = None) -> Response:
-    return _people_page(user, notice=DONE.get(done or ""))
+    return await _people_page(user, notice=DONE.get(done or ""))
 
 
 @router.post("/admin/coordinators")
 async def create_person(request: Request, user: PageAdmin) -> Response:
     form = await checked_form(request, user)
+
+    def create(session):
+        coordinator, password = accounts.create_coordinator(
+            session, name=form.get("name", ""), email=form.get("email", ""),
+            role=form.get("role", "coordinator"), hub=form.get("hub") or None, phone=form.get("phone"),
+            on_duty=bool(form.get("on_duty")))
+        return f"{coordinator.name} <{coordinator.email}>", password
     try:
-        with session_scope() as session:
-            coordinator, password = accounts.create_coordinator(
-                session, name=form.get("name", ""), email=form.get("email", ""),
-                role=form.get("role", "coordinator"), hub=form.get("hub") or None, phone=form.get("phone"),
-                on_duty=bool(form.get("on_duty")))
-            who = f"{coordinator.name} <{coordinator.email}>"
+        who, password = await in_session(create)
     except accounts.AccountError as exc:
-        return _people_page(user, 409 if exc.conflict else 422, error=str(exc), draft=form)
-    return _people_page(user, 201, secret=(who, password), notice="Account created.")
+        return await _people_page(user, 409 if exc.conflict else 422, error=str(exc), draft=form)
+    return await _people_page(user, 201, secret=(who, password), notice="Account created.")
 
 
 @router.post("/admin/coordinators/{coordinator_id}")
@@ -308,32 +326,33 @@ async def update_person(coordinator_id: int, request: Request, user: PageAdmin) 
     changes = {"role": form.get("role", "coordinator"), "hub": form.get("hub") or None,
                "phone": form.get("phone"), "on_duty": bool(form.get("on_duty")), "active": bool(form.get("active"))}
     try:
-        with session_scope() as session:
-            accounts.update_coordinator(session, user.id, coordinator_id, changes)
+        await in_session(accounts.update_coordinator, user.id, coordinator_id, changes)
     except LookupError as exc:
         raise PageError(404, "There is no such account.") from exc
     except accounts.AccountError as exc:
-        return _people_page(user, 422, error=str(exc))
+        return await _people_page(user, 422, error=str(exc))
     return see("/inbox/admin/coordinators?done=saved")
 
 
 @router.post("/admin/coordinators/{coordinator_id}/password")
 async def reset_person(coordinator_id: int, request: Request, user: PageAdmin) -> Response:
     await checked_form(request, user)
+
+    def reset(session):
+        password = accounts.reset_password(session, coordinator_id)
+        person = session.get(Coordinator, coordinator_id)
+        return f"{person.name} <{person.email}>", password
     try:
-        with session_scope() as session:
-            password = accounts.reset_password(session, coordinator_id)
-            person = session.get(Coordinator, coordinator_id)
-            who = f"{person.name} <{person.email}>"
+        who, password = await in_session(reset)
     except LookupError as exc:
         raise PageError(404, "There is no such account.") from exc
-    return _people_page(user, secret=(who, password), notice="New one-time password set; the account is unlocked.")
+    return await _people_page(user, secret=(who, password),
+                              notice="New one-time password set; the account is unlocked.")
 
 
 @router.get("/admin/hubs")
 async def hubs(user: PageAdmin) -> Response:
-    with session_scope() as session:
-        overview = accounts.hubs_overview(session)
+    overview = await in_session(accounts.hubs_overview)
     return html(render.hubs_page(user, overview))
 
 

@@ -30,7 +30,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from bot.db import session_scope
+from bot.db import run, session_scope
 from bot.models import Coordinator
 from bot.settings import Settings
 
@@ -225,6 +225,13 @@ def current_user(request: Request) -> User | None:
         revoked = data is not None and data in request.app.state.inbox_revoked
         request.state.inbox_user = None if revoked else load_user(data)
     return request.state.inbox_user
+
+
+async def signed_in(request: Request) -> User | None:
+    """``current_user`` for async code: the coordinator is loaded on the database thread."""
+    if hasattr(request.state, "inbox_user"):
+        return request.state.inbox_user
+    return await run(current_user, request)
 
 
 def allowed_origins(request: Request) -> set[str]:

@@ -29,7 +29,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot import db
-from bot.db import session_scope
 from bot.handoff import OUTCOMES, visible_to
 from bot.inbox.security import User, aware
 from bot.inbox.service import OUTCOME_LABELS
@@ -200,10 +199,7 @@ def compute(session: Session, user: User, weeks: int = DEFAULT_WEEKS, now: datet
 async def gather(user: User, weeks: int = DEFAULT_WEEKS) -> dict:
     """``compute`` in its own session on the database thread: the tracker-store
     read grows with traffic and must not hold the event loop (SMS acks wait there)."""
-    def work() -> dict:
-        with session_scope() as session:
-            return compute(session, user, weeks)
-    return await db.run(work)
+    return await db.in_session(compute, user, weeks)
 
 
 def _waits_by_week_hub(handoffs) -> dict[tuple[str, str], list[float]]:
