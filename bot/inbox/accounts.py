@@ -181,7 +181,8 @@ def update_coordinator(session: Session, actor_id: int, coordinator_id: int, cha
         if coordinator_id == actor_id:
             raise AccountError("You cannot deactivate your own account.")
         coordinator.active = bool(changes["active"])
-    if coordinator.role == "coordinator" and coordinator.hub_id is None and coordinator.hub is None:
+    # The relationship, not hub_id: hub_id keeps its old value until the session flushes.
+    if coordinator.role == "coordinator" and coordinator.hub is None:
         raise AccountError("A coordinator needs a hub.")
     return coordinator
 

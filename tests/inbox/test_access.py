@@ -120,6 +120,18 @@ def test_admins_manage_accounts_with_a_one_time_password_shown_once(gateway):
     assert admin.api(f"/api/coordinators/{me}", {"active": False}, method="PATCH").status_code == 422
 
 
+def test_a_coordinator_cannot_be_left_without_a_hub(gateway):
+    # Handoffs reach coordinators through their hub; one without a hub would see nothing.
+    add_coordinator("admin@hub.example", role="admin", hub=None)
+    cia = add_coordinator("cia@hub.example", name="Cia")
+    admin = Browser(gateway, "admin@hub.example")
+    refused = admin.api(f"/api/coordinators/{cia}", {"hub": None}, method="PATCH")
+    assert refused.status_code == 422 and "needs a hub" in refused.json()["detail"]
+    page = admin.form(f"/inbox/admin/coordinators/{cia}", {"role": "coordinator", "hub": "", "active": "on"})
+    assert page.status_code == 422 and "needs a hub" in page.text
+    assert next(p for p in admin.get("/api/coordinators").json() if p["id"] == cia)["hub"] == "hjallbo"
+
+
 def test_the_admin_pages_create_and_change_accounts(gateway):
     add_coordinator("admin@hub.example", role="admin", hub=None)
     admin = Browser(gateway, "admin@hub.example")
