@@ -64,6 +64,31 @@ def _verify_nothing(password: str) -> None:
     security.verify_password(_dummy_hash, password)
 
 
+@dataclass(frozen=True)
+class Password:
+    """A password checked and hashed, ready to store."""
+    text: str
+    hash: str
+
+
+def _password(password: str | Password | None) -> Password:
+    """``password`` (a new one-time one when None) checked and hashed."""
+    if isinstance(password, Password):
+        return password
+    password = password or security.new_password()
+    problem = security.password_problem(password)
+    if problem:
+        raise AccountError(problem)
+    return Password(password, security.hash_password(password))
+
+
+async def prepare_password(password: str | None = None) -> Password:
+    """``_password`` in a worker thread. Hashing takes about 0.2 s: done inside a
+    transaction, it would hold the database thread and the one SQLite connection,
+    and residents' turns would wait behind it."""
+    return await asyncio.to_thread(_password, password)
+
+
 async def sign_in(email: str, password: str, address: str, throttles: Throttles) -> SignInResult:
     """Check a sign-in; counts failures per account (stored) and per address (in memory).
     The database work runs on the database thread, the password check in a worker thread."""
@@ -87,7 +112,9 @@ async def sign_in(email: str, password: str, address: str, throttles: Throttles)
         return SignInResult(None, LOCKED.format(minutes=minutes(locked)) if locked else WRONG,
                             429 if locked else 401)
     good = await asyncio.to_thread(security.verify_password, password_hash, password)
-    result = await in_session(_settle_sign_in, coordinator_id, good, password, now)
+    rehashed = (await asyncio.to_thread(security.hash_password, password)
+                if good and security.needs_rehash(password_hash) else None)
+    result = await in_session(_settle_sign_in, coordinator_id, good, rehashed, now)
     if result.error:
         throttles.by_address.fail(address)  # the throttles stay on the event loop
     return result
@@ -101,9 +128,10 @@ def _find_account(session: Session, email: str) -> tuple[int | None, datetime | 
     return coordinator.id, aware(coordinator.locked_until), coordinator.password_hash
 
 
-def _settle_sign_in(session: Session, coordinator_id: int, good: bool, password: str,
+def _settle_sign_in(session: Session, coordinator_id: int, good: bool, rehashed: str | None,
                     now: datetime) -> SignInResult:
-    """Count a failure (locking the account after ``MAX_FAILURES``) or clear the count after success."""
+    """Count a failure (locking the account after ``MAX_FAILURES``) or clear the count after success
+    (and store the password's new hash, when its hashing parameters have changed)."""
     coordinator = session.get(Coordinator, coordinator_id)
     if not good or not coordinator.active:
         coordinator.failed_logins = (coordinator.failed_logins or 0) + 1
@@ -113,8 +141,8 @@ def _settle_sign_in(session: Session, coordinator_id: int, good: bool, password:
             return SignInResult(None, LOCKED.format(minutes=minutes(LOCK_SECONDS)), 429)
         return SignInResult(None, WRONG, 401)
     coordinator.failed_logins, coordinator.locked_until = 0, None
-    if security.needs_rehash(coordinator.password_hash):
-        coordinator.password_hash = security.hash_password(password)
+    if rehashed is not None:
+        coordinator.password_hash = rehashed
     log.info("coordinator %s signed in", coordinator.id)
     return SignInResult(coordinator.id)
 
@@ -131,8 +159,9 @@ def _hub(session: Session, hub: str | int | None) -> Hub | None:
 
 def create_coordinator(session: Session, *, name: str, email: str, role: str = "coordinator",
                        hub: str | int | None = None, phone: str | None = None, on_duty: bool = True,
-                       password: str | None = None) -> tuple[Coordinator, str]:
-    """A new account; returns it and its password (a one-time one unless given)."""
+                       password: str | Password | None = None) -> tuple[Coordinator, str]:
+    """A new account; returns it and its password (a one-time one unless given).
+    Async callers pass a ``prepare_password()``, so no hashing happens here."""
     name, email = name.strip(), normalise_email(email)
     if not name or len(name) > 200:
         raise AccountError("A name is needed (at most 200 characters).")
@@ -145,17 +174,13 @@ def create_coordinator(session: Session, *, name: str, email: str, role: str = "
         raise AccountError("A coordinator needs a hub.")
     if session.scalars(select(Coordinator.id).where(Coordinator.email == email)).first() is not None:
         raise AccountError("There is already an account with that email.", conflict=True)
-    password = password or security.new_password()
-    problem = security.password_problem(password)
-    if problem:
-        raise AccountError(problem)
+    ready = _password(password)
     coordinator = Coordinator(name=name, email=email, role=role, hub=hub_row, phone=normalise_phone(phone),
-                              on_duty=on_duty, active=True, failed_logins=0,
-                              password_hash=security.hash_password(password))
+                              on_duty=on_duty, active=True, failed_logins=0, password_hash=ready.hash)
     session.add(coordinator)
     session.flush()
     log.info("account %s created (%s)", coordinator.id, role)
-    return coordinator, password
+    return coordinator, ready.text
 
 
 def update_coordinator(session: Session, actor_id: int, coordinator_id: int, changes: dict) -> Coordinator:
@@ -187,26 +212,37 @@ def update_coordinator(session: Session, actor_id: int, coordinator_id: int, cha
     return coordinator
 
 
-def reset_password(session: Session, coordinator_id: int, password: str | None = None) -> str:
-    """A new (one-time) password; also unlocks the account and ends its sessions."""
+def reset_password(session: Session, coordinator_id: int, password: str | Password | None = None) -> str:
+    """A new (one-time) password; also unlocks the account and ends its sessions.
+    Async callers pass a ``prepare_password()``, so no hashing happens here."""
     coordinator = session.get(Coordinator, coordinator_id)
     if coordinator is None:
         raise LookupError(coordinator_id)
-    password = password or security.new_password()
-    problem = security.password_problem(password)
-    if problem:
-        raise AccountError(problem)
-    coordinator.password_hash = security.hash_password(password)
+    ready = _password(password)
+    coordinator.password_hash = ready.hash
     coordinator.failed_logins, coordinator.locked_until = 0, None
-    return password
+    return ready.text
 
 
-def change_own_password(session: Session, coordinator_id: int, current: str, new: str) -> Coordinator:
-    coordinator = session.get(Coordinator, coordinator_id)
-    if not security.verify_password(coordinator.password_hash, current):
+async def change_own_password(coordinator_id: int, current: str, new: str) -> Coordinator:
+    """Check the current password and store the new one; the hashing runs
+    outside the transactions (see ``prepare_password``)."""
+    stored = await in_session(_password_hash, coordinator_id)
+    if not await asyncio.to_thread(security.verify_password, stored, current):
         raise AccountError("The current password is wrong.")
     if new == current:
         raise AccountError("The new password must differ from the current one.")
+    return await in_session(_replace_password, coordinator_id, stored, await prepare_password(new))
+
+
+def _password_hash(session: Session, coordinator_id: int) -> str:
+    return session.get(Coordinator, coordinator_id).password_hash
+
+
+def _replace_password(session: Session, coordinator_id: int, checked: str, new: Password) -> Coordinator:
+    coordinator = session.get(Coordinator, coordinator_id)
+    if coordinator.password_hash != checked:  # changed (reset by an admin) since it was checked
+        raise AccountError("Your password was changed meanwhile. Please sign in again.")
     reset_password(session, coordinator_id, new)
     return coordinator
 

@@ -277,8 +277,10 @@ def _account(session, coordinator_id: int) -> dict:
              responses={**ERRORS, 409: {"description": "The email is taken"}},
              summary="Create an account with a one-time password (admin)")
 async def create_coordinator(payload: CoordinatorIn, user: ApiAdmin) -> dict:
+    one_time = await accounts.prepare_password()
+
     def create(session):
-        coordinator, password = accounts.create_coordinator(session, **payload.model_dump())
+        coordinator, password = accounts.create_coordinator(session, **payload.model_dump(), password=one_time)
         return {**_account(session, coordinator.id), "one_time_password": password}
     try:
         return await in_session(create)
@@ -307,6 +309,7 @@ async def update_coordinator(coordinator_id: int, payload: CoordinatorChange,
              summary="Set a new one-time password and unlock the account (admin)")
 async def reset_password(coordinator_id: int, user: ApiAdmin) -> dict:
     try:
-        return {"one_time_password": await in_session(accounts.reset_password, coordinator_id)}
+        return {"one_time_password": await in_session(accounts.reset_password, coordinator_id,
+                                                      await accounts.prepare_password())}
     except LookupError as exc:
         raise HTTPException(404, "no such account") from exc

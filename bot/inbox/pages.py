@@ -275,11 +275,8 @@ async def change_password(request: Request, user: PageUser) -> Response:
     if form.get("new", "") != form.get("again", ""):
         return await _account_page(user, 422, error="The two new passwords differ.")
 
-    def change(session):
-        return new_session(accounts.change_own_password(session, user.id, form.get("current", ""),
-                                                        form.get("new", "")))
     try:
-        data = await in_session(change)
+        data = new_session(await accounts.change_own_password(user.id, form.get("current", ""), form.get("new", "")))
     except accounts.AccountError as exc:
         return await _account_page(user, 422, error=str(exc))
     response = see("/inbox/account?done=password")
@@ -306,12 +303,13 @@ async def people(user: PageAdmin, done: str | None = None) -> Response:
 @router.post("/admin/coordinators")
 async def create_person(request: Request, user: PageAdmin) -> Response:
     form = await checked_form(request, user)
+    one_time = await accounts.prepare_password()
 
     def create(session):
         coordinator, password = accounts.create_coordinator(
             session, name=form.get("name", ""), email=form.get("email", ""),
             role=form.get("role", "coordinator"), hub=form.get("hub") or None, phone=form.get("phone"),
-            on_duty=bool(form.get("on_duty")))
+            on_duty=bool(form.get("on_duty")), password=one_time)
         return f"{coordinator.name} <{coordinator.email}>", password
     try:
         who, password = await in_session(create)
@@ -337,9 +335,10 @@ async def update_person(coordinator_id: int, request: Request, user: PageAdmin) 
 @router.post("/admin/coordinators/{coordinator_id}/password")
 async def reset_person(coordinator_id: int, request: Request, user: PageAdmin) -> Response:
     await checked_form(request, user)
+    one_time = await accounts.prepare_password()
 
     def reset(session):
-        password = accounts.reset_password(session, coordinator_id)
+        password = accounts.reset_password(session, coordinator_id, one_time)
         person = session.get(Coordinator, coordinator_id)
         return f"{person.name} <{person.email}>", password
     try:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.db import session_scope
 from bot.inbox import __main__ as cli
-from bot.inbox import security
+from bot.inbox import accounts, security
 from bot.inbox.security import COOKIE, MAX_FAILURES, decode_session, encode_session
 from bot.models import Coordinator, utcnow
 from tests.inbox.conftest import PASSWORD, Browser, add_coordinator, add_handoff, sign_in
@@ -195,3 +195,15 @@ def test_the_cli_sets_a_password_and_unlocks(settings, monkeypatch):
     assert cli.main(["set-password", "--email", "boss@hub.example"]) == 0
     admin = coordinator("boss@hub.example")
     assert admin.locked_until is None and security.verify_password(admin.password_hash, "another long password")
+
+
+def test_a_password_change_does_not_undo_a_reset_made_while_it_was_checked(gateway):
+    # The change checks the current password, hashes the new one outside any
+    # transaction, then stores it only if the password is still the one checked.
+    ana = add_coordinator("ana@hjallbo.example")
+    with session_scope() as session:
+        checked = session.get(Coordinator, ana).password_hash
+        accounts.reset_password(session, ana, "an admin's new one")
+    with pytest.raises(accounts.AccountError, match="changed meanwhile"), session_scope() as session:
+        accounts._replace_password(session, ana, checked, accounts._password("my own new one"))
+    assert sign_in(gateway, "ana@hjallbo.example", "an admin's new one").status_code == 303

@@ -17,7 +17,7 @@ from sqlalchemy import event
 
 from bot import db
 from bot.events import Bus
-from bot.inbox import live
+from bot.inbox import live, security
 from bot.inbox.security import COOKIE, decode_session, load_user
 from tests.inbox.conftest import PASSWORD, Browser, add_coordinator, add_handoff, sign_in
 
@@ -158,3 +158,38 @@ def test_the_live_stream_reloads_the_coordinator_off_the_event_loop(gateway, on_
     ready, keepalive = asyncio.run(scenario())
     assert "event: ready" in ready and keepalive == ": keepalive\n\n"
     assert_off_loop(on_loop)
+
+
+def test_password_hashing_holds_neither_the_database_thread_nor_the_event_loop(gateway, monkeypatch):
+    # A hash takes about 0.2 s. On the database thread, inside a transaction, it
+    # would hold the one SQLite connection and residents' turns would wait.
+    where: list[str] = []
+
+    def recorded(fn):
+        def wrapper(*args):
+            try:
+                asyncio.get_running_loop()
+                where.append(f"{fn.__name__} on the event loop")
+            except RuntimeError:
+                if threading.current_thread().name.startswith("db"):
+                    where.append(f"{fn.__name__} on the database thread")
+            calls.append(fn.__name__)
+            return fn(*args)
+        return wrapper
+
+    calls: list[str] = []
+    monkeypatch.setattr(security, "hash_password", recorded(security.hash_password))
+    monkeypatch.setattr(security, "verify_password", recorded(security.verify_password))
+    monkeypatch.setattr(security, "needs_rehash", lambda _hash: True)  # as after a change of parameters
+    add_coordinator("admin@hub.example", hub=None, role="admin", name="Admin")
+    admin = Browser(gateway, "admin@hub.example")  # signs in: a check, then a rehash
+    person = {"name": "Dana", "email": "dana@hub.example", "hub": "hjallbo", "role": "coordinator"}
+    assert admin.form("/inbox/admin/coordinators", person).status_code == 201
+    dana = next(p for p in admin.get("/api/coordinators").json() if p["email"] == "dana@hub.example")["id"]
+    assert admin.form(f"/inbox/admin/coordinators/{dana}/password").status_code == 200
+    created = admin.api("/api/coordinators", {"name": "Cia", "email": "cia@hub.example", "hub": "hjallbo"})
+    assert admin.api(f"/api/coordinators/{created.json()['id']}/password").status_code == 200
+    new = "a brand new passphrase"
+    assert admin.form("/inbox/account/password", {"current": PASSWORD, "new": new, "again": new}).status_code == 303
+    assert calls.count("hash_password") >= 6 and calls.count("verify_password") >= 2
+    assert where == []
