@@ -116,6 +116,11 @@ def rasa(*args: str) -> None:
     subprocess.run([str(model.RASA), *args], cwd=ROOT, check=True)
 
 
+def in_rasa(module: str, *args: str) -> None:
+    """``python -m module args`` in the Rasa environment (bench.rasa_rank, bench.rasa_folds)."""
+    subprocess.run([str(model.RASA.with_name("python")), "-m", module, *args], cwd=ROOT, check=True)
+
+
 def write_nlu(path: Path, examples: list[tuple[str, str, str]]) -> None:
     by_intent: dict[str, dict[str, None]] = defaultdict(dict)
     for _, intent, text in examples:
@@ -150,8 +155,7 @@ def quick_split(nlu: Path, config: Path, out: Path, seed: int) -> list[tuple[str
     rasa("test", "nlu", "--nlu", str(out / "test.yml"), "--model", str(out / "quick.tar.gz"),
          "--successes", "--no-plot", "--out", str(out))
     (out / "texts.json").write_text(json.dumps([text for _, _, text in test]), encoding="utf-8")
-    subprocess.run([str(model.RASA.with_name("python")), "-m", "bench.rasa_rank", str(out / "quick.tar.gz"),
-                    str(out / "texts.json"), str(out / "ranked.json")], cwd=ROOT, check=True)
+    in_rasa("bench.rasa_rank", str(out / "quick.tar.gz"), str(out / "texts.json"), str(out / "ranked.json"))
     return [(intent, ranking) for (_, intent, _), ranking in
             zip(test, json.loads((out / "ranked.json").read_text(encoding="utf-8")), strict=True)]
 
@@ -173,9 +177,8 @@ def by_language(predictions: list[dict], languages: dict[str, set[str]]) -> dict
 
 def fast_folds(nlu: Path, config: Path, out: Path, folds: int, seeds: list[int]) -> list[dict]:
     """Held-out predictions per seed, from ``bench.rasa_folds``."""
-    subprocess.run([str(model.RASA.with_name("python")), "-m", "bench.rasa_folds", str(config), str(nlu),
-                    str(out / "folds.json"), "--folds", str(folds), "--seeds", *map(str, seeds)],
-                   cwd=ROOT, check=True)
+    in_rasa("bench.rasa_folds", str(config), str(nlu), str(out / "folds.json"), "--folds", str(folds),
+            "--seeds", *map(str, seeds))
     return json.loads((out / "folds.json").read_text(encoding="utf-8"))
 
 
@@ -213,8 +216,8 @@ def main() -> None:
     if args.fast:
         runs = fast_folds(args.nlu, args.config, out, args.folds, args.seeds)
         method = f"{args.folds} folds in one process (bench/rasa_folds.py), seeds {', '.join(map(str, args.seeds))}"
-        predictions = [p for run in runs for p in run["predictions"]]
         per_seed = {run["seed"]: run["predictions"] for run in runs}
+        predictions = [item for items in per_seed.values() for item in items]
     else:
         if args.quick:
             ranked = quick_split(args.nlu, args.config, out, args.seed)
@@ -240,7 +243,7 @@ def main() -> None:
     confusion = Counter((g, p) for pairs in per_language.values() for g, p in pairs if g != p)
     seed_f1 = {seed: {lang: round(macro_f1(pairs), 4) for lang, pairs in by_language(items, languages).items()}
                for seed, items in per_seed.items()}
-    runs = max(1, len(per_seed))  # --fast predicts every example once per seed
+    repeats = max(1, len(per_seed))  # --fast predicts every example once per seed
     per_intent = {lang: f1_scores(per_language[lang]) for lang in LANGUAGES}
     intents = sorted({intent for scores in per_intent.values() for intent in scores})
     result = {
@@ -250,7 +253,7 @@ def main() -> None:
         "fallback_threshold": threshold,
         "macro_f1_with_fallback": {lang: round(macro_f1(with_fallback[lang]), 4) for lang in LANGUAGES},
         "macro_f1_per_seed": seed_f1 or None,
-        "examples": {lang: len(per_language[lang]) // runs for lang in LANGUAGES},
+        "examples": {lang: len(per_language[lang]) // repeats for lang in LANGUAGES},
         "accuracy": {lang: round(sum(g == p for g, p in per_language[lang]) / max(1, len(per_language[lang])), 4)
                      for lang in LANGUAGES},
         "per_intent_f1": {lang: {i: round(s, 3) for i, s in sorted(per_intent[lang].items())} for lang in LANGUAGES},
