@@ -15,7 +15,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "so": "Waan ka xumahay, hadda ma jawaabi karo. Fariintaada waa la kaydiyay. "
               "Jawaab ayaad heli doontaa marka adeeggu mar kale shaqeeyo.",
         "fa": "متأسفم، الان نمی‌توانم جواب بدهم. پیام شما ذخیره شد و وقتی سرویس دوباره کار کند جواب می‌گیرید.",
-        "ti": "ይቕረታ፡ ሕጂ ክምልስ ኣይክእልን። መልእኽትኻ ተዓቂቡ ኣሎ። ኣገልግሎት ምስ ተመለሰ መልሲ ክትረክብ ኢኻ።",
+        "ti": "ይቕረታ፡ ሕጂ ክምልስ ኣይክእልን። መልእኽትኹም ተዓቂቡ ኣሎ። ኣገልግሎት ምስ ተመለሰ መልሲ ክትረኽቡ ኢኹም።",
     },
     # SMS keywords (bot/keywords.py): confirmed once, in the keyword's language.
     "opted_out": {
@@ -23,28 +23,27 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "You will get no more SMS from the hub guide. Write START to begin again.",
         "ar": "لن تصلك رسائل أخرى من دليل المركز. اكتب ابدأ إذا أردت البدء من جديد.",
         "so": "Fariin SMS ah kama heli doontid hagaha xarunta. Qor BILOW haddii aad rabto inaad dib u bilowdo.",
-        "fa": "دیگر پیامکی از راهنمای هاب نمی‌گیرید. برای شروع دوباره، شروع بنویسید.",
-        "ti": "ካብ መምርሒ ማእከል ተወሳኺ SMS ኣይክትረክብን ኢኻ። እንደገና ክትጅምር እንተደሊኻ ጀምር ጸሓፍ።",
+        "fa": "دیگر SMS از راهنمای مرکز نمی‌گیرید. اگر می‌خواهید دوباره شروع کنید، شروع بنویسید.",
+        "ti": "ካብ መምርሒ ማእከል ተወሳኺ SMS ኣይክትረኽቡን ኢኹም። ደጊምኩም ክትጅምሩ እንተደሊኹም ጀምር ጸሓፉ።",
     },
     "opted_in": {
         "sv": "Välkommen tillbaka! Skriv din fråga om jobb, studier eller att starta företag.",
         "en": "Welcome back! Write your question about work, studies or starting a business.",
         "ar": "أهلاً بعودتك! اكتب سؤالك عن العمل أو الدراسة أو بدء مشروع.",
         "so": "Ku soo dhawoow mar kale! Qor su'aashaada shaqo, waxbarasho ama bilaabid ganacsi.",
-        "fa": "خوش برگشتید! سؤال خود را درباره کار، تحصیل یا کسب‌وکار بنویسید.",
-        "ti": "እንቋዕ ብደሓን ተመለስካ! ብዛዕባ ስራሕ፡ ትምህርቲ ወይ ንግዲ ሕቶኻ ጸሓፍ።",
+        "fa": "دوباره خوش آمدید! سؤال خود را درباره کار، تحصیل یا کسب‌وکار بنویسید.",
+        "ti": "እንቋዕ ብደሓን ተመለስኩም! ብዛዕባ ስራሕ፡ ትምህርቲ ወይ ንግዲ ሕቶኹም ጸሓፉ።",
     },
     "help_keyword": {
         "sv": "Hubbguiden är en chattbot för de lokala hubbarna. Den svarar om jobb, studier och företag. "
               "Skriv STOPP för att inte få fler SMS.",
         "en": "The hub guide is a chatbot of the local hubs. It answers about work, studies and business. "
               "Write STOP to get no more SMS.",
-        "ar": "دليل المركز روبوت محادثة للمراكز المحلية. يجيب عن العمل والدراسة والمشاريع. اكتب توقف لإيقاف الرسائل.",
+        "ar": "دليل المركز روبوت محادثة للمراكز المحلية. اكتب توقف لإيقاف الرسائل.",
         "so": "Hagaha xarunta waa chatbot xarumaha deegaanka. Wuxuu ka jawaabaa shaqo, waxbarasho iyo ganacsi. "
               "Qor JOOJI si aadan fariimo kale u helin.",
-        "fa": "راهنمای هاب یک چت‌بات هاب‌های محلی است و به سؤال‌های کار، تحصیل و کسب‌وکار جواب می‌دهد. "
-              "برای قطع پیامک‌ها توقف بنویسید.",
-        "ti": "መምርሒ ማእከል ቻትቦት ናይ ከባቢ ማእከላት እዩ። ብዛዕባ ስራሕ፡ ትምህርቲን ንግድን ይምልስ። SMS ንምቁራጽ ኣቋርጽ ጸሓፍ።",
+        "fa": "راهنمای مرکز یک چت‌بات مراکز محلی است. برای قطع SMS توقف بنویسید.",
+        "ti": "መምርሒ ማእከል ቻትቦት ናይ ከባቢ ማእከላት እዩ። ብዛዕባ ስራሕ፡ ትምህርቲን ንግድን ይምልስ። SMS ንምቁራጽ ኣቋርጽ ጸሓፉ።",
     },
     # An MMS with pictures or files and no text.
     "media_only": {
@@ -53,7 +52,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "ar": "شكراً! أستطيع قراءة النص فقط. اكتب سؤالك بالكلمات.",
         "so": "Mahadsanid! Qoraal keliya ayaan akhriyi karaa. Fadlan su'aashaada ku qor erayo.",
         "fa": "ممنون! من فقط متن را می‌خوانم. لطفاً سؤالتان را با کلمات بنویسید.",
-        "ti": "የቐንየለይ! ጽሑፍ ጥራይ እየ ዘንብብ። በጃኻ ሕቶኻ ብቓላት ጸሓፍ።",
+        "ti": "የቐንየለይ! ጽሑፍ ጥራይ እየ ዘንብብ። በጃኹም ሕቶኹም ብቓላት ጸሓፉ።",
     },
     # To the resident when the coordinator closes the handoff: the bot answers again.
     "handoff_closed": {
@@ -61,18 +60,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The coordinator has closed the conversation. Thank you! You can write to me again any time.",
         "ar": "أنهى المنسق المحادثة. شكراً! يمكنك الكتابة لي مرة أخرى متى شئت.",
         "so": "Isku-duwaha wuu xiray wadahadalka. Mahadsanid! Mar kale ii soo qor goor kasta.",
-        "fa": "هماهنگ‌کننده گفتگو را بست. ممنون! هر وقت خواستید دوباره برایم بنویسید.",
-        "ti": "ኣወሃሃዲ ዝርርብ ዓጽዩ። የቐንየለይ! ኣብ ዝደለኻዮ እዋን ደጊምካ ጸሓፈለይ።",
+        "fa": "هماهنگ‌کننده گفتگو را تمام کرد. ممنون! هر وقت خواستید دوباره برایم بنویسید.",
+        "ti": "ኣወሃሃዲ ዝርርብ ዓጽዩ። የቐንየለይ! ኣብ ዝደለኹምዎ እዋን ደጊምኩም ጸሓፉለይ።",
     },
     # A resident writes a help or language keyword while a coordinator has the conversation.
     "handoff_open": {
         "sv": "Koordinatorn har ditt ärende och svarar dig här. Skriv STOPP om du inte vill ha fler SMS.",
         "en": "The coordinator has your question and will answer you here. Write STOP to get no more SMS.",
-        "ar": "المنسق لديه سؤالك وسيرد عليك هنا. اكتب توقف إذا لم تعد تريد رسائل.",
+        "ar": "المنسق لديه سؤالك وسيرد عليك هنا. اكتب توقف إذا كنت لا تريد رسائل أخرى.",
         "so": "Isku-duwaha ayaa haya su'aashaada wuxuuna halkan kugu soo jawaabi doonaa. "
               "Qor JOOJI si aadan fariimo u helin.",
-        "fa": "هماهنگ‌کننده سؤال شما را دارد و همین‌جا جواب می‌دهد. برای قطع پیامک‌ها توقف بنویسید.",
-        "ti": "ኣወሃሃዲ ሕቶኻ ሒዙ ኣሎ፡ ኣብዚ ክምልሰልካ እዩ። SMS ንምቁራጽ ኣቋርጽ ጸሓፍ።",
+        "fa": "هماهنگ‌کننده سؤال شما را دارد و همین‌جا جواب می‌دهد. برای قطع SMS توقف بنویسید.",
+        "ti": "ኣወሃሃዲ ሕቶኹም ሒዙ ኣሎ፡ ኣብዚ ክምልሰልኩም እዩ። SMS ንምቁራጽ ኣቋርጽ ጸሓፉ።",
     },
     # The bot asked for a handoff the gateway could not store (an unknown hub).
     "handoff_failed": {
@@ -80,8 +79,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Sorry, I could not pass your question on right now. Please try again in a while.",
         "ar": "عذراً، لم أستطع إرسال سؤالك الآن. حاول مرة أخرى بعد قليل.",
         "so": "Waan ka xumahay, hadda ma gudbin karo su'aashaada. Isku day mar kale wax yar kadib.",
-        "fa": "متأسفم، الان نتوانستم سؤال شما را بفرستم. کمی بعد دوباره امتحان کنید.",
-        "ti": "ይቕረታ፡ ሕጂ ሕቶኻ ከመሓላልፎ ኣይከኣልኩን። ድሕሪ ቁሩብ እንደገና ፈትን።",
+        "fa": "متأسفم، الان نتوانستم سؤال شما را بفرستم. کمی بعد دوباره کوشش کنید.",
+        "ti": "ይቕረታ፡ ሕጂ ሕቶኹም ከመሓላልፎ ኣይከኣልኩን። ድሕሪ ቁሩብ ደጊምኩም ፈትኑ።",
     },
     # To a coordinator's phone: nothing that identifies the resident (Swedish only).
     "coordinator_alert": {
@@ -90,15 +89,15 @@ TEXTS: dict[str, dict[str, str]] = {
     # Shown when a message is in a language the assistant does not speak; the
     # buttons (one per language) follow, numbered over SMS.
     "language_menu": {
-        "sv": "Välj språk / Choose language / اختر اللغة / Dooro luqadda / زبان را انتخاب کنید / ቋንቋ ምረጽ:",
+        "sv": "Välj språk / Choose language / اختر اللغة / Dooro luqadda / زبان را انتخاب کنید / ቋንቋ ምረጹ:",
     },
     # The web chat page.
     "web_title": {"sv": "Hubbguiden", "en": "The hub guide", "ar": "دليل المركز", "so": "Hagaha xarunta",
-                  "fa": "راهنمای هاب", "ti": "መምርሒ ማእከል"},
+                  "fa": "راهنمای مرکز", "ti": "መምርሒ ማእከል"},
     "web_picker_label": {"sv": "Språk", "en": "Language", "ar": "اللغة", "so": "Luqadda", "fa": "زبان",
                          "ti": "ቋንቋ"},
     "web_hint": {"sv": "Skriv din fråga…", "en": "Write your question…", "ar": "اكتب سؤالك…",
-                 "so": "Qor su'aashaada…", "fa": "سؤال خود را بنویسید…", "ti": "ሕቶኻ ጸሓፍ…"},
+                 "so": "Qor su'aashaada…", "fa": "سؤال خود را بنویسید…", "ti": "ሕቶኹም ጸሓፉ…"},
     # The line under the page's title: what this is (the same promise as utter_greet).
     "web_intro": {
         "sv": "En chattbot som svarar på frågor om jobb, studier och att starta företag. "
@@ -109,15 +108,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "so": "Chatbot ka jawaaba su'aalaha shaqada, waxbarashada iyo bilaabista ganacsi. "
               "Wuxuu sidoo kale kuu xiriirin karaa isku-duwaha xarunta kuugu dhow.",
         "fa": "یک چت‌بات که به سؤال‌های کار، تحصیل و راه‌اندازی کسب‌وکار جواب می‌دهد "
-              "و می‌تواند شما را به هماهنگ‌کننده نزدیک‌ترین هاب وصل کند.",
+              "و می‌تواند شما را به هماهنگ‌کننده نزدیک‌ترین مرکز وصل کند.",
         "ti": "ብዛዕባ ስራሕ፡ ትምህርቲን ንግዲ ምጅማርን ሕቶታት ዝምልስ ቻትቦት እዩ። "
-              "ምስ ኣወሃሃዲ ናይ ቀረባ ማእከል ከራኽበካ እውን ይኽእል።",
+              "ምስ ኣወሃሃዲ ናይ ቀረባ ማእከል ከራኽበኩም እውን ይኽእል።",
     },
     # The language picker's submit button (the page works without JavaScript).
     "web_picker_button": {"sv": "Byt språk", "en": "Change language", "ar": "تغيير اللغة",
-                          "so": "Beddel luqadda", "fa": "تغییر زبان", "ti": "ቋንቋ ቀይር"},
+                          "so": "Beddel luqadda", "fa": "تغییر زبان", "ti": "ቋንቋ ቀይሩ"},
     # The chat's send button, for screen readers (it shows only an icon).
-    "web_send": {"sv": "Skicka", "en": "Send", "ar": "إرسال", "so": "Dir", "fa": "ارسال", "ti": "ስደድ"},
+    "web_send": {"sv": "Skicka", "en": "Send", "ar": "إرسال", "so": "Dir", "fa": "ارسال", "ti": "ስደዱ"},
 }
 
 
