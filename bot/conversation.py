@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from bot import db, hubs, keywords, langid
+from bot import crisis, db, hubs, keywords, langid
 from bot.db import session_scope
 from bot.events import Bus, Event
-from bot.handoff import HandoffError, HandoffRequest, alert_coordinators, open_handoff
+from bot.handoff import HandoffError, HandoffRequest, alert_coordinators, alert_crisis, open_crisis, open_handoff
 from bot.handoff import create as create_handoff
 from bot.languages import explicit_choice
 from bot.models import Message, utcnow
@@ -123,6 +123,10 @@ class Conversations:
                 return plan
             resident = message.resident
             plan.first_attempt = message.status == "received"
+            found = crisis.detect(message.body)
+            if found is not None:  # before anything else, during a handoff and after STOP too
+                self._crisis(session, message, resident, found, plan)
+                return plan
             keyword = keywords.match(message.body)
             if keyword and keyword[0] in ("stop", "start"):
                 self._opt(session, message, resident, keyword)
@@ -161,6 +165,18 @@ class Conversations:
             plan.said, plan.language = said, language
             plan.conversation_id, plan.channel = resident.pseudonym, resident.channel
         return plan
+
+    def _crisis(self, session, message, resident, found: crisis.Crisis, plan: Plan) -> None:
+        """112 and the right line in the language the resident wrote in, and a
+        person alerted; the bot does not answer a crisis with a topic."""
+        language = found.language
+        handoff, state = open_crisis(session, resident, found.kind, language, message.body)
+        message.status, message.language, message.handoff_id = "crisis", language, handoff.id
+        queue_replies(session, resident, [BotReply(text(f"crisis_{found.kind}", language))], sender="system")
+        if state != "already":
+            alert_crisis(session, handoff, self.public_base_url)
+        kind = {"created": "handoff_created", "flagged": "handoff_updated"}.get(state, "message_in")
+        plan.events.append(Event(kind, handoff.hub_id, {"handoff": handoff.id}))
 
     def _apologise(self, message_id: int, plan: Plan, error: str) -> None:
         with session_scope() as session:

@@ -76,12 +76,49 @@ def create(session: Session, resident: Resident, request: HandoffRequest) -> Han
 def alert_coordinators(session: Session, handoff: Handoff, inbox_url: str) -> int:
     """Queue an SMS to each on-duty coordinator of the hub who has a phone
     number: no name, number or words of the resident, only where to look."""
-    coordinators = session.scalars(select(Coordinator).where(
-        Coordinator.hub_id == handoff.hub_id, Coordinator.active, Coordinator.on_duty,
-        Coordinator.phone.is_not(None))).all()
     body = text("coordinator_alert", "sv").format(
-        topic=handoff.topic or "-", language=language_name(handoff.language),
-        url=f"{inbox_url.rstrip('/')}/inbox/handoffs/{handoff.id}")
+        topic=handoff.topic or "-", language=language_name(handoff.language), url=_inbox_link(handoff, inbox_url))
+    return _alert(session, handoff, body)
+
+
+def open_crisis(session: Session, resident: Resident, kind: str, language: str, said: str) -> tuple[Handoff, str]:
+    """Put a crisis message (bot.crisis) before a person: the open handoff is
+    flagged, or a new one opened at the hub the resident last talked to; with
+    no hub known it waits for the admins, who see every hub. Returns the
+    handoff and what happened to it: "created", "flagged" (an open handoff
+    newly marked) or "already" (so the alert goes out once per handoff)."""
+    handoff = open_handoff(session, resident)
+    if handoff is not None:
+        if handoff.crisis is not None:
+            return handoff, "already"
+        handoff.crisis = kind
+        return handoff, "flagged"
+    last = session.scalars(select(Handoff).where(Handoff.resident_id == resident.id)
+                           .order_by(Handoff.id.desc()).limit(1)).first()
+    handoff = Handoff(resident=resident, hub_id=last.hub_id if last else None, channel=resident.channel,
+                      language=language, topic="crisis", crisis=kind, summary=said)
+    session.add(handoff)
+    session.flush()
+    log.warning("crisis handoff %s opened (%s, hub %s)", handoff.id, kind, handoff.hub_id or "not known")
+    return handoff, "created"
+
+
+def alert_crisis(session: Session, handoff: Handoff, inbox_url: str) -> int:
+    """The crisis alert, to the hub's on-duty coordinators, or to the admins
+    when no hub is known yet."""
+    body = text("crisis_alert", "sv").format(kind=handoff.crisis, language=language_name(handoff.language),
+                                             url=_inbox_link(handoff, inbox_url))
+    return _alert(session, handoff, body)
+
+
+def _inbox_link(handoff: Handoff, inbox_url: str) -> str:
+    return f"{inbox_url.rstrip('/')}/inbox/handoffs/{handoff.id}"
+
+
+def _alert(session: Session, handoff: Handoff, body: str) -> int:
+    who = Coordinator.hub_id == handoff.hub_id if handoff.hub_id is not None else Coordinator.role == "admin"
+    coordinators = session.scalars(select(Coordinator).where(
+        who, Coordinator.active, Coordinator.on_duty, Coordinator.phone.is_not(None))).all()
     for coordinator in coordinators:
         session.add(Message(coordinator_id=coordinator.id, handoff_id=handoff.id, direction="out",
                             channel="sms", sender="system", body=body, status="queued"))

@@ -146,7 +146,9 @@ class Handoff(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
-    hub_id: Mapped[int] = mapped_column(ForeignKey("hubs.id"), index=True)
+    # None only for a crisis from a resident whose hub is not known yet: the
+    # admins see it and move it to a hub (bot.handoff.open_crisis).
+    hub_id: Mapped[int | None] = mapped_column(ForeignKey("hubs.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | claimed | closed
     channel: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(8))
@@ -160,7 +162,10 @@ class Handoff(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(String(32))
+    # The kind of crisis a resident wrote about (bot.crisis.KINDS), if any:
+    # highlighted in the inbox.
+    crisis: Mapped[str | None] = mapped_column(String(16))
 
     resident: Mapped[Resident] = relationship()
-    hub: Mapped[Hub] = relationship()
+    hub: Mapped[Hub | None] = relationship()
     claimed_by: Mapped[Coordinator | None] = relationship()

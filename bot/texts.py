@@ -86,6 +86,87 @@ TEXTS: dict[str, dict[str, str]] = {
     "coordinator_alert": {
         "sv": "Hubbguiden: en ny person vill ha kontakt ({topic}, {language}). Öppna inkorgen: {url}",
     },
+    # A crisis message (bot/crisis.py): 112 and the right line first, before
+    # anything else, also during a handoff and after an opt-out. The numbers
+    # are in data/sources/crisis.yml. Each fits three SMS segments.
+    "crisis_suicide": {
+        "sv": "Du är inte ensam. Är ditt liv i fara nu: ring 112. Självmordslinjen svarar dygnet runt: "
+              "ring 90101 eller chatta på mind.se. Jag har också sagt till personalen på hubben.",
+        "en": "You are not alone. If your life is in danger now, call 112. Självmordslinjen (suicide line) "
+              "answers day and night: call 90101 or chat at mind.se. I have also told the hub staff.",
+        "ar": "لست وحدك. إذا كانت حياتك في خطر الآن اتصل بـ 112. خط منع الانتحار يجيب ليلاً ونهاراً: 90101 "
+              "أو mind.se. أبلغت أيضاً فريق المركز.",
+        "so": "Kaligaa ma tihid. Haddii noloshaadu khatar ku jirto hadda, wac 112. Självmordslinjen waxay jawaabtaa "
+              "habeen iyo maalin: wac 90101 ama mind.se. Waxaan sidoo kale u sheegay shaqaalaha xarunta.",
+        "fa": "شما تنها نیستید. اگر جان شما الان در خطر است به 112 زنگ بزنید. خط پیشگیری از خودکشی شب و روز: "
+              "90101 یا mind.se. به کارمندان مرکز هم خبر دادم.",
+        "ti": "በይንኹም ኣይኮንኩምን። ህይወትኩም ሕጂ ኣብ ሓደጋ እንተሃልያ ናብ 112 ደውሉ። መስመር ምክልኻል ነብሰ ቕትለት "
+              "ለይትን መዓልትን: 90101 ወይ mind.se። ንሰራሕተኛታት ማእከል እውን ሓቢረ ኣለኹ።",
+    },
+    "crisis_violence": {
+        "sv": "Är du i fara nu: ring 112. Kvinnofridslinjen svarar dygnet runt, gratis och med tolk: "
+              "020-50 50 50. Jag har också sagt till personalen på hubben.",
+        "en": "If you are in danger now, call 112. Kvinnofridslinjen (support for women) answers day and night, "
+              "free and with an interpreter: 020-50 50 50. I have also told the hub staff.",
+        "ar": "إذا كنت في خطر الآن اتصل بـ 112. خط Kvinnofridslinjen للنساء مجاني ومع مترجم، ليلاً ونهاراً: "
+              "020-50 50 50. أبلغت أيضاً فريق المركز.",
+        "so": "Haddii aad khatar ku jirto hadda, wac 112. Kvinnofridslinjen (haweenka) waa bilaash, turjumaan "
+              "leh, habeen iyo maalin: 020-50 50 50. Waxaan sidoo kale u sheegay shaqaalaha xarunta.",
+        "fa": "اگر الان در خطر هستید به 112 زنگ بزنید. Kvinnofridslinjen برای زنان، رایگان و با ترجمان، "
+              "شب و روز: 020-50 50 50. به کارمندان مرکز هم خبر دادم.",
+        "ti": "ሕጂ ኣብ ሓደጋ እንተሃሊኹም ናብ 112 ደውሉ። Kvinnofridslinjen ንደቀንስትዮ፡ ብነጻን ምስ ተርጓምን "
+              "ለይትን መዓልትን: 020-50 50 50። ንሰራሕተኛታት ማእከል እውን ሓቢረ ኣለኹ።",
+    },
+    "crisis_child": {
+        "sv": "Är ett barn i fara nu: ring 112. Barn och unga kan ringa Bris dygnet runt: 116 111. "
+              "Socialjouren i Göteborg, kvällar och helger: 031-365 87 00. Jag har också sagt till personalen på hubben.",
+        "en": "If a child is in danger now, call 112. Children and young people can call Bris day and night: "
+              "116 111. Göteborg's social services on call, evenings and weekends: 031-365 87 00. "
+              "I have also told the hub staff.",
+        "ar": "إذا كان طفل في خطر الآن اتصل بـ 112. يمكن للأطفال الاتصال بـ Bris ليلاً ونهاراً: 116 111. "
+              "أبلغت أيضاً فريق المركز.",
+        "so": "Haddii ilmo khatar ku jiro hadda, wac 112. Carruurtu waxay wici karaan Bris habeen iyo maalin: "
+              "116 111. Socialjouren Göteborg, fiidka iyo dhammaadka toddobaadka: 031-365 87 00. "
+              "Waxaan sidoo kale u sheegay shaqaalaha xarunta.",
+        "fa": "اگر طفلی الان در خطر است به 112 زنگ بزنید. اطفال می‌توانند شب و روز به Bris زنگ بزنند: "
+              "116 111. به کارمندان مرکز هم خبر دادم.",
+        "ti": "ቆልዓ ሕጂ ኣብ ሓደጋ እንተሃልዩ ናብ 112 ደውሉ። ቆልዑ ለይትን መዓልትን ናብ Bris ክድውሉ ይኽእሉ: "
+              "116 111። ንሰራሕተኛታት ማእከል እውን ሓቢረ ኣለኹ።",
+    },
+    "crisis_medical": {
+        "sv": "Är det akut: ring 112 nu. Vill du ha råd om vård: ring 1177, dygnet runt. "
+              "Jag har också sagt till personalen på hubben.",
+        "en": "If it is an emergency, call 112 now. For advice on care, call 1177, day and night. "
+              "I have also told the hub staff.",
+        "ar": "إذا كانت حالة طارئة اتصل بـ 112 الآن. للنصيحة الطبية اتصل بـ 1177 ليلاً ونهاراً. أبلغت أيضاً فريق المركز.",
+        "so": "Haddii ay degdeg tahay, wac 112 hadda. Talo caafimaad: wac 1177, habeen iyo maalin. "
+              "Waxaan sidoo kale u sheegay shaqaalaha xarunta.",
+        "fa": "اگر حالت اضطراری است همین حالا به 112 زنگ بزنید. برای مشوره صحی به 1177 زنگ بزنید، شب و روز. "
+              "به کارمندان مرکز هم خبر دادم.",
+        "ti": "ህጹጽ እንተኾይኑ ሕጂ ናብ 112 ደውሉ። ንምኽሪ ሕክምና ናብ 1177 ደውሉ፡ ለይትን መዓልትን። "
+              "ንሰራሕተኛታት ማእከል እውን ሓቢረ ኣለኹ።",
+    },
+    "crisis_shelter": {
+        "sv": "Har du ingenstans att sova i natt: kontakta socialtjänsten i din kommun. Socialjouren i Göteborg, "
+              "kvällar och helger: 031-365 87 00. Är du i fara: ring 112. Jag har också sagt till personalen på hubben.",
+        "en": "If you have nowhere to sleep tonight, contact the social services of your municipality. "
+              "Göteborg's social services on call, evenings and weekends: 031-365 87 00. If you are in danger, "
+              "call 112. I have also told the hub staff.",
+        "ar": "إذا لم يكن لديك مكان تنام فيه الليلة، اتصل بالخدمات الاجتماعية في بلديتك. في Göteborg مساءً "
+              "وعطلة: 031-365 87 00. في الخطر: 112.",
+        "so": "Haddii aadan caawa meel aad seexato haysan, la xiriir adeegga bulshada ee degmadaada. Socialjouren "
+              "Göteborg, fiidka iyo dhammaadka toddobaadka: 031-365 87 00. Haddii aad khatar ku jirto, wac 112. "
+              "Waxaan sidoo kale u sheegay shaqaalaha xarunta.",
+        "fa": "اگر امشب جای خواب ندارید، با خدمات اجتماعی شاروالی خود تماس بگیرید. در Göteborg شب‌ها و "
+              "آخر هفته: 031-365 87 00. در خطر: 112.",
+        "ti": "ሎሚ ለይቲ መደቀሲ እንተዘይብልኩም ንማሕበራዊ ኣገልግሎት ምምሕዳርኩም ተወከሱ። Göteborg ምሸትን "
+              "ቀዳመ-ሰንበትን: 031-365 87 00። ኣብ ሓደጋ: 112።",
+    },
+    # To a coordinator's phone (or the admins' when no hub is known): nothing
+    # that identifies the resident, only that a crisis message waits.
+    "crisis_alert": {
+        "sv": "Hubbguiden: ett meddelande kan handla om en kris ({kind}, {language}). Läs det nu: {url}",
+    },
     # Shown when a message is in a language the assistant does not speak; the
     # buttons (one per language) follow, numbered over SMS.
     "language_menu": {

@@ -44,7 +44,8 @@ class LanguageOut(BaseModel):
 class HandoffSummary(BaseModel):
     id: int
     status: Literal["open", "claimed", "closed"]
-    hub: Named
+    hub: Named | None = Field(description="None only for a crisis whose hub is not known yet (admins only)")
+    crisis: str | None = Field(description="The kind of crisis the resident wrote about, if any")
     language: LanguageOut
     topic: str | None
     area: str | None

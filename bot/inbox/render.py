@@ -160,10 +160,10 @@ LIST = """<h1>Handoffs <small>{scope}</small></h1>
 <p id="empty" class="empty"{hidden}>{empty}</p>
 """
 
-ROW = """<tr data-id="{id}" data-status="{status}">
+ROW = """<tr data-id="{id}" data-status="{status}"{crisis_class}>
 <td><a href="/inbox/handoffs/{id}">#{id}</a></td>
 <td><span class="badge badge-{status}">{status}</span></td>
-<td>{hub}</td><td>{language}</td><td>{topic}</td><td>{area}</td><td>{channel}</td>
+<td>{hub}</td><td>{language}</td><td>{crisis}{topic}</td><td>{area}</td><td>{channel}</td>
 <td class="waiting" data-since="{since}">{waiting}</td>
 <td>{claimed_by}</td>
 </tr>"""
@@ -174,10 +174,28 @@ def row(h: dict) -> Markup:
         last = OUTCOME_LABELS.get(h["outcome"], h["outcome"] or "")
     else:
         last = f"waiting {duration(h['waiting_seconds'])}" if h["waiting_since"] else "answered"
-    return render(ROW, id=h["id"], status=h["status"], hub=h["hub"]["name"], language=h["language"]["name"],
+    return render(ROW, id=h["id"], status=h["status"], hub=hub_name(h), language=h["language"]["name"],
+                  crisis_class=Markup(' class="crisis"') if h["crisis"] else Markup(""), crisis=crisis_badge(h),
                   topic=h["topic"] or "–", area=h["area"] or "–", channel=h["channel"],
                   since=iso(h["waiting_since"]) if h["status"] != "closed" else "", waiting=last,
                   claimed_by=h["claimed_by"] or "–")
+
+
+NO_HUB = "not known yet: reassign it to a hub"
+CRISIS_LABELS = {"suicide": "suicide or self-harm", "violence": "violence", "child": "a child in danger",
+                 "medical": "a medical emergency", "shelter": "nowhere to sleep"}
+
+
+def hub_name(h: dict) -> str:
+    return h["hub"]["name"] if h["hub"] else NO_HUB
+
+
+def crisis_badge(h: dict) -> Markup:
+    """A crisis stands out in the list by words, not colour alone (WCAG 1.4.1)."""
+    if not h["crisis"]:
+        return Markup("")
+    return render('<strong class="badge badge-crisis">Crisis: {kind}</strong> ',
+                  kind=CRISIS_LABELS.get(h["crisis"], h["crisis"]))
 
 
 def list_page(user: User, items: list[dict], status: str, notice: str | None = None) -> Markup:
@@ -272,6 +290,11 @@ ACTIONS = """<h2>Act</h2>
 def handoff_page(user: User, h: dict, hubs: list[dict], *, notice: str | None = None, error: str | None = None,
                  draft: str = "") -> Markup:
     warnings = []
+    if h["crisis"]:
+        warnings.append(render(
+            '<p class="notice error" id="crisis-note" role="alert">Crisis: the resident wrote about {kind}. They '
+            'were given 112 and the right helpline at once. Contact them as soon as you can.</p>',
+            kind=CRISIS_LABELS.get(h["crisis"], h["crisis"])))
     if h["resident"]["opted_out"]:
         warnings.append(render('<p class="notice error">The resident has opted out (STOP): no message can be sent '
                                'to them.</p>'))
@@ -289,12 +312,12 @@ def handoff_page(user: User, h: dict, hubs: list[dict], *, notice: str | None = 
             ACTIONS, id=h["id"], csrf=csrf_input(user), language=h["resident"]["language"]["name"],
             channel_note=channel_note, max_body=MAX_BODY, draft=draft, draft_length=len(draft),
             claim_label="Claimed by you" if mine else ("Take over" if h["status"] == "claimed" else "Claim"),
-            hubs=options([(x["slug"], x["name"]) for x in hubs if x["slug"] != h["hub"]["slug"]]),
+            hubs=options([(x["slug"], x["name"]) for x in hubs if not h["hub"] or x["slug"] != h["hub"]["slug"]]),
             outcomes=options([(o, OUTCOME_LABELS[o]) for o in OUTCOMES]))
     content = render(
         HANDOFF, id=h["id"], status=h["status"], language=h["resident"]["language"]["name"]
         if h["resident"]["language"]["code"] else h["language"]["name"], channel=h["channel"],
-        contact=h["resident"]["contact"], hub=h["hub"]["name"], topic=h["topic"] or "–", area=h["area"] or "–",
+        contact=h["resident"]["contact"], hub=hub_name(h), topic=h["topic"] or "–", area=h["area"] or "–",
         created_iso=iso(h["created_at"]), created=when(h["created_at"]), claimed_by=h["claimed_by"] or "–",
         warnings=join(warnings), summary=h["summary"] or "–", messages=join(message(m) for m in h["messages"]),
         actions=actions)

@@ -76,7 +76,8 @@ def summary_view(handoff: Handoff, last: dict[tuple[int, str], datetime], now: d
     return {
         "id": handoff.id,
         "status": handoff.status,
-        "hub": {"id": handoff.hub.id, "slug": handoff.hub.slug, "name": handoff.hub.name},
+        "hub": {"id": handoff.hub.id, "slug": handoff.hub.slug, "name": handoff.hub.name} if handoff.hub else None,
+        "crisis": handoff.crisis,
         "language": {"code": handoff.language, "name": language_name(handoff.language)},
         "topic": handoff.topic,
         "area": handoff.area,
@@ -203,7 +204,7 @@ def reassign(session: Session, user: User, handoff_id: int, hub: str, inbox_url:
     except handoffs.HandoffError as exc:
         raise Conflict(str(exc)) from exc
     session.flush()
-    handoffs.alert_coordinators(session, handoff, inbox_url)
+    (handoffs.alert_crisis if handoff.crisis else handoffs.alert_coordinators)(session, handoff, inbox_url)
     return handoff, old_hub
 
 

@@ -77,11 +77,24 @@
     return h.waiting_since ? `waiting ${duration((Date.now() - Date.parse(h.waiting_since)) / 1000)}` : "answered";
   }
 
+  // The same words as render.py's CRISIS_LABELS and NO_HUB.
+  const CRISIS = { suicide: "suicide or self-harm", violence: "violence", child: "a child in danger",
+                   medical: "a medical emergency", shelter: "nowhere to sleep" };
+
+  function topicCell(h) {
+    if (!h.crisis) return el("td", {}, h.topic || "–");
+    return el("td", {}, el("strong", { class: "badge badge-crisis" }, `Crisis: ${CRISIS[h.crisis] || h.crisis}`),
+      " ", h.topic || "–");
+  }
+
   function row(h) {
-    return el("tr", { "data-id": h.id, "data-status": h.status },
+    const attrs = { "data-id": h.id, "data-status": h.status };
+    if (h.crisis) attrs.class = "crisis";
+    return el("tr", attrs,
       el("td", {}, el("a", { href: `/inbox/handoffs/${h.id}` }, `#${h.id}`)),
       el("td", {}, el("span", { class: `badge badge-${h.status}` }, h.status)),
-      el("td", {}, h.hub.name), el("td", {}, h.language.name), el("td", {}, h.topic || "–"),
+      el("td", {}, h.hub ? h.hub.name : "not known yet: reassign it to a hub"), el("td", {}, h.language.name),
+      topicCell(h),
       el("td", {}, h.area || "–"), el("td", {}, h.channel),
       el("td", { class: "waiting", "data-since": h.waiting_since || "" }, waitingText(h)),
       el("td", {}, h.claimed_by || "–"));
