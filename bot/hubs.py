@@ -32,6 +32,9 @@ class HubInfo:
     opening_hours: str | None = None
     phone: str | None = None
     email: str | None = None
+    # False: kept in the data (and the database) but not confirmed active, so
+    # never offered to residents: not in the numbered list, never routed to.
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,10 @@ class Place:
     outside: bool = False  # in a municipality without a hub
     scripts: tuple[str, ...] = field(default=())  # our transliterations (ar, fa, so, ti)
     postal_codes: tuple[tuple[int, int], ...] = field(default=())
+    # The name (and its scripts) is shared with places elsewhere ("Norrby",
+    # "Sjöbo"): it matches only when the message also names one of these
+    # (a place's name stands for all its names). Aliases always match.
+    only_with: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -53,18 +60,18 @@ class Directory:
 
     @property
     def listed(self) -> tuple[HubInfo, ...]:
-        """Every hub, in file order: the numbered list residents see and choose from."""
-        return self.hubs
+        """Every active hub, in file order: the numbered list residents see and choose from."""
+        return tuple(h for h in self.hubs if h.active)
 
     @property
     def routable(self) -> tuple[HubInfo, ...]:
-        """Hubs with a known point: the ones nearest-hub routing measures to."""
-        return tuple(h for h in self.hubs if h.point is not None)
+        """Active hubs with a known point: the ones nearest-hub routing measures to."""
+        return tuple(h for h in self.listed if h.point is not None)
 
     @property
     def served(self) -> frozenset[str]:
-        """Municipalities that have a hub."""
-        return frozenset(h.municipality for h in self.hubs)
+        """Municipalities that have an active hub."""
+        return frozenset(h.municipality for h in self.listed)
 
     def hub(self, slug: str) -> HubInfo:
         return next(h for h in self.hubs if h.slug == slug)
@@ -73,6 +80,19 @@ class Directory:
     def names(self) -> dict[str, Place]:
         """Every normalised name a place answers to (built once: matching runs on many turns)."""
         return _names(self)
+
+    @cached_property
+    def shared_names(self) -> dict[str, tuple[tuple[Place, frozenset[str]], ...]]:
+        """Names that match only with context (``only_with``): each with its
+        places and, for each, the normalised names that must also be there."""
+        return _shared_names(self)
+
+
+def _active(hub: dict) -> bool:
+    value = hub.get("active", True)
+    if not isinstance(value, bool):
+        raise ValueError(f"data/hubs.yml: {hub.get('slug')}: active must be true or false, not {value!r}")
+    return value
 
 
 def _point(value) -> tuple[float, float] | None:
@@ -96,11 +116,11 @@ def load(path: Path = HUBS_FILE, places_path: Path = PLACES_FILE) -> Directory:
             slug=h["slug"], name=h["name"], area=h["area"], municipality=h["municipality"],
             point=_point(h.get("point")),
             address=h.get("address"), opening_hours=h.get("opening_hours"),
-            phone=h.get("phone"), email=h.get("email"),
+            phone=h.get("phone"), email=h.get("email"), active=_active(h),
         )
         for h in raw["hubs"]
     )
-    served = {h.municipality for h in hubs}
+    served = {h.municipality for h in hubs if h.active}
     entries = list(raw.get("places") or ())
     if places_path.exists():
         entries += yaml.safe_load(places_path.read_text(encoding="utf-8")).get("places") or ()
@@ -110,14 +130,14 @@ def load(path: Path = HUBS_FILE, places_path: Path = PLACES_FILE) -> Directory:
             municipality=p.get("municipality", "Göteborg"), hub=p.get("hub"),
             outside=p.get("municipality", "Göteborg") not in served,
             scripts=tuple(name for names in (p.get("scripts") or {}).values() for name in names),
-            postal_codes=_codes(p.get("postal_codes")),
+            postal_codes=_codes(p.get("postal_codes")), only_with=tuple(p.get("only_with") or ()),
         )
         for p in entries
     )
-    # Every hub is a place by its own area name too, unless the gazetteer has it.
+    # Every active hub is a place by its own area name too, unless the gazetteer has it.
     named = {normalise(n) for p in places for n in (p.name, *p.aliases)}
     places += tuple(Place(h.area, h.point, municipality=h.municipality, hub=h.slug)
-                    for h in hubs if normalise(h.area) not in named)
+                    for h in hubs if h.active and normalise(h.area) not in named)
     return Directory(hubs, places)
 
 
@@ -134,15 +154,41 @@ def normalise(text: str) -> str:
 
 
 def _names(directory: Directory) -> dict[str, Place]:
+    """The names that match on their own (a shared name's aliases included)."""
     names: dict[str, Place] = {}
     for place in directory.places:
-        for name in (place.name, *place.aliases, *place.scripts):
+        for name in (place.aliases if place.only_with else (place.name, *place.aliases, *place.scripts)):
             names.setdefault(normalise(name), place)
     # "Tynnered/Frölunda torg" also answers to each half.
     for place in directory.places:
-        for part in place.name.split("/"):
-            names.setdefault(normalise(part), place)
+        if not place.only_with:
+            for part in place.name.split("/"):
+                names.setdefault(normalise(part), place)
     return names
+
+
+def _shared_names(directory: Directory) -> dict[str, tuple[tuple[Place, frozenset[str]], ...]]:
+    shared: dict[str, list[tuple[Place, frozenset[str]]]] = {}
+    for place in directory.places:
+        if not place.only_with:
+            continue
+        context = set()
+        for wanted in place.only_with:
+            context.add(normalise(wanted))
+            for other in directory.places:  # "Borås" stands for every name of the place Borås
+                if normalise(other.name) == normalise(wanted) and other is not place:
+                    context.update(normalise(n) for n in (other.name, *other.aliases, *other.scripts))
+        for name in (place.name, *place.scripts):
+            shared.setdefault(normalise(name), []).append((place, frozenset(context)))
+    return {name: tuple(entries) for name, entries in shared.items()}
+
+
+def label(place: Place, directory: Directory | None = None) -> str:
+    """The place's name, with its municipality when another place has the
+    same name ("Sjöbo (Borås)", "Sjöbo (Sjöbo)"): for tests, reports and logs."""
+    directory = directory or globals()["directory"]()  # the module function below, shadowed by the argument
+    twins = [p for p in directory.places if p.name == place.name]
+    return f"{place.name} ({place.municipality})" if len(twins) > 1 else place.name
 
 
 def allowed_typos(length: int) -> int:
@@ -184,17 +230,27 @@ def match_place(text: str, directory: Directory | None = None) -> Place | None:
     """The place a resident's message names, forgiving case, å/ä/ö, small typos
     (scaled to the name's length) and the name in Arabic, Persian or Tigrinya
     script; or the place of a known postal code. None when nothing matches."""
-    directory = directory or globals()["directory"]()
-    names = directory.names
+    directory = directory or globals()["directory"]()  # the module function below, shadowed by the argument
     wanted = normalise(text)
     if not wanted:
         return None
+    padded = f" {wanted} "
+    names = directory.names
+    # A name many places share ("Norrby", "Sjöbo") counts only with its
+    # context in the same message ("Norrby, Borås"); alone it matches nothing.
+    context = [(name, place) for name, entries in directory.shared_names.items() for place, needed in entries
+               if any(f" {n} " in padded for n in needed)]
+    if context:
+        names = dict(names)
+        for name, place in context:
+            names.setdefault(name, place)
     if wanted in names:
         return names[wanted]
-    # A known name inside a longer message ("jag bor i hjällbo").
-    for name in sorted(names, key=len, reverse=True):
-        if f" {name} " in f" {wanted} ":
-            return names[name]
+    # A known name inside a longer message ("jag bor i hjällbo"): the longest,
+    # but a district before its whole town ("Hjällbo, Göteborg", "Sjöbo i Borås").
+    found = [name for name in names if f" {name} " in padded]
+    if found:
+        return names[min(found, key=lambda name: (_whole_town(names[name]), -len(name)))]
     place = match_postal_code(text, directory)
     if place is not None:
         return place
@@ -214,6 +270,11 @@ def match_place(text: str, directory: Directory | None = None) -> Place | None:
     return names[best[2]] if best else None
 
 
+def _whole_town(place: Place) -> bool:
+    """A place that is a whole municipality ("Göteborg", "Borås", "Mölndal")."""
+    return normalise(place.name) == normalise(place.municipality)
+
+
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Great-circle (haversine) distance."""
     lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
@@ -225,7 +286,7 @@ def nearest_hub(point: tuple[float, float], directory: Directory | None = None,
                 municipality: str | None = None) -> HubInfo | None:
     """The routable hub closest to ``point`` (in ``municipality`` if given);
     None when no hub there has a point."""
-    directory = directory or globals()["directory"]()
+    directory = directory or globals()["directory"]()  # the module function below, shadowed by the argument
     hubs = [h for h in directory.routable if municipality is None or h.municipality == municipality]
     return min(hubs, key=lambda h: distance_km(point, h.point)) if hubs else None
 
@@ -234,8 +295,8 @@ def hub_for(place: Place, directory: Directory | None = None) -> HubInfo | None:
     """The hub a place is handed to: its own hub if the gazetteer names one;
     else the nearest hub in its municipality, or, for a place outside the served
     municipalities, the nearest hub anywhere. None: ask with the numbered list."""
-    directory = directory or globals()["directory"]()
-    if place.hub:
+    directory = directory or globals()["directory"]()  # the module function below, shadowed by the argument
+    if place.hub and directory.hub(place.hub).active:
         return directory.hub(place.hub)
     if place.point is None:
         return None
@@ -255,7 +316,7 @@ def hub_for(place: Place, directory: Directory | None = None) -> HubInfo | None:
 
 def hub_by_number(text: str, directory: Directory | None = None) -> HubInfo | None:
     """A hub chosen by its number in the list residents are shown."""
-    directory = directory or globals()["directory"]()
+    directory = directory or globals()["directory"]()  # the module function below, shadowed by the argument
     choice = text.strip().rstrip(".)")
     if choice.isdigit() and 1 <= int(choice) <= len(directory.listed):
         return directory.listed[int(choice) - 1]
@@ -275,5 +336,5 @@ def sync_to_database(session) -> None:
         row.lat, row.lon = info.point if info.point else (None, None)
         row.address, row.opening_hours = info.address, info.opening_hours
         row.phone, row.email = info.phone, info.email
-        row.active = True
+        row.active = info.active
         session.add(row)
