@@ -51,6 +51,7 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             rf"\b{_ME_SV} (blir|blev|har blivit) (slagen|misshandlad|valdtagen|hotad)\b", r"\bvaldtog (mig|mej)",
             r"\bvald i (hemmet|nara relation)", r"\b(jag ar )?radd for min (man|make|fru|pojkvan|sambo|pappa)\b",
             r"\bvaldtakt", r"\bhedersvald", r"\bkommer att doda (mig|mej)",
+            r"\bslar (mig|mej) i (huvudet|skallen|ansiktet|magen)", r"\bstryptag", r"\bkastar (ner|omkull) (mig|mej)",
         ),
         "child": (
             r"\b(slar|slog|misshandlar|misshandlade|sparkar) (mitt barn|mina barn|barnet|barnen|var son|"
@@ -131,6 +132,7 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
         "violence": (
             r"\bi garaac(aa|ay|ayaa|ay)\b", r"\bwuu i (garaacaa|garaacay|dilayaa|dili doonaa|handadayaa|xanuujiyaa)",
             r"\bi dili doonaa\b", r"\brabshad(aha)? (qoyska|guriga)", r"\bla i kufsaday", r"\bkufsi",
+            r"\bdambi(falka)? sokeeyaha",
         ),
         "child": (
             r"\b(ilmahayga|ilmaha|carruurta|caruurta|wiilkayga|gabadhayda) (wuu|way|ayuu|ayay)? ?garaac",

@@ -1,0 +1,136 @@
+"""How the assistant understands real questions nobody on the team wrote
+(eval/dev, see its README): right topic at the first reply, per language and
+kind, the worst confusions, crisis messages caught, and the same questions on
+Rasa's default pipeline (DIET, no ``pipeline:`` key) trained on the same
+data/nlu in the same run.
+
+    python -m bench.devset            # current model and DIET (DIET trains for minutes)
+    python -m bench.devset --no-diet  # current model only
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from bench.common import write_report
+from bench.nlu_cv import in_rasa
+from bot import crisis, model
+from bot.settings import ROOT
+from bot.topics import TOPICS
+
+DEV = ROOT / "eval" / "dev"
+FIELDS = ("text", "intents", "kind", "source", "licence", "note")
+KINDS = ("service", "referral", "unrelated", "crisis", "social")
+# Intents a row may name: the model's, and those issues 11 and 12 plan.
+PLANNED = ("summer_job", "unemployment_insurance", "job_matching", "driving_licence", "health_care",
+           "social_insurance", "id_card", "tax", "migration", "housing", "debt", "financial_assistance", "crisis")
+LABELS = frozenset(i for intents in TOPICS.values() for i in intents) | frozenset(PLANNED)
+# Rasa's FallbackClassifier (config.yml): below it, or the top two this close, the resident is asked again.
+THRESHOLD, AMBIGUITY = 0.3, 0.1
+
+
+def load() -> list[dict]:
+    rows = []
+    for path in sorted(DEV.glob("*.tsv")):
+        with path.open(encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+                row["language"] = path.stem
+                row["labels"] = [i.strip() for i in row["intents"].split(",") if i.strip()]
+                rows.append(row)
+    return rows
+
+
+def rank(model_path: Path, texts: list[str]) -> list[list[tuple[str, float]]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp, "in.json"), Path(tmp, "out.json")
+        source.write_text(json.dumps(texts), encoding="utf-8")
+        in_rasa("bench.rasa_rank", str(model_path), str(source), str(target))
+        return json.loads(target.read_text(encoding="utf-8"))
+
+
+def train_diet(out: Path) -> Path:
+    config = out / "config.yml"
+    config.write_text("recipe: default.v1\nlanguage: xx\nassistant_id: devset-diet\n", encoding="utf-8")
+    subprocess.run([str(model.RASA), "train", "nlu", "--config", str(config), "--nlu", str(ROOT / "data" / "nlu"),
+                    "--out", str(out), "--fixed-model-name", "diet", "--quiet"], cwd=ROOT, check=True)
+    return out / "diet.tar.gz"
+
+
+def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
+    """Right at the first reply: the top intent is acceptable and confident
+    enough to be answered; a crisis row is right when the crisis reply comes
+    (the gateway checks that before the model). In the top two: what a
+    "did you mean" choice could reach."""
+    by_language, by_kind, confusions = defaultdict(Counter), defaultdict(Counter), Counter()
+    for row, ranking in zip(rows, ranked):
+        top = ranking[0] if ranking else ("nlu_fallback", 0.0)
+        second = ranking[1] if len(ranking) > 1 else ("", 0.0)
+        fallback = top[1] < THRESHOLD or top[1] - second[1] < AMBIGUITY
+        if row["kind"] == "crisis":
+            first = crisis.detect(row["text"]) is not None
+            two = first
+        else:
+            first = top[0] in row["labels"] and not fallback and crisis.detect(row["text"]) is None
+            two = any(name in row["labels"] for name, _ in ranking[:2])
+            if not first:
+                confusions[(row["labels"][0], "fallback" if fallback else top[0])] += 1
+        for counter in (by_language[row["language"]], by_kind[row["kind"]], by_language["all"]):
+            counter["n"] += 1
+            counter["first"] += first
+            counter["two"] += two
+            counter["service_answer"] += (row["kind"] in ("referral", "unrelated") and not fallback
+                                          and top[0] not in PLANNED and top[0] != "out_of_scope")
+    return {"by_language": by_language, "by_kind": by_kind, "confusions": confusions.most_common(15)}
+
+
+def crisis_figures(rows: list[dict]) -> dict:
+    crises = [r for r in rows if r["kind"] == "crisis"]
+    ordinary = [r for r in rows if r["kind"] != "crisis"]
+    return {"crisis_rows": len(crises), "caught": sum(crisis.detect(r["text"]) is not None for r in crises),
+            "ordinary_rows": len(ordinary), "false_alarms": [r["text"] for r in ordinary if crisis.detect(r["text"])]}
+
+
+def render(result: dict) -> str:
+    lines = [f"# Real-question development set ({result['rows']} questions, eval/dev)", ""]
+    for name, figures in result["models"].items():
+        lines += [f"## {name}", "", "| | n | right at first reply | right in top two | referral/unrelated answered "
+                  "as a service topic |", "|---|---|---|---|---|"]
+        for group in ("by_language", "by_kind"):
+            for key, c in sorted(figures[group].items()):
+                n = c["n"] or 1
+                lines.append(f"| {key} | {c['n']} | {c['first'] / n:.1%} | {c['two'] / n:.1%} | "
+                             f"{c['service_answer']} |")
+        lines += ["", "Worst confusions (acceptable intent → given):", ""]
+        lines += [f"- {want} → {got}: {count}" for (want, got), count in figures["confusions"]]
+        lines.append("")
+    c = result["crisis"]
+    lines += ["## Crisis messages (bot/crisis.py)", "",
+              f"- caught: {c['caught']} of {c['crisis_rows']}",
+              f"- false alarms on the other {c['ordinary_rows']} questions: {len(c['false_alarms'])}",
+              *(f"  - {t}" for t in c["false_alarms"]), ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--no-diet", action="store_true", help="skip Rasa's default pipeline (it trains for minutes)")
+    args = parser.parse_args()
+    rows = load()
+    texts = [r["text"] for r in rows]
+    models = {"current pipeline (config.yml)": model.MODEL}
+    with tempfile.TemporaryDirectory(prefix="devset-") as tmp:
+        if not args.no_diet:
+            print("== training Rasa's default pipeline (DIET) on data/nlu", flush=True)
+            models["Rasa default pipeline (DIET)"] = train_diet(Path(tmp))
+        result = {"rows": len(rows), "crisis": crisis_figures(rows),
+                  "models": {name: score(rows, rank(path, texts)) for name, path in models.items()}}
+    write_report("devset", result, render)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""The real-question development set (eval/dev) is well formed and kept
+apart from the training data: a dev question copied into data/nlu would make
+the benchmark flatter the model again."""
+import re
+
+import pytest
+import yaml
+
+from bench.devset import DEV, FIELDS, KINDS, LABELS, load
+from bot.languages import LANGUAGES, fold
+from bot.settings import ROOT
+
+ROWS = load()
+
+
+def normal(text: str) -> str:
+    """As the model folds text, without punctuation or extra spaces."""
+    return " ".join(re.sub(r"[^\w\s]", " ", fold(text)).split())
+
+
+def training_examples() -> set[str]:
+    return {normal(line[2:]) for path in (ROOT / "data" / "nlu").glob("*/*.yml")
+            for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]
+            for line in block["examples"].splitlines() if line.startswith("- ")}
+
+
+def test_every_language_has_a_file_with_the_right_columns():
+    for language in LANGUAGES:
+        path = DEV / f"{language}.tsv"
+        assert path.is_file(), f"no real questions for {language}"
+        header = path.read_text(encoding="utf-8").splitlines()[0].split("\t")
+        assert tuple(header) == FIELDS, path.name
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r['language']}:{r['text'][:30]}")
+def test_every_question_is_labelled_and_sourced(row):
+    assert row["text"].strip() and row["labels"], row
+    assert set(row["labels"]) <= LABELS, set(row["labels"]) - LABELS
+    assert row["kind"] in KINDS
+    assert re.match(r"https?://\S+$", row["source"]), row["source"]
+    assert row["licence"].strip()
+
+
+def test_no_dev_question_is_in_the_training_data():
+    examples = training_examples()
+    copied = [row["text"] for row in ROWS if normal(row["text"]) in examples]
+    assert not copied, copied
+
+
+def test_the_check_would_catch_a_copy_however_it_is_spelt():
+    assert normal("Hur söker jag CSN?") == normal("hur soker jag csn")
