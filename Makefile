@@ -43,8 +43,8 @@ run: setup train ## start the Rasa server, action server and gateway (Ctrl-C sto
 test: setup train ## run the whole test suite (unit, Rasa data, end to end)
 	@$(APP) -m pytest $(PYTEST_ARGS)
 
-BENCHES ?= langid slice sms_load handoff nlu_cv places
-bench: setup train ## benchmarks (BENCHES="langid slice sms_load handoff nlu_cv"); reports in reports/
+BENCHES ?= langid slice sms_load handoff nlu_cv places devset
+bench: setup train ## benchmarks (BENCHES="langid slice sms_load handoff nlu_cv places devset"); reports in reports/
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(APP) -m bench.$$b || exit 1; done
 
 lint: setup ## ruff on the Python code

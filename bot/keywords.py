@@ -17,7 +17,9 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "ar": ("توقف", "ايقاف", "إيقاف", "الغاء", "إلغاء"),
         "so": ("jooji", "joojin"),
         "fa": ("توقف", "لغو", "قطع"),
-        "ti": ("ኣቋርጽ", "ደው በል"),
+        # The texts address residents in the respectful plural ("... ኣቋርጽ ጸሓፉ"),
+        # so the plural commands count too, and the አ spellings Ethiopian phones give.
+        "ti": ("ኣቋርጽ", "ደው በል", "ኣቋርጹ", "ደው በሉ", "አቋርጽ", "አቋርጹ"),
     },
     "start": {
         "sv": ("starta",),
@@ -25,7 +27,7 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "ar": ("ابدأ", "ابدا", "بدء"),
         "so": ("bilow",),
         "fa": ("شروع",),
-        "ti": ("ጀምር",),
+        "ti": ("ጀምር", "ጀምሩ"),
     },
     "help": {
         "sv": ("hjälp", "hjalp"),

@@ -169,3 +169,13 @@ def test_every_variant_is_written_in_its_language(response):
         language = next(c["value"] for c in variant["condition"] if c["name"] == "language")
         text = variant["text"].replace("{hub_list}", "").replace("{hub_name}", "")
         assert in_language(text, language), f"{response}/{language}: {text!r}"
+
+
+def test_the_help_keyword_and_the_menu_after_it_fit_one_sms_budget():
+    """HELP gets the gateway's help_keyword text and the bot's utter_help in one SMS."""
+    from bot.texts import text
+
+    for language in LANGUAGES:
+        variant = sms_variant("utter_help", language)
+        body = render([BotReply(text("help_keyword", language)), BotReply(variant["text"], variant.get("buttons", []))])[0]
+        assert segments(body) <= SMS_SEGMENTS, f"{language}: {segments(body)} segments: {body!r}"

@@ -6,7 +6,8 @@ from bot.languages import LANGUAGES
 
 @pytest.mark.parametrize("message, kind, language", [
     ("STOP", "stop", "en"), ("stopp", "stop", "sv"), ("Avsluta!", "stop", "sv"), ("JOOJI", "stop", "so"),
-    ("ኣቋርጽ", "stop", "ti"), ("START", "start", "en"), ("Starta", "start", "sv"), ("bilow", "start", "so"),
+    ("ኣቋርጽ", "stop", "ti"), ("ኣቋርጹ", "stop", "ti"), ("አቋርጽ", "stop", "ti"), ("ጀምሩ", "start", "ti"),
+    ("START", "start", "en"), ("Starta", "start", "sv"), ("bilow", "start", "so"),
     ("HJÄLP", "help", "sv"), ("Help?", "help", "en"), ("مساعدة", "help", "ar"), ("کمک", "help", "fa"),
 ])
 def test_keywords_alone_in_any_case_are_recognised(message, kind, language):
