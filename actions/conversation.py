@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.languages import DEFAULT_LANGUAGE, is_supported
+from bot.settings import ROOT
 from bot.topics import QUESTIONS
 
 
@@ -39,3 +41,44 @@ class ActionReadMessage(Action):
         if intent in QUESTIONS and not in_form and intent != tracker.get_slot("topic"):
             events.append(SlotSet("topic", intent))
         return events
+
+
+# Short topic names residents choose from ("did you mean"), per language.
+TITLES: dict[str, dict[str, str]] = yaml.safe_load((ROOT / "data" / "titles.yml").read_text(encoding="utf-8"))
+# At most this many topics are offered, each at least this likely: a list of
+# unlikely topics helps nobody (bench/devset.py measures both).
+MAX_CHOICES = 3
+MIN_CONFIDENCE = 0.05
+
+
+def likely_topics(message: dict[str, Any]) -> list[str]:
+    """The topics a message most likely asks about, best first: the model's
+    ranking, answerable topics only (not "hello" or "thanks")."""
+    ranking = message.get("intent_ranking") or []
+    return [r["name"] for r in ranking
+            if r["name"] in TITLES and r["name"] != "none" and r.get("confidence", 0) >= MIN_CONFIDENCE][:MAX_CHOICES]
+
+
+class ActionDidYouMean(Action):
+    """When the model is unsure (Rasa's FallbackClassifier), offer the likeliest
+    topics as choices instead of a wrong answer or a bare "say it again":
+    buttons on the web, numbered lines over SMS, where a bare number chooses
+    (the gateway maps it to the button's payload). "None of these" gives the
+    menu, which offers a person. Rasa's two-stage fallback asks about one
+    intent at a time; residents on cheap phones are better served by one
+    short list."""
+
+    def name(self) -> str:
+        return "action_did_you_mean"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        language = tracker.get_slot("language") or DEFAULT_LANGUAGE
+        topics = likely_topics(tracker.latest_message or {})
+        if not topics:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        buttons = [{"title": TITLES[topic][language], "payload": f"/{topic}"} for topic in topics]
+        buttons.append({"title": TITLES["none"][language], "payload": "/help"})
+        dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
+        return []

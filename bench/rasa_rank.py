@@ -2,7 +2,7 @@
 (run with the Rasa environment's Python; used by ``bench.nlu_cv --quick``).
 
 ``python -m bench.rasa_rank MODEL IN OUT``: IN is a JSON list of texts, OUT
-gets, for each, the classifier's two best intents and confidences (before the
+gets, for each, the classifier's five best intents and confidences (before the
 FallbackClassifier, whose own entry is left out).
 """
 import asyncio
@@ -18,7 +18,7 @@ async def rank(model: str, texts: list[str]) -> list[list[tuple[str, float]]]:
     for text in texts:
         parsed = await agent.parse_message(text)
         ranking = [(r["name"], r["confidence"]) for r in parsed["intent_ranking"] if r["name"] != "nlu_fallback"]
-        ranked.append(ranking[:2])
+        ranked.append(ranking[:5])
     return ranked
 
 
