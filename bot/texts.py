@@ -119,7 +119,8 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "crisis_child": {
         "sv": "Är ett barn i fara nu: ring 112. Barn och unga kan ringa Bris dygnet runt: 116 111. "
-              "Socialjouren i Göteborg, kvällar och helger: 031-365 87 00. Jag har också sagt till personalen på hubben.",
+              "Socialjouren i Göteborg, kvällar och helger: 031-365 87 00. "
+              "Jag har också sagt till personalen på hubben.",
         "en": "If a child is in danger now, call 112. Children and young people can call Bris day and night: "
               "116 111. Göteborg's social services on call, evenings and weekends: 031-365 87 00. "
               "I have also told the hub staff.",
@@ -148,7 +149,8 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "crisis_shelter": {
         "sv": "Har du ingenstans att sova i natt: kontakta socialtjänsten i din kommun. Socialjouren i Göteborg, "
-              "kvällar och helger: 031-365 87 00. Är du i fara: ring 112. Jag har också sagt till personalen på hubben.",
+              "kvällar och helger: 031-365 87 00. Är du i fara: ring 112. "
+              "Jag har också sagt till personalen på hubben.",
         "en": "If you have nowhere to sleep tonight, contact the social services of your municipality. "
               "Göteborg's social services on call, evenings and weekends: 031-365 87 00. If you are in danger, "
               "call 112. I have also told the hub staff.",

@@ -177,5 +177,6 @@ def test_the_help_keyword_and_the_menu_after_it_fit_one_sms_budget():
 
     for language in LANGUAGES:
         variant = sms_variant("utter_help", language)
-        body = render([BotReply(text("help_keyword", language)), BotReply(variant["text"], variant.get("buttons", []))])[0]
+        replies = [BotReply(text("help_keyword", language)), BotReply(variant["text"], variant.get("buttons", []))]
+        body = render(replies)[0]
         assert segments(body) <= SMS_SEGMENTS, f"{language}: {segments(body)} segments: {body!r}"

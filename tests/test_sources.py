@@ -7,14 +7,12 @@ import datetime
 import re
 
 import pytest
-import yaml
 
+from bot import sources
 from bot.languages import LANGUAGES
-from bot.settings import ROOT
 from bot.texts import TEXTS
 from tests.test_rasa_project import DOMAIN, matches
 
-SOURCES = sorted((ROOT / "data" / "sources").glob("*.yml"))
 # Arabic-Indic and Persian digits read as the same numbers.
 DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 URL = re.compile(r"\b(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+(?:se|com|org|nu|eu|net)(?:/[\w./%-]*[\w/])?)",
@@ -23,21 +21,12 @@ PHONE = re.compile(r"(?<![\d/])(?:0\d{1,3}-\d{2,3}(?: \d{2,3}){1,3}|0\d{1,3}-\d{
 AMOUNT = re.compile(r"\b\d[\d ]*\d ?(?:kr|kronor|SEK)\b")
 
 
-def load_registry() -> dict[str, dict]:
-    entries: dict[str, dict] = {}
-    for path in SOURCES:
-        for key, entry in (yaml.safe_load(path.read_text(encoding="utf-8")).get("facts") or {}).items():
-            assert key not in entries, f"{path.name}: the key {key} is also in another file"
-            entries[key] = dict(entry, file=path.name)
-    return entries
-
-
-REGISTRY = load_registry()
+REGISTRY = sources.load()
 # Every spelling of a fact -> one canonical spelling, so languages compare.
 CANONICAL = {}
-for _entry in REGISTRY.values():
-    for _spelling in (_entry["value"], *(_entry.get("also") or ())):
-        CANONICAL.setdefault(str(_spelling).lower(), str(_entry["value"]).lower())
+for _fact in REGISTRY.values():
+    for _spelling in (_fact.value, *_fact.also):
+        CANONICAL.setdefault(_spelling.lower(), _fact.value.lower())
 
 
 def facts(text: str) -> set[str]:
@@ -67,12 +56,35 @@ ALL = list(texts_by_language())
 
 @pytest.mark.parametrize("key", sorted(REGISTRY))
 def test_every_registry_entry_has_its_source_date_and_quote(key):
-    entry = REGISTRY[key]
-    assert str(entry.get("value", "")).strip(), f"{key}: no value"
-    assert re.match(r"https?://\S+$", str(entry.get("source", ""))), f"{key}: the source is not an address"
-    assert isinstance(entry.get("checked"), datetime.date), f"{key}: checked is not a date (YYYY-MM-DD)"
-    assert entry["checked"] <= datetime.date.today(), f"{key}: checked in the future"
-    assert str(entry.get("quote", "")).strip(), f"{key}: no quote"
+    fact = REGISTRY[key]
+    assert fact.value.strip(), f"{key}: no value"
+    assert re.match(r"https?://\S+$", fact.source), f"{key}: the source is not an address"
+    assert isinstance(fact.checked, datetime.date), f"{key}: checked is not a date (YYYY-MM-DD)"
+    assert fact.checked <= datetime.date.today(), f"{key}: checked in the future"
+    assert fact.quote.strip(), f"{key}: no quote"
+
+
+def test_an_entry_not_checked_for_a_year_is_reported_stale():
+    def fact(key, checked):
+        return sources.Fact(key, "x", (), "https://x.se", checked, "q", "t.yml")
+
+    facts = {"old": fact("old", datetime.date(2025, 12, 4)), "new": fact("new", datetime.date(2025, 12, 6))}
+    assert [f.key for f in sources.stale(facts, today=datetime.date(2026, 12, 5))] == ["old"]
+    assert sources.stale(facts, today=datetime.date(2026, 12, 4)) == []
+
+
+def test_a_key_in_two_files_is_refused(tmp_path):
+    for name in ("a.yml", "b.yml"):
+        (tmp_path / name).write_text("facts:\n  same: {value: x, source: 'https://x.se', checked: 2026-12-05, "
+                                     "quote: q}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="same"):
+        sources.load(tmp_path)
+
+
+def test_a_quote_is_found_on_its_page_however_the_page_spaces_it():
+    page = "<html><body><p>Du kan <b>ringa</b>  dygnet runt.</p><p>Tel 90101. Chatt</p></body></html>"
+    assert sources.quote_found(page, "Du kan ringa dygnet runt ... Tel 90101")
+    assert not sources.quote_found(page, "Du kan ringa vardagar")
 
 
 def test_every_url_phone_number_and_amount_a_resident_reads_is_in_the_registry():

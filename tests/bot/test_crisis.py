@@ -132,8 +132,8 @@ def replies():
 
 def alerts():
     with session_scope() as session:
-        return [(m.coordinator.email, m.body) for m in session.query(Message).filter(Message.coordinator_id.is_not(None))
-                .order_by(Message.id)]
+        alerts = session.query(Message).filter(Message.coordinator_id.is_not(None)).order_by(Message.id)
+        return [(m.coordinator.email, m.body) for m in alerts]
 
 
 def add_coordinator(email, role="coordinator", hub_slug=None):
