@@ -1,0 +1,54 @@
+"""'Did you mean': when the model is unsure, the likeliest answerable topics
+as choices, in the resident's language, and within the SMS budget."""
+import asyncio
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation import MAX_CHOICES, TITLES, ActionDidYouMean
+from bot.languages import LANGUAGES
+from bot.rasa_client import BotReply
+from bot.topics import QUESTIONS
+from channels.gsm import segments
+from channels.sms import render
+from tests.test_rasa_project import DOMAIN, matches
+
+
+def unsure(ranking: list[tuple[str, float]], language: str = "sv") -> list[dict]:
+    message = {"text": "…", "intent": {"name": "nlu_fallback", "confidence": 0.25},
+               "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.25}]
+               + [{"name": n, "confidence": c} for n, c in ranking]}
+    tracker = Tracker("resident", {"language": language}, message, [], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionDidYouMean().run(dispatcher, tracker, {}))
+    return dispatcher.messages
+
+
+def test_the_likeliest_topics_are_offered_best_first_then_none_of_these():
+    said = unsure([("learn_swedish", 0.22), ("greet", 0.2), ("adult_education", 0.18), ("job_search", 0.1),
+                   ("housing", 0.09)])
+    assert said[0]["response"] == "utter_did_you_mean"
+    assert [b["payload"] for b in said[0]["buttons"]] == ["/learn_swedish", "/adult_education", "/job_search", "/help"]
+    assert [b["title"] for b in said[0]["buttons"]][-1] == TITLES["none"]["sv"]
+
+
+def test_with_no_likely_topic_the_resident_is_asked_to_say_it_in_other_words():
+    said = unsure([("greet", 0.5), ("thank", 0.3), ("job_search", 0.01)])
+    assert [(m["response"], m["buttons"]) for m in said] == [("utter_default", [])]
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_every_answerable_topic_has_a_short_title_in_every_language(language):
+    for topic in [*sorted(QUESTIONS), "talk_to_person", "none"]:
+        assert TITLES[topic][language].strip(), (topic, language)
+        assert len(TITLES[topic][language]) <= 24, (topic, language)
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_the_longest_choice_list_fits_one_sms_budget(language):
+    variant = next(v for v in DOMAIN["responses"]["utter_did_you_mean"]
+                   if matches(v, {"language": language, "channel": "sms"}))
+    longest = sorted((t for t in TITLES if t != "none"), key=lambda t: -len(TITLES[t][language]))[:MAX_CHOICES]
+    buttons = [{"title": TITLES[t][language], "payload": f"/{t}"} for t in longest + ["none"]]
+    assert segments(render([BotReply(variant["text"], buttons)])[0]) <= 3
