@@ -36,6 +36,7 @@ expect = playwright_api.expect
 BOT_SECONDS = 30  # a reply goes through the gateway, Rasa and the outbox
 # A learn_swedish example from data/nlu/ar/studies.yml: "How do I learn Swedish?"
 ARABIC_SFI_QUESTION = "كيف أتعلم اللغة السويدية"
+PERSIAN_SFI_QUESTION = "چطور زبان سوئدی یاد بگیرم"
 # WCAG 2.1 AA contrast for normal text.
 MIN_CONTRAST = 4.5
 
@@ -212,3 +213,26 @@ def test_the_language_picker_works_without_javascript(stack, browser):
         expect(page.get_by_label(text("web_picker_label", "so"))).to_have_value("so")
     finally:
         page.context.close()
+
+
+def test_each_bubble_keeps_its_own_direction_after_a_switch_of_language(stack, page, tmp_path):
+    """The content review saw Swedish bubbles laid out right to left, their
+    punctuation moved, once the page switched to Arabic."""
+    page.goto(stack.gateway_url + "/?lang=sv")
+    swedish = bot_messages(page).first
+    expect(swedish).to_be_visible(timeout=BOT_SECONDS * 1000)
+    page.screenshot(path=tmp_path / "web_chat_sv.png")
+    for language in ("ar", "fa"):
+        page.goto(stack.gateway_url + f"/?lang={language}")
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        expect(bot_messages(page).first).to_have_text(variant("utter_greet", "sv", "web"))
+        question = chat_input(page, language)
+        question.fill(ARABIC_SFI_QUESTION if language == "ar" else PERSIAN_SFI_QUESTION)
+        question.press("Enter")
+        answer = bot_messages(page).filter(has_text=variant("utter_learn_swedish", language, "web").split(".")[0][:20])
+        expect(answer.last).to_be_visible(timeout=BOT_SECONDS * 1000)
+        direction = "e => getComputedStyle(e).direction"
+        assert bot_messages(page).first.evaluate(direction) == "ltr", "the Swedish greeting turned right to left"
+        assert answer.last.evaluate(direction) == "rtl"
+        assert resident_messages(page).last.evaluate(direction) == "rtl"
+        page.screenshot(path=tmp_path / f"web_chat_{language}.png")
