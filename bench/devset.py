@@ -17,13 +17,14 @@ import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import yaml
+
+from actions.conversation import MAX_CHOICES, MIN_CONFIDENCE, TITLES  # the "did you mean" rule
 from bench.common import write_report
 from bench.nlu_cv import in_rasa
 from bot import crisis, model
 from bot.settings import ROOT
 from bot.topics import TOPICS
-
-from actions.conversation import MAX_CHOICES, MIN_CONFIDENCE, TITLES  # noqa: E402  (the "did you mean" rule)
 
 DEV = ROOT / "eval" / "dev"
 FIELDS = ("text", "intents", "kind", "source", "licence", "note")
@@ -32,8 +33,11 @@ KINDS = ("service", "referral", "unrelated", "crisis", "social")
 LABELS = frozenset(i for intents in TOPICS.values() for i in intents) | {"crisis"}
 # The service's own topics: a referral or unrelated question answered with one of them is wrong twice.
 SERVICE = frozenset(i for topic in ("work", "studies", "business", "hub") for i in TOPICS[topic])
-# Rasa's FallbackClassifier (config.yml): below it, or the top two this close, the resident is asked again.
-THRESHOLD, AMBIGUITY = 0.3, 0.1
+# Rasa's FallbackClassifier (config.yml): below its threshold, or with the top two this close, the
+# resident is offered "did you mean" choices instead of an answer.
+_FALLBACK = next(c for c in yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+                 if c["name"] == "FallbackClassifier")
+THRESHOLD, AMBIGUITY = _FALLBACK["threshold"], _FALLBACK["ambiguity_threshold"]
 
 
 def load() -> list[dict]:
@@ -70,7 +74,7 @@ def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
     or the model was unsure and an acceptable topic is among the "did you
     mean" choices (actions/conversation.py's rule)."""
     by_language, by_kind, confusions = defaultdict(Counter), defaultdict(Counter), Counter()
-    for row, ranking in zip(rows, ranked):
+    for row, ranking in zip(rows, ranked, strict=True):
         top = ranking[0] if ranking else ("nlu_fallback", 0.0)
         second = ranking[1] if len(ranking) > 1 else ("", 0.0)
         fallback = top[1] < THRESHOLD or top[1] - second[1] < AMBIGUITY
