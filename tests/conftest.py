@@ -57,3 +57,17 @@ def resident(session, channel: str, address: str):
         session.add(found)
         session.flush()
     return found
+
+
+@pytest.fixture
+def gateway(settings):
+    """The real gateway app in process (Rasa not running unless a test starts it);
+    ``client.state`` is the app's state: its conversations, outbox and events."""
+    from fastapi.testclient import TestClient
+
+    from bot.gateway import create_app
+
+    app = create_app(settings)
+    with TestClient(app) as client:
+        client.state = app.other_asgi_app.state
+        yield client

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fastapi.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
 from bot import crisis
 from bot.db import session_scope
-from bot.gateway import create_app
 from bot.languages import LANGUAGES
 from bot.models import Coordinator, Handoff, Hub, Message, Resident
 from bot.texts import TEXTS, text
@@ -104,14 +102,6 @@ def test_no_training_example_is_taken_for_a_crisis():
 # --- through the gateway -----------------------------------------------------------------------
 
 NUMBER = "+46701234599"
-
-
-@pytest.fixture
-def gateway(settings):
-    app = create_app(settings)
-    with TestClient(app) as client:
-        client.state = app.other_asgi_app.state
-        yield client
 
 
 def send(gateway, settings, body):

@@ -3,24 +3,13 @@ twilio package's own validator. The Rasa server is not running here, which is
 itself a case the gateway must handle."""
 import uuid
 
-import pytest
-from fastapi.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
 from bot.db import session_scope
-from bot.gateway import create_app
 from bot.models import Message, Resident
 from bot.texts import text
 
 NUMBER = "+46701234567"
-
-
-@pytest.fixture
-def gateway(settings):
-    app = create_app(settings)
-    with TestClient(app) as client:
-        client.state = app.other_asgi_app.state
-        yield client
 
 
 def sign(settings, path, params, token=None):
