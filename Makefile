@@ -35,10 +35,10 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 train: setup ## train the Rasa model if its data or config changed
-	@$(APP) -m bot.model
+	@$(APP) -m stack.model
 
 run: setup train ## start the Rasa server, action server and gateway (Ctrl-C stops them)
-	@$(APP) -m bot.stack
+	@$(APP) -m stack
 
 test: setup train ## run the whole test suite (unit, Rasa data, end to end)
 	@$(APP) -m pytest $(PYTEST_ARGS)
@@ -48,10 +48,10 @@ bench: setup train ## benchmarks (BENCHES="langid slice sms_load handoff nlu_cv 
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(APP) -m bench.$$b || exit 1; done
 
 check-sources: setup ## facts not checked for 12 months, and sources that changed or vanished (needs the network)
-	@$(APP) -m bot.sources --fetch
+	@$(APP) -m common.sources --fetch
 
 lint: setup ## ruff on the Python code
-	@.venv/app/bin/ruff check bot channels actions tests bench
+	@.venv/app/bin/ruff check common gateway nlu actions stack tests bench
 
 lock: ## rewrite requirements/*.lock from the installed environments
 	@for env in app rasa; do .venv/$$env/bin/pip freeze --exclude-editable | grep -v hubguide > requirements/$$env.lock; done

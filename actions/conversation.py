@@ -8,14 +8,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.languages import DEFAULT_LANGUAGE, is_supported
-from bot.settings import ROOT
-from bot.topics import QUESTIONS
+from common.languages import DEFAULT_LANGUAGE, is_supported
+from common.paths import ROOT
+from common.topics import QUESTIONS
 
 
 class ActionReadMessage(Action):
     """Custom slot mapping: copies the language and channel the gateway sent
-    (the ``language`` message property set by ``bot.nlu.LanguageTagger``) and
+    (the ``language`` message property set by ``nlu.components.LanguageTagger``) and
     the topic of the latest question into slots."""
 
     def name(self) -> str:

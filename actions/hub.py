@@ -7,8 +7,8 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import hubs
-from bot.languages import DEFAULT_LANGUAGE
+from common import hubs
+from common.languages import DEFAULT_LANGUAGE
 
 NO_NOTE = "-"  # the form needs a value; this one means the resident added nothing
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from bot import db
-from bot.settings import ROOT, Settings, get_settings
-from bot.stack import Stack, free_port
+from gateway import db
+from gateway.settings import ROOT, Settings, get_settings
+from stack.processes import Stack, free_port
 
 
 def use_database(url: str) -> None:

@@ -22,14 +22,15 @@ import yaml
 from actions.conversation import likely_topics  # the "did you mean" rule
 from bench.common import write_report
 from bench.nlu_cv import in_rasa
-from bot import crisis, model
-from bot.settings import ROOT
-from bot.topics import TOPICS
+from common import crisis
+from common.paths import ROOT
+from common.topics import TOPICS
+from stack import model
 
 DEV = ROOT / "eval" / "dev"
 FIELDS = ("text", "intents", "kind", "source", "licence", "note")
 KINDS = ("service", "referral", "unrelated", "crisis", "social")
-# Intents a row may name: the model's, and "crisis" (the gateway's, bot/crisis.py).
+# Intents a row may name: the model's, and "crisis" (the gateway's, common/crisis.py).
 LABELS = frozenset(i for intents in TOPICS.values() for i in intents) | {"crisis"}
 # The service's own topics: a referral or unrelated question answered with one of them is wrong twice.
 SERVICE = frozenset(i for topic in ("work", "studies", "business", "hub") for i in TOPICS[topic])
@@ -118,7 +119,7 @@ def render(result: dict) -> str:
         lines += [f"- {want} → {got}: {count}" for (want, got), count in figures["confusions"]]
         lines.append("")
     c = result["crisis"]
-    lines += ["## Crisis messages (bot/crisis.py)", "",
+    lines += ["## Crisis messages (common/crisis.py)", "",
               f"- caught: {c['caught']} of {c['crisis_rows']}",
               f"- false alarms on the other {c['ordinary_rows']} questions: {len(c['false_alarms'])}",
               *(f"  - {t}" for t in c["false_alarms"]), ""]

@@ -35,10 +35,10 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from bench.common import bench_stack, write_report
-from bot.db import session_scope
-from bot.inbox import accounts
-from bot.models import Handoff, Message, Resident
-from bot.stack import Stack
+from gateway.db import session_scope
+from gateway.inbox import accounts
+from gateway.models import Handoff, Message, Resident
+from stack.processes import Stack
 
 HANDOFFS = 20
 PAGE_LOADS = 20

@@ -1,6 +1,6 @@
 """Benchmark of resident-language detection (``python -m bench.langid``).
 
-Runs the three backends of ``bot.langid`` over the short-message development
+Runs the three backends of ``common.langid`` over the short-message development
 set: ``hubguide`` (ours), ``langdetect`` unrestricted as the library ships it
 (seed 0) and ``lingua`` restricted to the supported languages it knows. For
 each: accuracy over the six supported languages, overall, per language and
@@ -30,8 +30,8 @@ from datetime import datetime
 from pathlib import Path
 
 from bench.common import write_report
-from bot import langid
-from bot.languages import LANGUAGES
+from common import langid
+from common.languages import LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 RELATIVE = Path("shared") / "eval" / "langid" / "short_messages_dev.tsv"
@@ -67,7 +67,7 @@ def pct(right: int, total: int) -> float | None:
 COLD = """
 import json, time
 started = time.perf_counter()
-from bot import langid
+from common import langid
 langid.preload({name!r})
 seconds = time.perf_counter() - started
 rss = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS:"))

@@ -39,9 +39,9 @@ from pathlib import Path
 import yaml
 
 from bench.common import write_report
-from bot import model
-from bot.languages import LANGUAGES
-from bot.settings import ROOT
+from common.languages import LANGUAGES
+from common.paths import ROOT
+from stack import model
 
 GOAL_F1 = 0.90
 FALLBACK = "nlu_fallback"

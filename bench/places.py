@@ -1,7 +1,7 @@
 """Benchmark of place matching (``python -m bench.places``).
 
-Runs ``bot.hubs.match_place`` and the routing after it (``hub_for``) over the
-table of what residents write, ``tests/bot/places.tsv`` (the same table the
+Runs ``common.hubs.match_place`` and the routing after it (``hub_for``) over the
+table of what residents write, ``tests/common/places.tsv`` (the same table the
 unit test reads). Each row has a kind: exact, no_diacritics, typo, script
 (Arabic, Persian, Tigrinya or Somali spelling), postal, outside (a place in a
 municipality without a hub) and unknown (must stay unknown). Reports accuracy
@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bench.common import write_report
-from bot import hubs
+from common import hubs
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "bot" / "places.tsv"

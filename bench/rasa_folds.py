@@ -35,7 +35,7 @@ from sklearn.model_selection import StratifiedKFold
 
 # Components that only act at prediction time on a trained pipeline; a
 # held-out score is the top intent whatever its confidence, as Rasa's is.
-SKIPPED = {"FallbackClassifier", "bot.nlu.LanguageTagger"}
+SKIPPED = {"FallbackClassifier", "nlu.components.LanguageTagger"}
 
 
 def components(config: Path, storage: LocalModelStorage) -> list:

@@ -20,9 +20,9 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from bench.common import bench_stack, process_tree, write_report
-from bot.db import session_scope
-from bot.models import Message
-from bot.stack import Stack
+from gateway.db import session_scope
+from gateway.models import Message
+from stack.processes import Stack
 
 TURNS = 20
 # A conversation of two turns, repeated: the job answer with the offer, then "no".

@@ -56,8 +56,8 @@ How it is measured:
   can make Rasa run the same turn twice);
 - CPU per message of every process, from /proc, per phase.
 
-Afterwards, with the stack stopped, the gateway's own code (``channels.sms``,
-``bot.conversation``, ``bot.outbox``) runs in this process against a scratch
+Afterwards, with the stack stopped, the gateway's own code (``gateway.channels.sms``,
+``gateway.conversation``, ``gateway.outbox``) runs in this process against a scratch
 SQLite database with Rasa stubbed, counting SQL statements and commits and
 timing each step, and storing bursts of 50 webhooks through the intake
 thread, to show where the gateway's time goes.
@@ -92,10 +92,11 @@ from twilio.request_validator import RequestValidator
 
 from bench.common import bench_stack, process_tree, use_database, write_report
 from bench.slice import rss_mb
-from bot import db, model
-from bot.intake import Inbound, Intake
-from bot.settings import ROOT, Settings
-from bot.stack import Stack
+from gateway import db
+from gateway.intake import Inbound, Intake
+from gateway.settings import ROOT, Settings
+from stack import model
+from stack.processes import Stack
 
 LANGS = ("sv", "en", "ar", "fa", "so", "ti")
 # Realistic resident texts, taken from data/nlu/<lang>/ (job_search, learn_swedish,
@@ -751,7 +752,7 @@ class StubRasa:
     """Answers at once, the way Rasa answers a job question over SMS (two replies)."""
 
     async def send(self, conversation_id, text, metadata):
-        from bot.rasa_client import BotReply
+        from gateway.rasa_client import BotReply
         return [BotReply("Platsbanken på arbetsformedlingen.se listar lediga jobb."),
                 BotReply("Vill du prata med en koordinator? Svara JA eller NEJ.")]
 
@@ -766,10 +767,10 @@ async def profile_gateway_code(data: Path, rounds: int) -> dict:
     from fastapi import FastAPI
     from sqlalchemy import event
 
-    from bot import langid
-    from bot.conversation import Conversations
-    from bot.outbox import Outbox
-    from channels import sms
+    from common import langid
+    from gateway.channels import sms
+    from gateway.conversation import Conversations
+    from gateway.outbox import Outbox
 
     url = f"sqlite:///{data / 'profile.db'}"
     use_database(url)
@@ -916,7 +917,7 @@ def code_version() -> dict:
                                   timeout=10).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
-    changed = git("status", "--porcelain", "--", "bot", "channels", "actions", "config.yml", "domain", "data")
+    changed = git("status", "--porcelain", "--", "common", "gateway", "nlu", "actions", "config.yml", "domain", "data")
     return {"commit": git("rev-parse", "--short", "HEAD"), "changed": changed.splitlines()}
 
 
@@ -1195,7 +1196,7 @@ def markdown(r: dict) -> str:
           f"{v['INSERT']}/{v['UPDATE']}/{v['SAVEPOINT']}) | {v['commits']} ({v['write commits']}) |"
           for k, v in r["profile"]["steps"].items()),
         "",
-        "Storing a burst of 50 webhooks (`bot.intake`, 4 bursts, new residents):", "",
+        "Storing a burst of 50 webhooks (`gateway.intake`, 4 bursts, new residents):", "",
         "| path | p50 ms | p99 ms | max ms |", "|---|---|---|---|",
         *(f"| {k} | {v['p50_ms']} | {v['p99_ms']} | {v['max_ms']} |"
           for k, v in r["profile"].get("store_burst_of_50", {}).items()),

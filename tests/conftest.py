@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from bot import db
-from bot.settings import get_settings
-from bot.stack import free_port
+from gateway import db
+from gateway.settings import get_settings
+from stack.processes import free_port
 
 
 def reset_caches() -> None:
@@ -46,10 +46,10 @@ def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
 
 
 def resident(session, channel: str, address: str):
-    """The resident behind a channel address, created if new (as bot.intake does)."""
+    """The resident behind a channel address, created if new (as gateway.intake does)."""
     from sqlalchemy import select
 
-    from bot.models import Resident
+    from gateway.models import Resident
 
     found = session.scalars(select(Resident).where(Resident.channel == channel, Resident.address == address)).first()
     if found is None:
@@ -65,7 +65,7 @@ def gateway(settings):
     ``client.state`` is the app's state: its conversations, outbox and events."""
     from fastapi.testclient import TestClient
 
-    from bot.gateway import create_app
+    from gateway.app import create_app
 
     app = create_app(settings)
     with TestClient(app) as client:

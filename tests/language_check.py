@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot import langid
+from common import langid
 
 SCRIPTS = {"ar": "\u0600-\u06ff", "fa": "\u0600-\u06ff", "ti": "\u1200-\u137f"}
 LATIN = re.compile(r"[A-Za-zÀ-ÿ]")

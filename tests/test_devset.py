@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from bench.devset import DEV, FIELDS, KINDS, LABELS, load
-from bot.hubs import normalise  # the fold the duplicate-example test uses too
-from bot.languages import LANGUAGES
-from bot.settings import ROOT
+from common.hubs import normalise  # the fold the duplicate-example test uses too
+from common.languages import LANGUAGES
+from common.paths import ROOT
 
 ROWS = load()
 

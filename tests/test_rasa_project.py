@@ -9,14 +9,15 @@ import pytest
 import yaml
 
 from actions.hub import hub_list
-from bot import hubs, model
-from bot.languages import LANGUAGES
-from bot.rasa_client import BotReply
-from bot.settings import ROOT
-from bot.texts import language_menu
-from bot.topics import TOPICS
-from channels.gsm import segments
-from channels.sms import render
+from common import hubs
+from common.languages import LANGUAGES
+from common.paths import ROOT
+from common.texts import language_menu
+from common.topics import TOPICS
+from gateway.channels.gsm import segments
+from gateway.channels.sms import render
+from gateway.rasa_client import BotReply
+from stack import model
 from tests.language_check import in_language
 
 CHANNELS = ("sms", "web")
@@ -132,7 +133,7 @@ def test_no_two_examples_of_a_language_look_the_same_to_the_model(language):
     for intents in nlu_intents(language).values():
         for intent, examples in intents.items():
             for example in examples:
-                # Folded words (the fold bot.nlu.FoldingTokenizer applies), as places are matched.
+                # Folded words (the fold nlu.components.FoldingTokenizer applies), as places are matched.
                 key = hubs.normalise(example)
                 assert key not in seen, f"{language}: {example!r} ({intent}) reads as {seen[key]}"
                 seen[key] = (example, intent)
@@ -173,7 +174,7 @@ def test_every_variant_is_written_in_its_language(response):
 
 def test_the_help_keyword_and_the_menu_after_it_fit_one_sms_budget():
     """HELP gets the gateway's help_keyword text and the bot's utter_help in one SMS."""
-    from bot.texts import text
+    from common.texts import text
 
     for language in LANGUAGES:
         variant = sms_variant("utter_help", language)

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from bot import sources
-from bot.languages import LANGUAGES
-from bot.texts import TEXTS
+from common import sources
+from common.languages import LANGUAGES
+from common.texts import TEXTS
 from tests.test_rasa_project import DOMAIN, matches
 
 # Arabic-Indic and Persian digits read as the same numbers.

@@ -7,11 +7,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import MAX_CHOICES, TITLES, ActionDidYouMean
-from bot.languages import LANGUAGES
-from bot.rasa_client import BotReply
-from bot.topics import QUESTIONS
-from channels.gsm import segments
-from channels.sms import render
+from common.languages import LANGUAGES
+from common.topics import QUESTIONS
+from gateway.channels.gsm import segments
+from gateway.channels.sms import render
+from gateway.rasa_client import BotReply
 from tests.test_rasa_project import DOMAIN, matches
 
 

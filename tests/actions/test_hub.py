@@ -7,10 +7,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.hub import ActionAskArea, ValidateHandoffForm, hub_list
-from bot import hubs
-from bot.languages import LANGUAGES
-from bot.settings import ROOT
-from channels.gsm import segments
+from common import hubs
+from common.languages import LANGUAGES
+from common.paths import ROOT
+from gateway.channels.gsm import segments
 
 FORM = ValidateHandoffForm()
 

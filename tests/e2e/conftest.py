@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 import socketio
 
-from bot import db, model
-from bot.settings import Settings
-from bot.stack import Stack, free_port
+from gateway import db
+from gateway.settings import Settings
+from stack import model
+from stack.processes import Stack, free_port
 from tests.conftest import reset_caches
 
 

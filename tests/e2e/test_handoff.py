@@ -14,14 +14,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.inbox import accounts
-from bot.models import Handoff, Hub, Message, Resident
-from bot.texts import text
+from common.texts import text
+from gateway.db import session_scope
+from gateway.inbox import accounts
+from gateway.models import Handoff, Hub, Message, Resident
 from tests.conftest import wait_for
 from tests.e2e.test_languages import variant
 from tests.e2e.test_slice import SmsResident, web_turn
-from tests.inbox.conftest import Sse, sign_in
+from tests.gateway.inbox.conftest import Sse, sign_in
 
 pytestmark = pytest.mark.e2e
 

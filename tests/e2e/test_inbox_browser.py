@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.inbox import accounts
-from bot.models import Handoff, Resident
-from bot.texts import text
+from common.texts import text
+from gateway.db import session_scope
+from gateway.inbox import accounts
+from gateway.models import Handoff, Resident
 from tests.conftest import wait_for
 from tests.e2e.test_slice import SmsResident
 

@@ -11,10 +11,10 @@ import httpx
 import pytest
 import yaml
 
-from bot.languages import LANGUAGES
-from bot.settings import ROOT
-from bot.texts import language_menu
-from bot.topics import TOPICS
+from common.languages import LANGUAGES
+from common.paths import ROOT
+from common.texts import language_menu
+from common.topics import TOPICS
 from tests.e2e.test_slice import SmsResident
 from tests.language_check import in_language
 

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from bot.db import session_scope
-from bot.models import Handoff, Hub, Message, Resident
+from gateway.db import session_scope
+from gateway.models import Handoff, Hub, Message, Resident
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.e2e

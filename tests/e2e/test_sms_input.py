@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from bot.db import session_scope
-from bot.models import Message, Resident
-from bot.texts import text
+from common.texts import text
+from gateway.db import session_scope
+from gateway.models import Message, Resident
 from tests.conftest import wait_for
 from tests.e2e.test_languages import variant
 from tests.e2e.test_slice import SmsResident

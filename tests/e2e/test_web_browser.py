@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.models import Message, Resident
-from bot.texts import text
+from common.texts import text
+from gateway.db import session_scope
+from gateway.models import Message, Resident
 from tests.e2e.test_languages import first_example, variant
 
 pytestmark = pytest.mark.e2e

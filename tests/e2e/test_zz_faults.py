@@ -8,9 +8,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.models import Message, Resident
-from bot.texts import text
+from common.texts import text
+from gateway.db import session_scope
+from gateway.models import Message, Resident
 from tests.conftest import wait_for
 from tests.e2e.test_slice import SmsResident
 

@@ -1,10 +1,10 @@
-"""bot.nlu.SentenceEmbeddingFeaturizer on its own, with the real encoder, in
+"""nlu.components.SentenceEmbeddingFeaturizer on its own, with the real encoder, in
 the Rasa environment (tests/nlu/embedding_probe.py)."""
 import json
 import subprocess
 
-from bot import model
-from bot.settings import ROOT
+from common.paths import ROOT
+from stack import model
 
 
 def test_the_sentence_embedding_brings_the_same_question_in_other_languages_together(tmp_path):

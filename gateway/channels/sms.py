@@ -1,0 +1,139 @@
+"""SMS through Twilio: a signed webhook in, the outbox's sender out.
+
+The webhook checks Twilio's signature with the ``twilio`` package's own
+``RequestValidator``, stores the message (once per ``MessageSid``), answers
+Twilio at once with empty TwiML, and lets the bot's turn run afterwards.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request, Response
+from twilio.base.exceptions import TwilioRestException
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
+
+from gateway import db
+from gateway.channels.gsm import MAX_BODY
+from gateway.db import session_scope
+from gateway.intake import Inbound
+from gateway.models import Message
+from gateway.outbox import Delivery, PermanentError, TransientError
+from gateway.settings import Settings
+from gateway.store import mask
+
+log = logging.getLogger("hubguide.sms")
+
+router = APIRouter(prefix="/sms", tags=["sms"])
+
+TWIML_EMPTY = str(MessagingResponse())
+OPTED_OUT = 21610  # Twilio: the number has replied STOP
+
+
+def render(replies) -> tuple[str, list[dict]]:
+    """A turn's replies as one SMS body. Buttons become numbered lines; the
+    buttons returned are the ones a numeric reply refers to (the last set)."""
+    parts, buttons = [], []
+    for reply in replies:
+        part = reply.text
+        if reply.buttons:
+            buttons = reply.buttons
+            part += "\n" + "\n".join(f"{i} {b['title']}" for i, b in enumerate(reply.buttons, 1))
+        parts.append(part)
+    return "\n\n".join(p for p in parts if p), buttons
+
+
+def public_url(settings: Settings, request: Request) -> str:
+    """The URL Twilio signed: the public base URL, not the address we bind."""
+    url = settings.public_base_url.rstrip("/") + request.url.path
+    return f"{url}?{request.url.query}" if request.url.query else url
+
+
+async def verified_form(request: Request) -> dict[str, str] | None:
+    settings: Settings = request.app.state.settings
+    # Twilio posts application/x-www-form-urlencoded; the standard library's
+    # parser costs a fraction of Starlette's multipart-capable form parsing.
+    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+    validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature or not validator.validate(public_url(settings, request), form, signature):
+        return None
+    return form
+
+
+def twiml() -> Response:
+    return Response(TWIML_EMPTY, media_type="application/xml")
+
+
+@router.post("/webhook", summary="Twilio's incoming-message webhook")
+async def incoming(request: Request) -> Response:
+    form = await verified_form(request)
+    if form is None:
+        return Response("invalid signature", status_code=403)
+    sender, sid = form.get("From", "").strip(), form.get("MessageSid", "").strip()
+    if not sender or not sid:
+        return Response("From and MessageSid are required", status_code=400)
+    body = form.get("Body", "")[:MAX_BODY * 2]
+    raw_media = form.get("NumMedia", "0")
+    media = int(raw_media) if raw_media.isdigit() else 0
+    # Only how many attachments and of what type: the media itself is never fetched or kept.
+    extra = {"media": media, "media_types": [form.get(f"MediaContentType{i}", "") for i in range(media)]} \
+        if media else None
+    stored = await request.app.state.intake.store(Inbound("sms", sender, body, sid, extra))
+    if stored is None:
+        log.info("duplicate webhook %s from %s ignored", sid, mask("sms", sender))
+    else:
+        request.app.state.conversations.submit(stored.message_id, stored.resident_id)
+    return twiml()
+
+
+@router.post("/status", summary="Twilio's delivery status callback")
+async def status(request: Request) -> Response:
+    form = await verified_form(request)
+    if form is None:
+        return Response("invalid signature", status_code=403)
+    sid, state = form.get("MessageSid"), form.get("MessageStatus")
+    if sid and state:
+        await db.run(record_status, sid, state, form.get("ErrorCode"))
+    return Response(status_code=204)
+
+
+def record_status(sid: str, state: str, error_code: str | None) -> None:
+    with session_scope() as session:
+        message = session.query(Message).filter_by(channel="sms", direction="out", provider_id=sid).first()
+        if message is not None:
+            message.status = state
+            message.error = error_code or message.error
+
+
+class SmsSender:
+    """Sends through Twilio's REST API, or only logs in dry-run."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client = None if settings.sms_dry_run else Client(
+            settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value())
+
+    async def send(self, delivery: Delivery) -> tuple[str, str | None]:
+        body = delivery.body[:MAX_BODY]
+        if self.client is None:
+            log.info("dry-run SMS to %s: %r", mask("sms", delivery.address), body)
+            return "dry_run", None
+        try:
+            sent = await asyncio.to_thread(
+                self.client.messages.create,
+                to=delivery.address, from_=self.settings.twilio_from_number, body=body,
+                status_callback=self.settings.public_base_url.rstrip("/") + "/sms/status",
+            )
+        except TwilioRestException as exc:
+            if exc.code == OPTED_OUT:
+                raise PermanentError("resident opted out (21610)", opted_out=True) from exc
+            if exc.status == 429 or exc.status >= 500:
+                raise TransientError(f"twilio {exc.status} {exc.code}") from exc
+            raise PermanentError(f"twilio {exc.status} {exc.code}: {exc.msg}") from exc
+        except OSError as exc:
+            raise TransientError(str(exc)) from exc
+        return "sent", sent.sid  # accepted by Twilio; callbacks report the rest

@@ -1,0 +1,279 @@
+"""One resident turn: decide the language, ask the bot, queue the replies.
+
+Each resident's messages are handled one at a time, in the order they were
+stored; different residents are handled concurrently.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from common import crisis, hubs, keywords, langid
+from common.languages import explicit_choice
+from common.texts import language_menu, text
+from gateway import db
+from gateway.channels import sms
+from gateway.db import session_scope
+from gateway.events import Bus, Event
+from gateway.handoff import HandoffError, HandoffRequest, alert_coordinators, alert_crisis, open_crisis, open_handoff
+from gateway.handoff import create as create_handoff
+from gateway.models import Message, utcnow
+from gateway.outbox import Outbox
+from gateway.rasa_client import BotReply, RasaClient, RasaUnavailable
+from gateway.store import queue_outbound
+
+log = logging.getLogger("hubguide.conversation")
+
+# Inbound messages in these states still need the bot.
+UNANSWERED = ("received", "bot_unavailable")
+# What the bot is given for an empty message: its "not understood" answer.
+EMPTY = "/nlu_fallback"
+# NLU reads the start of a long message; the whole message stays stored.
+MAX_BOT_TEXT = 1000
+
+
+@dataclass
+class Plan:
+    """What ``_prepare`` decided for one message: ``language`` is set only
+    when the bot is to be asked."""
+
+    said: str = ""
+    language: str | None = None
+    conversation_id: str = ""
+    channel: str = ""
+    first_attempt: bool = True
+    prefix: list[BotReply] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+
+class Conversations:
+    def __init__(self, rasa: RasaClient, outbox: Outbox, events: Bus | None = None,
+                 public_base_url: str = "") -> None:
+        self.rasa = rasa
+        self.outbox = outbox
+        self.events = events or Bus()
+        self.public_base_url = public_base_url
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._in_flight: set[int] = set()
+        self._tasks: set[asyncio.Task] = set()
+
+    def submit(self, message_id: int, resident_id: int, chosen_language: str | None = None) -> None:
+        """Handle a stored inbound message in the background."""
+        if message_id in self._in_flight:
+            return
+        self._in_flight.add(message_id)
+        task = asyncio.create_task(self._handle(message_id, resident_id, chosen_language))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def idle(self) -> None:
+        """Wait until every submitted turn is done (shutdown, tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _handle(self, message_id: int, resident_id: int, chosen: str | None) -> None:
+        lock = self._locks[resident_id]
+        try:
+            async with lock:
+                await self._turn(message_id, chosen)
+        except Exception:
+            log.exception("turn for message %s failed; it stays stored for retry", message_id)
+        finally:
+            self._in_flight.discard(message_id)
+            if not lock.locked() and not lock._waiters:  # forget idle residents
+                self._locks.pop(resident_id, None)
+
+    async def _turn(self, message_id: int, chosen: str | None) -> None:
+        # Database and detection work runs in a worker thread, so the event loop
+        # stays free to acknowledge webhooks at once whatever the bot is doing.
+        plan = await db.run(self._prepare, message_id, chosen)
+        self._emit(plan.events)
+        if plan.language is None:  # handled without the bot (keyword, menu, coordinator...)
+            return
+        try:
+            replies = await self.rasa.send(plan.conversation_id, plan.said[:MAX_BOT_TEXT],
+                                           {"language": plan.language, "channel": plan.channel})
+            if not [r for r in replies if r.text]:
+                raise RasaUnavailable("no reply (is the action server down?)")
+        except RasaUnavailable as exc:
+            log.warning("bot unavailable for message %s: %s", message_id, exc)
+            await db.run(self._apologise, message_id, plan, str(exc))
+            self.outbox.wake()
+            return
+        events = await db.run(self._answer, message_id, plan, replies)
+        self._emit(events)
+
+    def _emit(self, events: list[Event]) -> None:
+        """On the event loop: publish what a worker thread decided, and deliver."""
+        for event in events:
+            self.events.publish(event)
+        self.outbox.wake()
+
+    def _prepare(self, message_id: int, chosen: str | None) -> Plan:
+        """Route a stored message: keywords, opt-out, media, an open handoff and
+        the language menu are handled here; anything else is planned for the bot."""
+        plan = Plan()
+        with session_scope() as session:
+            message = session.get(Message, message_id, options=[joinedload(Message.resident)])
+            if message is None or message.status not in UNANSWERED:
+                return plan
+            resident = message.resident
+            plan.first_attempt = message.status == "received"
+            found = crisis.detect(message.body)
+            if found is not None:  # before anything else, during a handoff and after STOP too
+                self._crisis(session, message, resident, found, plan)
+                return plan
+            keyword = keywords.match(message.body)
+            if keyword and keyword[0] in ("stop", "start"):
+                self._opt(session, message, resident, keyword)
+                return plan
+            if resident.opted_out:  # kept, never answered: they asked for no more messages
+                message.status = "opted_out"
+                return plan
+            if not message.body.strip() and (message.extra or {}).get("media"):
+                message.status = "answered"
+                queue_replies(session, resident, [BotReply(text("media_only", resident.language))],
+                              sender="system")
+                return plan
+            if keyword:  # help: what this is and how to stop, then the bot's menu
+                plan.prefix.append(BotReply(text("help_keyword", resident.language or keyword[1])))
+            handoff = open_handoff(session, resident)
+            if handoff is not None and not keyword and not explicit_choice(message.body):
+                message.status, message.handoff_id = "to_coordinator", handoff.id
+                plan.events.append(Event("message_in", handoff.hub_id, {"handoff": handoff.id}))
+                return plan
+            said = button_choice(session, resident, message.body) or message.body.strip() or EMPTY
+            if resident.language and len(said.split()) <= 3 and hubs.match_place(said):
+                language = resident.language  # "Hjällbo" is the answer to our question, not Swedish
+            else:
+                language = langid.decide(said, resident.language, chosen)
+            if language is None:  # a language we do not speak: the menu, never a guess
+                message.status = "language_menu"
+                menu, buttons = language_menu()
+                queue_replies(session, resident, [BotReply(menu, buttons)], sender="system")
+                return plan
+            resident.language = message.language = language
+            if handoff is not None:  # help or a language keyword while a coordinator has the floor
+                message.status = "keyword"
+                queue_replies(session, resident, plan.prefix or [BotReply(text("handoff_open", language))],
+                              sender="system")
+                return plan
+            plan.said, plan.language = said, language
+            plan.conversation_id, plan.channel = resident.pseudonym, resident.channel
+        return plan
+
+    def _crisis(self, session, message, resident, found: crisis.Crisis, plan: Plan) -> None:
+        """112 and the right line in the language the resident wrote in, and a
+        person alerted; the bot does not answer a crisis with a topic."""
+        language = found.language
+        handoff, state = open_crisis(session, resident, found.kind, language, message.body)
+        message.status, message.language, message.handoff_id = "crisis", language, handoff.id
+        queue_replies(session, resident, [BotReply(text(f"crisis_{found.kind}", language))], sender="system")
+        if state != "already":
+            alert_crisis(session, handoff, self.public_base_url)
+        kind = {"created": "handoff_created", "flagged": "handoff_updated"}.get(state, "message_in")
+        plan.events.append(Event(kind, handoff.hub_id, {"handoff": handoff.id}))
+
+    def _apologise(self, message_id: int, plan: Plan, error: str) -> None:
+        with session_scope() as session:
+            message = session.get(Message, message_id, options=[joinedload(Message.resident)])
+            message.status, message.error = "bot_unavailable", error[:500]
+            if plan.first_attempt:  # one apology per message, not per retry
+                queue_replies(session, message.resident,
+                              plan.prefix + [BotReply(text("bot_unavailable", plan.language))], sender="system")
+
+    def _answer(self, message_id: int, plan: Plan, replies: list[BotReply]) -> list[Event]:
+        events = []
+        with session_scope() as session:
+            message = session.get(Message, message_id, options=[joinedload(Message.resident)])
+            message.status, message.error = "answered", None
+            resident = message.resident
+            try:
+                replies, created = self._open_handoffs(session, resident, replies)
+            except HandoffError as exc:
+                log.error("handoff for message %s not stored: %s", message_id, exc)
+                replies, created = [BotReply(text("handoff_failed", plan.language))], None
+            queue_replies(session, resident, plan.prefix + replies)
+            if created is not None:
+                events.append(Event("handoff_created", created[1], {"handoff": created[0]}))
+        return events
+
+    def _open_handoffs(self, session, resident, replies: list[BotReply]):
+        """Store the handoff a turn asks for (``{"handoff": ...}`` from
+        action_handoff) before the resident is told it is done."""
+        created, kept = None, []
+        for reply in replies:
+            payload = (reply.custom or {}).get("handoff")
+            if isinstance(payload, dict):
+                handoff = create_handoff(session, resident, HandoffRequest.from_payload(payload))
+                alert_coordinators(session, handoff, self.public_base_url)
+                created = (handoff.id, handoff.hub_id)
+            if reply.text:
+                kept.append(reply)
+        return kept, created
+
+    def _opt(self, session, message, resident, keyword: tuple[str, str]) -> None:
+        """STOP and START: recorded, confirmed once (Twilio confirms its own
+        English words over SMS, and would refuse ours after a STOP)."""
+        kind, keyword_language = keyword
+        message.status = "keyword"
+        resident.opted_out = kind == "stop"
+        resident.opted_out_at = utcnow() if kind == "stop" else None
+        if resident.channel == "sms" and keywords.handled_by_twilio(message.body):
+            return
+        confirmation = text("opted_out" if kind == "stop" else "opted_in", resident.language or keyword_language)
+        queue_replies(session, resident, [BotReply(confirmation)], sender="system")
+
+    async def retry_unanswered(self) -> int:
+        """Submit stored messages the bot has not answered (after an outage or a
+        restart), oldest first, once the bot is ready. Returns how many."""
+        pending = [p for p in await db.run(_unanswered) if p.id not in self._in_flight]
+        if not pending or not await self.rasa.ready():
+            return 0
+        for message_id, resident_id in pending:
+            self.submit(message_id, resident_id)
+        return len(pending)
+
+
+def _unanswered() -> list:
+    with session_scope() as session:
+        return session.execute(
+            select(Message.id, Message.resident_id)
+            .where(Message.direction == "in", Message.status.in_(UNANSWERED))
+            .order_by(Message.id)
+        ).all()
+
+
+def queue_replies(session, resident, replies: list[BotReply], sender: str = "bot") -> None:
+    """Queue a turn's replies: one SMS for the whole turn (cheaper, and in
+    order), or one web message per reply with its quick-reply buttons."""
+    if resident.channel == "sms":
+        body, buttons = sms.render(replies)
+        if body:
+            queue_outbound(session, resident, body, sender=sender,
+                           extra={"buttons": buttons} if buttons else None)
+        return
+    for reply in replies:
+        queue_outbound(session, resident, reply.text, sender=sender,
+                       extra={"buttons": reply.buttons} if reply.buttons else None)
+
+
+def button_choice(session, resident, body: str) -> str | None:
+    """The payload of the button a bare number chooses ("2"), when the last
+    message the resident got had buttons; otherwise None."""
+    number = body.strip().rstrip(".)")
+    if not number.isdigit():
+        return None
+    last = session.scalars(
+        select(Message).where(Message.resident_id == resident.id, Message.direction == "out")
+        .order_by(Message.id.desc()).limit(1)
+    ).first()
+    buttons = (last.extra or {}).get("buttons") if last is not None else None
+    if buttons and 1 <= int(number) <= len(buttons):
+        return buttons[int(number) - 1]["payload"]
+    return None

@@ -1,0 +1,316 @@
+"""The JSON API behind the inbox, under ``/api`` (and in the OpenAPI at /docs).
+
+Same session as the pages. Changes (POST, PATCH) need the page's CSRF token in
+the ``X-CSRF-Token`` header. 401: not signed in; 403: not allowed for the role
+(or no CSRF token); 404: no such handoff in your hubs; 409: not in this state
+(closed, the resident opted out); 422: a request that can never work.
+
+The database work runs on the database thread (``in_session``), off the event loop.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from gateway.channels.gsm import MAX_BODY
+from gateway.db import in_session
+from gateway.events import Event
+from gateway.handoff import OUTCOMES
+from gateway.inbox import accounts, service, stats
+from gateway.inbox.security import ApiAdmin, ApiUser, InboxRoute, User
+from gateway.models import Handoff
+
+router = APIRouter(prefix="/api", tags=["inbox"], route_class=InboxRoute)
+
+ERRORS = {401: {"description": "Not signed in"}, 403: {"description": "Not allowed (role or CSRF token)"}}
+HANDOFF_ERRORS = {**ERRORS, 404: {"description": "No such handoff in your hubs"},
+                  409: {"description": "Not possible in the handoff's state"}}
+
+
+class Named(BaseModel):
+    id: int
+    slug: str
+    name: str
+
+
+class LanguageOut(BaseModel):
+    code: str | None
+    name: str
+
+
+class HandoffSummary(BaseModel):
+    id: int
+    status: Literal["open", "claimed", "closed"]
+    hub: Named | None = Field(description="None only for a crisis whose hub is not known yet (admins only)")
+    crisis: str | None = Field(description="The kind of crisis the resident wrote about, if any")
+    language: LanguageOut
+    topic: str | None
+    area: str | None
+    channel: str
+    created_at: datetime
+    claimed_by: str | None
+    claimed_by_id: int | None
+    claimed_at: datetime | None
+    first_reply_at: datetime | None
+    closed_at: datetime | None
+    outcome: str | None
+    waiting_since: datetime | None = Field(description="Since when the resident waits for a coordinator")
+    waiting_seconds: int | None
+    url: str
+
+
+class MessageOut(BaseModel):
+    id: int
+    direction: Literal["in", "out"]
+    sender: str
+    sender_label: str
+    body: str
+    buttons: list[str]
+    language: str | None
+    status: str
+    delivery_failed: bool
+    error: str | None
+    created_at: datetime
+    in_this_handoff: bool
+
+
+class ResidentOut(BaseModel):
+    channel: str
+    contact: str = Field(description="Masked: never the full number")
+    language: LanguageOut
+    opted_out: bool
+
+
+class HandoffDetail(HandoffSummary):
+    summary: str | None
+    resident: ResidentOut
+    messages: list[MessageOut]
+    failed_deliveries: int
+
+
+class ReplyIn(BaseModel):
+    body: str = Field(max_length=MAX_BODY * 2, description=f"At most {MAX_BODY} characters after trimming")
+
+
+class ReassignIn(BaseModel):
+    hub: str = Field(description="The slug of the hub to move the handoff to")
+
+
+class CloseIn(BaseModel):
+    outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
+
+
+class Me(BaseModel):
+    id: int
+    name: str
+    email: str
+    role: str
+    hub_id: int | None
+    hub_name: str | None
+
+
+class HubOut(BaseModel):
+    id: int
+    slug: str
+    name: str
+    municipality: str
+
+
+class CoordinatorOut(BaseModel):
+    id: int
+    name: str
+    email: str
+    role: str
+    hub: str | None
+    hub_name: str | None
+    phone: str | None
+    on_duty: bool
+    active: bool
+    locked: bool
+
+
+class CoordinatorIn(BaseModel):
+    name: str
+    email: str
+    role: Literal["coordinator", "admin"] = "coordinator"
+    hub: str | None = None
+    phone: str | None = None
+    on_duty: bool = True
+
+
+class CoordinatorCreated(CoordinatorOut):
+    one_time_password: str = Field(description="Shown only in this response")
+
+
+class CoordinatorChange(BaseModel):
+    name: str | None = None
+    role: Literal["coordinator", "admin"] | None = None
+    hub: str | None = None
+    phone: str | None = None
+    on_duty: bool | None = None
+    active: bool | None = None
+
+
+def _publish(request: Request, kind: str, hub_id: int | None, **ids: int) -> None:
+    request.app.state.events.publish(Event(kind, hub_id, ids))
+
+
+def _detail(session, user: User, handoff_id: int) -> dict:
+    return service.detail_view(session, service.visible_handoff(session, user, handoff_id))
+
+
+def _raise(exc: Exception):
+    if isinstance(exc, service.NotVisible):
+        raise HTTPException(404, "no such handoff") from exc
+    if isinstance(exc, service.Conflict):
+        raise HTTPException(409, str(exc)) from exc
+    if isinstance(exc, service.Invalid):
+        raise HTTPException(422, str(exc)) from exc
+    raise exc
+
+
+@router.get("/me", response_model=Me, responses=ERRORS, summary="Who is signed in")
+async def me(user: ApiUser) -> dict:
+    return {"id": user.id, "name": user.name, "email": user.email, "role": user.role, "hub_id": user.hub_id,
+            "hub_name": user.hub_name}
+
+
+@router.get("/handoffs", response_model=list[HandoffSummary], responses=ERRORS,
+            summary="Handoffs in your hubs (admins: all)")
+async def list_handoffs(user: ApiUser,
+                        status: Literal["active", "open", "claimed", "closed", "all"] = "active",
+                        limit: int = Query(200, ge=1, le=1000)) -> list[dict]:
+    return await in_session(service.list_handoffs, user, status, limit)
+
+
+@router.get("/handoffs/{handoff_id}", response_model=HandoffDetail, responses=HANDOFF_ERRORS,
+            summary="One handoff with the conversation so far")
+async def get_handoff(handoff_id: int, user: ApiUser) -> dict:
+    try:
+        return await in_session(_detail, user, handoff_id)
+    except service.NotVisible as exc:
+        _raise(exc)
+
+
+@router.post("/handoffs/{handoff_id}/claim", response_model=HandoffDetail, responses=HANDOFF_ERRORS,
+             summary="Claim a handoff (take it over if someone else has it)")
+async def claim(handoff_id: int, request: Request, user: ApiUser) -> dict:
+    try:
+        hub_id = (await in_session(service.claim, user, handoff_id)).hub_id
+    except (service.NotVisible, service.Conflict) as exc:
+        _raise(exc)
+    _publish(request, "handoff_updated", hub_id, handoff=handoff_id)
+    return await in_session(_detail, user, handoff_id)
+
+
+@router.post("/handoffs/{handoff_id}/reply", response_model=MessageOut, status_code=201,
+             responses={**HANDOFF_ERRORS, 422: {"description": "Empty or too long"}},
+             summary="Reply to the resident on their own channel")
+async def reply(handoff_id: int, payload: ReplyIn, request: Request, user: ApiUser) -> dict:
+    def work(session):
+        message = service.reply(session, user, handoff_id, payload.body)
+        return session.get(Handoff, handoff_id).hub_id, service.message_view(message, "", handoff_id)
+    try:
+        hub_id, view = await in_session(work)
+    except (service.NotVisible, service.Conflict, service.Invalid) as exc:
+        _raise(exc)
+    request.app.state.outbox.wake()
+    _publish(request, "message_out", hub_id, handoff=handoff_id, message=view["id"])
+    return view
+
+
+@router.post("/handoffs/{handoff_id}/reassign", response_model=HandoffSummary,
+             responses={**HANDOFF_ERRORS, 422: {"description": "No such hub"}},
+             summary="Move a handoff to another hub (its on-duty coordinators get an SMS)")
+async def reassign(handoff_id: int, payload: ReassignIn, request: Request,
+                   user: ApiUser) -> dict:
+    settings = request.app.state.settings
+
+    def work(session):
+        handoff, old_hub = service.reassign(session, user, handoff_id, payload.hub, settings.public_base_url)
+        return old_hub, service.summary_view(handoff, {})
+    try:
+        old_hub, view = await in_session(work)
+    except (service.NotVisible, service.Conflict, service.Invalid) as exc:
+        _raise(exc)
+    request.app.state.outbox.wake()
+    _publish(request, "handoff_updated", old_hub, handoff=handoff_id)
+    _publish(request, "handoff_created", view["hub"]["id"], handoff=handoff_id)
+    return view
+
+
+@router.post("/handoffs/{handoff_id}/close", response_model=HandoffDetail, responses=HANDOFF_ERRORS,
+             summary="Close with an outcome; the resident gets a goodbye and the bot back")
+async def close(handoff_id: int, payload: CloseIn, request: Request, user: ApiUser) -> dict:
+    try:
+        hub_id = (await in_session(service.close, user, handoff_id, payload.outcome)).hub_id
+    except (service.NotVisible, service.Conflict, service.Invalid) as exc:
+        _raise(exc)
+    request.app.state.outbox.wake()
+    _publish(request, "handoff_updated", hub_id, handoff=handoff_id)
+    return await in_session(_detail, user, handoff_id)
+
+
+@router.get("/hubs", response_model=list[HubOut], responses=ERRORS, summary="Active hubs (to reassign to)")
+async def list_hubs(user: ApiUser) -> list[dict]:
+    return await in_session(service.hubs)
+
+
+@router.get("/stats", responses=ERRORS, summary="Counts for reporting (no personal data)")
+async def get_stats(user: ApiUser,
+                    weeks: int = Query(stats.DEFAULT_WEEKS, ge=1, le=stats.MAX_WEEKS)) -> dict:
+    return stats.public(await stats.gather(user, weeks))
+
+
+@router.get("/coordinators", response_model=list[CoordinatorOut], responses=ERRORS, summary="Accounts (admin)")
+async def list_coordinators(user: ApiAdmin) -> list[dict]:
+    return await in_session(accounts.coordinators)
+
+
+def _account(session, coordinator_id: int) -> dict:
+    return next(p for p in accounts.coordinators(session) if p["id"] == coordinator_id)
+
+
+@router.post("/coordinators", response_model=CoordinatorCreated, status_code=201,
+             responses={**ERRORS, 409: {"description": "The email is taken"}},
+             summary="Create an account with a one-time password (admin)")
+async def create_coordinator(payload: CoordinatorIn, user: ApiAdmin) -> dict:
+    one_time = await accounts.prepare_password()
+
+    def create(session):
+        coordinator, password = accounts.create_coordinator(session, **payload.model_dump(), password=one_time)
+        return {**_account(session, coordinator.id), "one_time_password": password}
+    try:
+        return await in_session(create)
+    except accounts.AccountError as exc:
+        raise HTTPException(409 if exc.conflict else 422, str(exc)) from exc
+
+
+@router.patch("/coordinators/{coordinator_id}", response_model=CoordinatorOut,
+              responses={**ERRORS, 404: {"description": "No such account"}},
+              summary="Change hub, phone, on duty, active or role (admin)")
+async def update_coordinator(coordinator_id: int, payload: CoordinatorChange,
+                             user: ApiAdmin) -> dict:
+    def update(session):
+        accounts.update_coordinator(session, user.id, coordinator_id, payload.model_dump(exclude_unset=True))
+        session.flush()
+        return _account(session, coordinator_id)
+    try:
+        return await in_session(update)
+    except LookupError as exc:
+        raise HTTPException(404, "no such account") from exc
+    except accounts.AccountError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+@router.post("/coordinators/{coordinator_id}/password", responses={**ERRORS, 404: {"description": "No such account"}},
+             summary="Set a new one-time password and unlock the account (admin)")
+async def reset_password(coordinator_id: int, user: ApiAdmin) -> dict:
+    try:
+        return {"one_time_password": await in_session(accounts.reset_password, coordinator_id,
+                                                      await accounts.prepare_password())}
+    except LookupError as exc:
+        raise HTTPException(404, "no such account") from exc

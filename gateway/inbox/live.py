@@ -1,0 +1,54 @@
+"""Live updates for the inbox: server-sent events fed by the gateway's event bus.
+
+Each event names what changed by id only (``{"handoff": 12}``); the page
+fetches what it needs from the API, which applies the same visibility rules.
+A coordinator gets the events of their own hub, an admin all of them. The
+stream ends after ``STREAM_SECONDS`` (the browser reconnects by itself and the
+page then re-reads its list), and when the session stops being good
+(``reload_user`` reads the database: it runs on the database thread).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+
+from gateway import db
+from gateway.events import Bus, Event
+from gateway.inbox.security import User
+
+KEEPALIVE_SECONDS = 15.0
+STREAM_SECONDS = 300.0
+RETRY_MS = 2000
+
+
+def allowed(user: User, event: Event) -> bool:
+    return user.is_admin or (event.hub_id is not None and event.hub_id == user.hub_id)
+
+
+def frame(kind: str, data: dict, event_id: int | None = None) -> str:
+    ids = {key: value for key, value in data.items() if isinstance(value, int) and not isinstance(value, bool)}
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {kind}\ndata: {json.dumps(ids, separators=(',', ':'))}\n\n"
+
+
+async def event_stream(bus: Bus, user: User, reload_user: Callable[[], User | None],
+                       keepalive: float = KEEPALIVE_SECONDS, lifetime: float = STREAM_SECONDS) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    with bus.listen() as queue:
+        # Listening already: anything published after the page sees "ready" reaches it.
+        yield f"retry: {RETRY_MS}\n" + frame("ready", {})
+        deadline, sequence = loop.time() + lifetime, 0
+        while (remaining := deadline - loop.time()) > 0:
+            try:
+                event = await asyncio.wait_for(queue.get(), min(keepalive, remaining))
+            except asyncio.TimeoutError:
+                user = await db.run(reload_user)  # deactivated, or moved to another hub, meanwhile?
+                if user is None:
+                    yield frame("signed_out", {})
+                    return
+                yield ": keepalive\n\n"
+                continue
+            if allowed(user, event):
+                sequence += 1
+                yield frame(event.kind, event.data, sequence)

@@ -1,0 +1,365 @@
+"""The inbox pages under ``/inbox``: sign in, the list, one handoff, statistics,
+and the admin's accounts and hubs. Forms work without JavaScript (post, then
+redirect); ``static/inbox.js`` adds live updates from ``/inbox/events``.
+
+Handlers are ``async``: their database work goes to the database thread
+(``in_session``), never on the event loop, where SMS acknowledgements wait."""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
+
+from gateway.db import in_session
+from gateway.events import Event
+from gateway.inbox import accounts, live, render, service, stats
+from gateway.inbox.security import (
+    CSRF_FIELD,
+    SECURITY_HEADERS,
+    ApiUser,
+    InboxRoute,
+    PageAdmin,
+    PageError,
+    PageUser,
+    SignInRequired,
+    User,
+    checked_form,
+    clear_session,
+    csrf_valid,
+    load_user,
+    new_session,
+    session_data,
+    set_session,
+    signed_in,
+)
+from gateway.models import Coordinator
+
+STATIC = Path(__file__).parent / "static"
+DONE = {
+    "claimed": "You have claimed this handoff.",
+    "replied": "Your reply is on its way to the resident.",
+    "closed": "Closed. The resident got a goodbye and the bot answers them again.",
+    "reassigned": "The handoff was moved to the other hub; its coordinators were told.",
+    "saved": "Saved.",
+    "password": "Your password is changed. Other sessions of yours are signed out.",
+    "duty": "Saved.",
+}
+
+
+router = APIRouter(prefix="/inbox", route_class=InboxRoute, include_in_schema=False)
+
+
+def html(content: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(content, status_code=status, headers=SECURITY_HEADERS)
+
+
+def see(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers=SECURITY_HEADERS)
+
+
+def publish(request: Request, kind: str, hub_id: int | None, **ids: int) -> None:
+    request.app.state.events.publish(Event(kind, hub_id, ids))
+
+
+def safe_next(path: str | None) -> str:
+    """Only a path inside the inbox (never another site) to go back to after signing in."""
+    if not path or not path.startswith("/inbox") or path.startswith("//") or "\\" in path \
+            or path.startswith(("/inbox/login", "/inbox/logout", "/inbox/events", "/inbox/static")):
+        return "/inbox"
+    return path
+
+
+async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
+    return see(f"/inbox/login?next={quote(safe_next(exc.next_path))}")
+
+
+async def page_error(request: Request, exc: PageError) -> Response:
+    return html(render.error_page(await signed_in(request), exc.status, exc.message), exc.status)
+
+
+# --- signing in and out ------------------------------------------------------------------
+
+def _login_response(request: Request, next_path: str, email: str = "", error: str | None = None,
+                    notice: str | None = None, status: int = 200, fresh: bool = False) -> HTMLResponse:
+    data = session_data(request)
+    if fresh or not data or "c" in data:  # a new anonymous session guards the form
+        data = new_session()
+    response = html(render.login_page(data["t"], next_path, email, error, notice), status)
+    set_session(response, request.app.state.settings, data)
+    return response
+
+
+def _signed_in_session(session, coordinator_id: int) -> dict:
+    return new_session(session.get(Coordinator, coordinator_id))
+
+
+@router.get("/login")
+async def login_form(request: Request, next: str = "/inbox", signed_out: int = 0) -> Response:
+    if await signed_in(request) is not None:
+        return see(safe_next(next))
+    return _login_response(request, safe_next(next), notice="You are signed out." if signed_out else None)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
+    next_path, email = safe_next(form.get("next")), form.get("email", "")[:200]
+    data = session_data(request)
+    if not data or "c" in data or not csrf_valid(request, data["t"], form.get(CSRF_FIELD)):
+        return _login_response(request, next_path, email, "The sign-in form had expired. Please try again.",
+                               status=403, fresh=True)
+    address = request.client.host if request.client else "unknown"
+    result = await accounts.sign_in(email, form.get("password", ""), address, request.app.state.inbox_throttles)
+    if result.error:
+        return _login_response(request, next_path, email, result.error, status=result.status)
+    fresh = await in_session(_signed_in_session, result.coordinator_id)  # a new token after sign-in
+    response = see(next_path)
+    set_session(response, request.app.state.settings, fresh)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    user = await signed_in(request)
+    if user is not None:
+        await checked_form(request, user)
+        request.app.state.inbox_revoked.add(session_data(request))
+    response = see("/inbox/login?signed_out=1")
+    clear_session(response, request.app.state.settings)
+    return response
+
+
+# --- handoffs ------------------------------------------------------------------------------
+
+@router.get("")
+async def inbox(request: Request, user: PageUser, status: str = "active",
+                done: str | None = None) -> Response:
+    status = status if status in ("active", "closed") else "active"
+    items = await in_session(service.list_handoffs, user, status)
+    return html(render.list_page(user, items, status, notice=DONE.get(done or "")))
+
+
+def _handoff_view(session, user: User, handoff_id: int) -> tuple[dict, list[dict]]:
+    return service.detail_view(session, service.visible_handoff(session, user, handoff_id)), service.hubs(session)
+
+
+async def _handoff_page(user: User, handoff_id: int, status: int = 200, **extra) -> HTMLResponse:
+    try:
+        view, hubs = await in_session(_handoff_view, user, handoff_id)
+    except service.NotVisible as exc:
+        raise PageError(404, "There is no such handoff in your hub.") from exc
+    return html(render.handoff_page(user, view, hubs, **extra), status)
+
+
+@router.get("/handoffs/{handoff_id}")
+async def handoff(handoff_id: int, user: PageUser, done: str | None = None) -> Response:
+    return await _handoff_page(user, handoff_id, notice=DONE.get(done or ""))
+
+
+async def _act(request: Request, user: User, handoff_id: int, action) -> Response:
+    """Run ``action(session, form)`` on a handoff; its page again with the error if it cannot be done."""
+    form = await checked_form(request, user)
+    try:
+        redirect, events = await in_session(action, form)
+    except service.NotVisible as exc:
+        raise PageError(404, "There is no such handoff in your hub.") from exc
+    except (service.Invalid, service.Conflict) as exc:
+        return await _handoff_page(user, handoff_id, 409 if isinstance(exc, service.Conflict) else 422,
+                                   error=str(exc).capitalize() + ".", draft=form.get("body", ""))
+    request.app.state.outbox.wake()
+    for kind, hub_id, ids in events:
+        publish(request, kind, hub_id, **ids)
+    return see(redirect)
+
+
+@router.post("/handoffs/{handoff_id}/claim")
+async def claim(handoff_id: int, request: Request, user: PageUser) -> Response:
+    def action(session, form):
+        hub_id = service.claim(session, user, handoff_id).hub_id
+        return f"/inbox/handoffs/{handoff_id}?done=claimed", [("handoff_updated", hub_id, {"handoff": handoff_id})]
+    return await _act(request, user, handoff_id, action)
+
+
+@router.post("/handoffs/{handoff_id}/reply")
+async def reply(handoff_id: int, request: Request, user: PageUser) -> Response:
+    def action(session, form):
+        message = service.reply(session, user, handoff_id, form.get("body", ""))
+        hub_id = service.visible_handoff(session, user, handoff_id).hub_id
+        return f"/inbox/handoffs/{handoff_id}?done=replied", [
+            ("message_out", hub_id, {"handoff": handoff_id, "message": message.id})]
+    return await _act(request, user, handoff_id, action)
+
+
+@router.post("/handoffs/{handoff_id}/reassign")
+async def reassign(handoff_id: int, request: Request, user: PageUser) -> Response:
+    base_url = request.app.state.settings.public_base_url
+
+    def action(session, form):
+        handoff, old_hub = service.reassign(session, user, handoff_id, form.get("hub", ""), base_url)
+        return "/inbox?done=reassigned", [("handoff_updated", old_hub, {"handoff": handoff_id}),
+                                          ("handoff_created", handoff.hub_id, {"handoff": handoff_id})]
+    return await _act(request, user, handoff_id, action)
+
+
+@router.post("/handoffs/{handoff_id}/close")
+async def close(handoff_id: int, request: Request, user: PageUser) -> Response:
+    def action(session, form):
+        hub_id = service.close(session, user, handoff_id, form.get("outcome", "")).hub_id
+        return f"/inbox/handoffs/{handoff_id}?done=closed", [("handoff_updated", hub_id, {"handoff": handoff_id})]
+    return await _act(request, user, handoff_id, action)
+
+
+@router.get("/events", include_in_schema=True, tags=["inbox"], summary="Live updates (server-sent events)",
+            response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}, "description": "Events naming ids only"},
+                       401: {"description": "Not signed in"}})
+async def events(request: Request, user: ApiUser) -> StreamingResponse:
+    data, revoked = session_data(request), request.app.state.inbox_revoked
+    stream = live.event_stream(request.app.state.events, user,
+                               lambda: None if data in revoked else load_user(data))
+    return StreamingResponse(stream, media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+# --- statistics ----------------------------------------------------------------------------
+
+@router.get("/stats")
+async def stats_page(user: PageUser, weeks: int = Query(stats.DEFAULT_WEEKS, ge=1,
+                                                                          le=stats.MAX_WEEKS)) -> Response:
+    figures = await stats.gather(user, weeks)
+    return html(render.stats_page(user, figures, weeks))
+
+
+@router.get("/stats.csv")
+async def stats_csv(user: PageUser,
+                    weeks: int = Query(stats.DEFAULT_WEEKS, ge=1, le=stats.MAX_WEEKS)) -> Response:
+    figures = await stats.gather(user, weeks)
+    name = f"hubguide-stats-{figures['period']['weeks'][0]}-{figures['period']['weeks'][-1]}.csv"
+    # A byte-order mark, so spreadsheet programs read å, ä and ö as UTF-8.
+    return Response("\ufeff" + stats.to_csv(figures), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# --- the coordinator's own account ---------------------------------------------------------
+
+def _duty_and_phone(session, coordinator_id: int) -> tuple[bool, str | None]:
+    me = session.get(Coordinator, coordinator_id)
+    return me.on_duty, me.phone
+
+
+async def _account_page(user: User, status: int = 200, **extra) -> HTMLResponse:
+    on_duty, phone = await in_session(_duty_and_phone, user.id)
+    return html(render.account_page(user, on_duty, phone, **extra), status)
+
+
+@router.get("/account")
+async def account(user: PageUser, done: str | None = None) -> Response:
+    return await _account_page(user, notice=DONE.get(done or ""))
+
+
+@router.post("/account/duty")
+async def duty(request: Request, user: PageUser) -> Response:
+    form = await checked_form(request, user)
+
+    def save(session):
+        session.get(Coordinator, user.id).on_duty = bool(form.get("on_duty"))
+    await in_session(save)
+    return see("/inbox/account?done=duty")
+
+
+@router.post("/account/password")
+async def change_password(request: Request, user: PageUser) -> Response:
+    form = await checked_form(request, user)
+    if form.get("new", "") != form.get("again", ""):
+        return await _account_page(user, 422, error="The two new passwords differ.")
+
+    try:
+        data = new_session(await accounts.change_own_password(user.id, form.get("current", ""), form.get("new", "")))
+    except accounts.AccountError as exc:
+        return await _account_page(user, 422, error=str(exc))
+    response = see("/inbox/account?done=password")
+    set_session(response, request.app.state.settings, data)  # this session stays; the others end
+    return response
+
+
+# --- admin ---------------------------------------------------------------------------------
+
+def _people_and_hubs(session) -> tuple[list[dict], list[dict]]:
+    return accounts.coordinators(session), service.hubs(session)
+
+
+async def _people_page(user: User, status: int = 200, **extra) -> HTMLResponse:
+    people, hubs = await in_session(_people_and_hubs)
+    return html(render.coordinators_page(user, people, hubs, **extra), status)
+
+
+@router.get("/admin/coordinators")
+async def people(user: PageAdmin, done: str | None = None) -> Response:
+    return await _people_page(user, notice=DONE.get(done or ""))
+
+
+@router.post("/admin/coordinators")
+async def create_person(request: Request, user: PageAdmin) -> Response:
+    form = await checked_form(request, user)
+    one_time = await accounts.prepare_password()
+
+    def create(session):
+        coordinator, password = accounts.create_coordinator(
+            session, name=form.get("name", ""), email=form.get("email", ""),
+            role=form.get("role", "coordinator"), hub=form.get("hub") or None, phone=form.get("phone"),
+            on_duty=bool(form.get("on_duty")), password=one_time)
+        return f"{coordinator.name} <{coordinator.email}>", password
+    try:
+        who, password = await in_session(create)
+    except accounts.AccountError as exc:
+        return await _people_page(user, 409 if exc.conflict else 422, error=str(exc), draft=form)
+    return await _people_page(user, 201, secret=(who, password), notice="Account created.")
+
+
+@router.post("/admin/coordinators/{coordinator_id}")
+async def update_person(coordinator_id: int, request: Request, user: PageAdmin) -> Response:
+    form = await checked_form(request, user)
+    changes = {"role": form.get("role", "coordinator"), "hub": form.get("hub") or None,
+               "phone": form.get("phone"), "on_duty": bool(form.get("on_duty")), "active": bool(form.get("active"))}
+    try:
+        await in_session(accounts.update_coordinator, user.id, coordinator_id, changes)
+    except LookupError as exc:
+        raise PageError(404, "There is no such account.") from exc
+    except accounts.AccountError as exc:
+        return await _people_page(user, 422, error=str(exc))
+    return see("/inbox/admin/coordinators?done=saved")
+
+
+@router.post("/admin/coordinators/{coordinator_id}/password")
+async def reset_person(coordinator_id: int, request: Request, user: PageAdmin) -> Response:
+    await checked_form(request, user)
+    one_time = await accounts.prepare_password()
+
+    def reset(session):
+        password = accounts.reset_password(session, coordinator_id, one_time)
+        person = session.get(Coordinator, coordinator_id)
+        return f"{person.name} <{person.email}>", password
+    try:
+        who, password = await in_session(reset)
+    except LookupError as exc:
+        raise PageError(404, "There is no such account.") from exc
+    return await _people_page(user, secret=(who, password),
+                              notice="New one-time password set; the account is unlocked.")
+
+
+@router.get("/admin/hubs")
+async def hubs(user: PageAdmin) -> Response:
+    overview = await in_session(accounts.hubs_overview)
+    return html(render.hubs_page(user, overview))
+
+
+# --- static files --------------------------------------------------------------------------
+
+@router.get("/static/{name}")
+async def static(name: str) -> Response:
+    types = {"inbox.js": "text/javascript", "inbox.css": "text/css"}
+    if name not in types:
+        raise PageError(404, "No such file.")
+    return FileResponse(STATIC / name, media_type=types[name], headers={"Cache-Control": "no-cache"})

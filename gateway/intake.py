@@ -1,0 +1,165 @@
+"""Intake: what residents send is stored here, on one thread, before anyone
+acknowledges it.
+
+Webhooks and web chat messages arrive in bursts. Each one waits for its own
+row to be committed (nothing is acknowledged before it is stored), but the
+rows that arrive together are committed together: one transaction, one disk
+flush, for a whole burst. The thread is the gateway's only inbound writer, so
+it never queues behind a bot turn in the shared thread pool.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+
+from gateway.models import Message, Resident, new_pseudonym, utcnow
+
+log = logging.getLogger("hubguide.intake")
+
+MAX_BATCH = 200
+
+
+@dataclass(frozen=True)
+class Inbound:
+    channel: str
+    address: str
+    body: str
+    provider_id: str | None = None  # Twilio's MessageSid: a second delivery is ignored
+    extra: dict | None = None
+
+
+@dataclass(frozen=True)
+class Stored:
+    message_id: int
+    resident_id: int
+
+
+class Intake:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="intake", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    async def store(self, item: Inbound) -> Stored | None:
+        """Store ``item``; None when its ``provider_id`` was stored already.
+        Raises when it could not be stored (the caller must not acknowledge)."""
+        if self._thread is None:
+            raise RuntimeError("intake is not running")
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put((item, future, loop))
+        return await future
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(nxt)
+            items = [item for item, _, _ in batch]
+            try:
+                results = self._write_together(items)
+            except Exception as exc:  # the whole batch failed: each caller hears why
+                log.exception("storing %d inbound message(s) failed", len(items))
+                results = [exc] * len(items)
+            for (_, future, loop), result in zip(batch, results, strict=True):
+                loop.call_soon_threadsafe(_settle, future, result)
+
+    def _write_together(self, items: list[Inbound]) -> list[Stored | None | Exception]:
+        try:
+            with self._engine.begin() as conn:
+                return _write(conn, items)
+        except IntegrityError:
+            # Another process stored one of them meanwhile: one by one, so only
+            # that one is reported as the duplicate it is.
+            results: list[Stored | None | Exception] = []
+            for item in items:
+                try:
+                    results.append(store_now(self._engine, item))
+                except Exception as exc:
+                    results.append(exc)
+            return results
+
+
+def store_now(engine: Engine, item: Inbound) -> Stored | None:
+    """Store one message on the calling thread, in its own transaction (tools, tests)."""
+    try:
+        with engine.begin() as conn:
+            return _write(conn, [item])[0]
+    except IntegrityError:
+        return None
+
+
+def _settle(future: asyncio.Future, result) -> None:
+    if future.done():  # the webhook's client went away; the row is stored all the same
+        return
+    if isinstance(result, Exception):
+        future.set_exception(result)
+    else:
+        future.set_result(result)
+
+
+def _write(conn, items: list[Inbound]) -> list[Stored | None]:
+    """Store ``items`` with a handful of statements, however many there are;
+    None for each one whose provider id is stored already (or came twice)."""
+    now = utcnow()
+    keys = {(i.channel, i.provider_id) for i in items if i.provider_id is not None}
+    seen = set(conn.execute(select(Message.channel, Message.provider_id).where(
+        Message.direction == "in", tuple_(Message.channel, Message.provider_id).in_(keys))).all()) if keys else set()
+    fresh: list[int] = []
+    for index, item in enumerate(items):
+        key = (item.channel, item.provider_id)
+        if item.provider_id is None or key not in seen:
+            fresh.append(index)
+            seen.add(key)
+    if not fresh:
+        return [None] * len(items)
+    addresses = {(items[i].channel, items[i].address) for i in fresh}
+    residents = {(r.channel, r.address): (r.id, r.language) for r in conn.execute(
+        select(Resident.id, Resident.channel, Resident.address, Resident.language).where(
+            tuple_(Resident.channel, Resident.address).in_(addresses)))}
+    if residents:
+        conn.execute(update(Resident).where(Resident.id.in_([rid for rid, _ in residents.values()]))
+                     .values(last_seen_at=now))
+    new = sorted(addresses - residents.keys())
+    if new:
+        created = conn.execute(insert(Resident).returning(Resident.id, sort_by_parameter_order=True), [
+            {"channel": channel, "address": address, "pseudonym": new_pseudonym(), "opted_out": False,
+             "created_at": now, "last_seen_at": now} for channel, address in new]).scalars().all()
+        residents.update({key: (rid, None) for key, rid in zip(new, created, strict=True)})
+    rows = [items[i] for i in fresh]
+    ids = conn.execute(insert(Message).returning(Message.id, sort_by_parameter_order=True), [
+        {"resident_id": residents[(i.channel, i.address)][0], "direction": "in", "channel": i.channel,
+         "sender": "resident", "body": i.body, "provider_id": i.provider_id, "status": "received",
+         "extra": i.extra, "language": residents[(i.channel, i.address)][1], "attempts": 0, "created_at": now}
+        for i in rows]).scalars().all()
+    results: list[Stored | None] = [None] * len(items)
+    for index, message_id in zip(fresh, ids, strict=True):
+        item = items[index]
+        results[index] = Stored(message_id, residents[(item.channel, item.address)][0])
+    return results

@@ -1,0 +1,171 @@
+"""The database schema. Alembic migrations in ``gateway/migrations`` follow it."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_pseudonym() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Hub(Base):
+    """A hub or outreach point; rows are synced from ``data/hubs.yml``."""
+
+    __tablename__ = "hubs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    municipality: Mapped[str] = mapped_column(String(100))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str | None] = mapped_column(String(300))
+    opening_hours: Mapped[str | None] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    email: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Coordinator(Base):
+    """A hub's coordinator (or an admin, who sees every hub). Managed by an
+    admin in the inbox; never in the repository."""
+
+    __tablename__ = "coordinators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(200), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(16), default="coordinator")  # coordinator | admin
+    hub_id: Mapped[int | None] = mapped_column(ForeignKey("hubs.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(50))  # for the new-handoff SMS
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    hub: Mapped[Hub | None] = relationship()
+
+
+class Resident(Base):
+    """Someone who writes to the assistant on one channel.
+
+    ``address`` (the phone number, or the web chat session) is kept only to
+    deliver replies; everything else, Rasa included, sees ``pseudonym``.
+    """
+
+    __tablename__ = "residents"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(32), unique=True, default=new_pseudonym)
+    channel: Mapped[str] = mapped_column(String(16))  # "sms" | "web"
+    address: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(8))
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    messages: Mapped[list[Message]] = relationship(back_populates="resident")
+
+
+class Message(Base):
+    """One inbound or outbound message, stored before anything else happens.
+
+    Inbound status: received -> answered, or bot_unavailable (kept for retry),
+    language_menu, to_coordinator (a handoff is open), keyword (STOP, HELP...).
+    Outbound status: queued -> sent -> delivered, or failed/undelivered;
+    dry_run locally; suppressed after an opt-out; awaiting_connection (web).
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("channel", "direction", "provider_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # A message is to or from a resident, or (a new-handoff alert) to a coordinator.
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"), index=True)
+    # Set on what a resident writes while a handoff is open, and on coordinators' replies.
+    handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id", ondelete="SET NULL"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    channel: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[str] = mapped_column(String(16))  # resident | bot | coordinator | system
+    body: Mapped[str] = mapped_column(Text, default="")
+    # Channel extras that are not text, e.g. the quick-reply buttons of a web reply.
+    extra: Mapped[dict | None] = mapped_column(JSON)
+    language: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(String(500))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    resident: Mapped[Resident | None] = relationship(back_populates="messages")
+    coordinator: Mapped[Coordinator | None] = relationship()
+
+
+class Handoff(Base):
+    """A resident's consented request to talk to the coordinator of a hub."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    # None only for a crisis from a resident whose hub is not known yet: the
+    # admins see it and move it to a hub (gateway.handoff.open_crisis).
+    hub_id: Mapped[int | None] = mapped_column(ForeignKey("hubs.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | claimed | closed
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    topic: Mapped[str | None] = mapped_column(String(64))
+    area: Mapped[str | None] = mapped_column(String(200))
+    summary: Mapped[str | None] = mapped_column(Text)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_reply_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    # The kind of crisis a resident wrote about (common.crisis.KINDS), if any:
+    # highlighted in the inbox.
+    crisis: Mapped[str | None] = mapped_column(String(16))
+
+    resident: Mapped[Resident] = relationship()
+    hub: Mapped[Hub | None] = relationship()
+    claimed_by: Mapped[Coordinator | None] = relationship()

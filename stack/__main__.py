@@ -1,0 +1,3 @@
+from stack.processes import main
+
+main()

@@ -1,0 +1,29 @@
+import pytest
+
+from common import keywords
+from common.languages import LANGUAGES
+
+
+@pytest.mark.parametrize("message, kind, language", [
+    ("STOP", "stop", "en"), ("stopp", "stop", "sv"), ("Avsluta!", "stop", "sv"), ("JOOJI", "stop", "so"),
+    ("ኣቋርጽ", "stop", "ti"), ("ኣቋርጹ", "stop", "ti"), ("አቋርጽ", "stop", "ti"), ("ጀምሩ", "start", "ti"),
+    ("START", "start", "en"), ("Starta", "start", "sv"), ("bilow", "start", "so"),
+    ("HJÄLP", "help", "sv"), ("Help?", "help", "en"), ("مساعدة", "help", "ar"), ("کمک", "help", "fa"),
+])
+def test_keywords_alone_in_any_case_are_recognised(message, kind, language):
+    assert keywords.match(message) == (kind, language)
+
+
+@pytest.mark.parametrize("message", ["stop please", "jag vill sluta röka", "help me find a job", "starta företag", ""])
+def test_keywords_inside_a_sentence_are_not_keywords(message):
+    assert keywords.match(message) is None
+
+
+def test_every_language_has_every_keyword():
+    for kind, by_language in keywords.WORDS.items():
+        assert set(by_language) == set(LANGUAGES), kind
+
+
+def test_only_twilios_own_english_words_are_left_to_twilio():
+    assert keywords.handled_by_twilio("Stop") and keywords.handled_by_twilio("UNSTOP")
+    assert not keywords.handled_by_twilio("STOPP") and not keywords.handled_by_twilio("jooji")

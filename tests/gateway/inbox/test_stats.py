@@ -1,0 +1,173 @@
+"""Statistics for reporting: the right counts, and no personal data at all."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+from datetime import timedelta
+
+import pytest
+
+from common.paths import ROOT
+from gateway.db import session_scope
+from gateway.inbox import stats
+from gateway.inbox.security import User
+from gateway.models import Handoff, Message, Resident, utcnow
+from tests.gateway.inbox.conftest import Browser, add_coordinator, add_handoff
+
+PERSONAL = ["+46701110001", "+46701110002", "+46701110003", "701110001", "web-session-0123456789abcdef",
+            "jag vill ha jobb i Hjällbo", "أريد عملا من فضلك", "shaqo ayaan rabaa", "hemlig anteckning",
+            "ana@hjallbo.example", "Ana Coordinator", "Bergsjön centrum 4"]
+ADMIN = User(0, "Admin", "admin@hub.example", "admin", None, None, "t" * 43)
+
+
+@pytest.fixture
+def history(gateway):
+    """Four handoffs over two weeks in two hubs, with replies, outcomes and questions."""
+    add_coordinator("ana@hjallbo.example", hub="hjallbo", name="Ana Coordinator")
+    now = utcnow()
+    plan = [  # hub, address, language, topic, said, days ago, minutes to first reply, outcome
+        ("hjallbo", "+46701110001", "sv", "job_search", "jag vill ha jobb i Hjällbo", 0, 10, None),
+        ("hjallbo", "+46701110002", "ar", "start_business", "أريد عملا من فضلك", 0, 30, "business"),
+        ("bergsjon", "+46701110003", "so", "job_search", "shaqo ayaan rabaa", 7, 20, "work"),
+        ("bergsjon", "web-session-0123456789abcdef", "en", "learn_swedish", "Bergsjön centrum 4", 7, None, None),
+    ]
+    for hub, address, language, topic, said, days, minutes, outcome in plan:
+        handoff_id = add_handoff(hub=hub, address=address, channel="web" if address.startswith("web") else "sms",
+                                 language=language, topic=topic, said=(said,), area=said,
+                                 note="hemlig anteckning")
+        with session_scope() as session:
+            handoff = session.get(Handoff, handoff_id)
+            created = now - timedelta(days=days, hours=1)
+            handoff.created_at = created
+            if minutes is not None:
+                handoff.first_reply_at = created + timedelta(minutes=minutes)
+            if outcome:
+                handoff.status, handoff.outcome, handoff.closed_at = "closed", outcome, now
+            for message in session.query(Message).filter(Message.resident_id == handoff.resident_id):
+                message.created_at = created
+    with session_scope() as session:  # what is not a question: a keyword and a button press
+        resident = session.query(Resident).filter(Resident.address == "+46701110001").one()
+        session.add(Message(resident_id=resident.id, direction="in", channel="sms", sender="resident", body="STOPP",
+                            status="keyword", language="sv"))
+        session.add(Message(resident_id=resident.id, direction="in", channel="sms", sender="resident",
+                            body="/affirm", status="answered", language="sv"))
+    return now
+
+
+def counts(bars: list[dict]) -> dict:
+    return {bar["key"]: bar["count"] for bar in bars}
+
+
+def test_handoffs_are_counted_per_hub_topic_language_and_week(history):
+    with session_scope() as session:
+        figures = stats.compute(session, ADMIN, weeks=4)
+    this_week, last_week = stats.iso_week(history - timedelta(hours=1)), stats.iso_week(history - timedelta(days=7))
+    assert figures["handoffs"]["total"] == 4
+    assert counts(figures["handoffs"]["by_hub"]) == {"hjallbo": 2, "bergsjon": 2}
+    assert counts(figures["handoffs"]["by_topic"]) == {"job_search": 2, "start_business": 1, "learn_swedish": 1}
+    assert {b["label"]: b["count"] for b in figures["handoffs"]["by_language"]} == {
+        "Swedish": 1, "Arabic": 1, "Somali": 1, "English": 1}
+    by_week = counts(figures["handoffs"]["by_week"])
+    assert len(by_week) == 4 and by_week[this_week] + by_week[last_week] == 4
+
+
+def test_questions_are_counted_per_language_and_week_without_keywords_or_buttons(history):
+    with session_scope() as session:
+        figures = stats.compute(session, ADMIN, weeks=4)
+    assert figures["questions"]["total"] == 4
+    assert counts(figures["questions"]["by_language"]) == {"sv": 1, "ar": 1, "so": 1, "en": 1}
+    assert figures["questions"]["by_topic"] == []  # Rasa never ran here: no tracker store to read
+
+
+# Rasa's own SQLTrackerStore writes the store, in the Rasa environment: the
+# statistics read the table Rasa really makes, not one imitated here.
+WRITE_TRACKER = """
+import asyncio, sys
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=sys.argv[1])
+tracker = DialogueStateTracker("a1b2c3", [])
+for text, intent, language in [("jobb", "job_search", "sv"), ("cv", "cv_help", "sv"), ("sfi", "learn_swedish", "ar"),
+                               ("hej", "greet", "sv"), ("shaqo", "job_search", "so")]:
+    tracker.update(UserUttered(text, {"name": intent, "confidence": 0.9}, metadata={"language": language}))
+asyncio.run(store.save(tracker))
+"""
+
+
+def test_questions_per_topic_come_from_rasas_tracker_store(history, settings):
+    store = settings.data_dir / "rasa_tracker.db"
+    subprocess.run([str(ROOT / ".venv" / "rasa" / "bin" / "python"), "-c", WRITE_TRACKER, str(store)],
+                   check=True, timeout=300)
+    with session_scope() as session:
+        figures = stats.compute(session, ADMIN, weeks=4)
+    assert counts(figures["questions"]["by_topic"]) == {"work": 3, "studies": 1}  # a greeting is not a question
+    rows = list(csv.DictReader(io.StringIO(stats.to_csv(figures))))
+    by_topic = {(r["topic"], r["language"]): int(r["value"]) for r in rows if r["metric"] == "questions_by_topic"}
+    assert by_topic == {("work", "Swedish"): 2, ("work", "Somali"): 1, ("studies", "Arabic"): 1}
+
+
+def test_median_time_to_first_reply_and_outcomes(history):
+    with session_scope() as session:
+        figures = stats.compute(session, ADMIN, weeks=4)
+    assert figures["first_reply"]["median_minutes"] == 20.0
+    assert (figures["first_reply"]["answered"], figures["first_reply"]["unanswered"]) == (3, 1)
+    assert {h["key"]: h["median_minutes"] for h in figures["first_reply"]["by_hub"]} == {"hjallbo": 20.0,
+                                                                                        "bergsjon": 20.0}
+    assert counts(figures["outcomes"]["by_outcome"]) == {"work": 1, "studies": 0, "business": 1,
+                                                         "other_service": 0, "no_contact": 0}
+    assert figures["outcomes"]["still_open"] == 2
+
+
+def test_the_period_is_limited_to_the_weeks_asked_for(history):
+    this_week = stats.iso_week(history) == stats.iso_week(history - timedelta(hours=1))
+    with session_scope() as session:
+        figures = stats.compute(session, ADMIN, weeks=1)
+    assert figures["handoffs"]["total"] == (2 if this_week else 0)  # the two of this week, not last week's
+    assert figures["period"]["weeks"] == [stats.iso_week(history)]
+
+
+def test_no_personal_data_in_the_stats_api_page_or_csv(history, gateway):
+    add_coordinator("admin@hub.example", role="admin", hub=None)
+    admin = Browser(gateway, "admin@hub.example")
+    outputs = [admin.get("/api/stats?weeks=4").text, admin.get("/inbox/stats?weeks=4").text,
+               admin.get("/inbox/stats.csv?weeks=4").text]
+    outputs[0] = json.dumps(json.loads(outputs[0]), ensure_ascii=False)
+    for output in outputs:
+        for personal in PERSONAL:
+            assert personal not in output, personal
+    assert "Framtidshubben Hjällbo" in outputs[2]  # hub names are public
+
+
+def test_the_csv_has_one_figure_per_row_with_fixed_columns(history, gateway):
+    add_coordinator("admin@hub.example", role="admin", hub=None)
+    admin = Browser(gateway, "admin@hub.example")
+    response = admin.get("/inbox/stats.csv?weeks=4")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.headers["content-disposition"].startswith('attachment; filename="hubguide-stats-')
+    assert response.content.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert list(rows[0].keys()) == ["metric", "week", "hub", "topic", "language", "outcome", "value"]
+    assert {r["metric"] for r in rows} == {"handoffs", "outcome", "questions", "median_minutes_to_first_reply"}
+    handoffs = [r for r in rows if r["metric"] == "handoffs"]
+    assert sum(int(r["value"]) for r in handoffs) == 4
+    assert {(r["hub"], r["topic"], r["language"]) for r in handoffs} >= {
+        ("Framtidshubben Hjällbo", "start_business", "Arabic"), ("Framtidshubben Bergsjön", "job_search", "Somali")}
+    assert sum(int(r["value"]) for r in rows if r["metric"] == "questions") == 4
+    overall = [r for r in rows if r["metric"] == "median_minutes_to_first_reply" and not r["week"]]
+    assert overall and float(overall[0]["value"]) == 20.0
+
+
+def test_the_stats_page_draws_bars_without_script(history, gateway):
+    add_coordinator("admin@hub.example", role="admin", hub=None)
+    page = Browser(gateway, "admin@hub.example").get("/inbox/stats?weeks=4").text
+    assert page.count("<svg") >= 6 and 'class="bar"' in page and "style=" not in page
+    assert "Median" in page and "20 min" in page
+
+
+def test_a_spreadsheet_formula_cannot_hide_in_a_cell():
+    assert stats._cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and stats._cell("Hjällbo") == "Hjällbo"

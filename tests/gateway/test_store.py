@@ -1,0 +1,75 @@
+import asyncio
+
+import pytest
+from sqlalchemy import create_engine, event
+from sqlalchemy.exc import OperationalError
+
+from gateway import db
+from gateway.db import session_scope
+from gateway.intake import Inbound, Intake, store_now
+from gateway.models import Message, Resident
+from gateway.store import mask
+
+
+def test_a_phone_number_is_never_shown_in_full():
+    shown = mask("sms", "+46701234567")
+    assert shown.startswith("+467") and shown.endswith("67")
+    assert "1234" not in shown and len(shown) == len("+46701234567")
+    assert "12345" not in mask("sms", "12345")  # short codes too
+
+
+def test_web_sessions_are_shown_by_their_last_characters_only():
+    assert mask("web", "e23ce4f52be747c7bce243c57039e289") == "web:…e289"
+
+
+def test_a_resident_is_created_once_per_channel_address(settings):
+    first = store_now(db.engine(), Inbound("sms", "+46701234567", "hej"))
+    again = store_now(db.engine(), Inbound("sms", "+46701234567", "jobb"))
+    other = store_now(db.engine(), Inbound("web", "+46701234567", "hej"))
+    assert first.resident_id == again.resident_id != other.resident_id
+    assert first.message_id != again.message_id
+    with session_scope() as session:
+        one, two = session.get(Resident, first.resident_id), session.get(Resident, other.resident_id)
+        assert one.pseudonym != two.pseudonym and "4670" not in one.pseudonym
+
+
+def test_a_provider_id_is_stored_once(settings):
+    assert store_now(db.engine(), Inbound("sms", "+46701234567", "jobb", provider_id="SM1")) is not None
+    assert store_now(db.engine(), Inbound("sms", "+46701234567", "jobb", provider_id="SM1")) is None
+    assert store_now(db.engine(), Inbound("sms", "+46701234567", "jobb igen", provider_id="SM2")) is not None
+    with session_scope() as session:
+        assert [m.body for m in session.query(Message).order_by(Message.id)] == ["jobb", "jobb igen"]
+
+
+def test_the_intake_commits_a_burst_together_and_drops_its_duplicates(settings):
+    commits = []
+    event.listen(db.engine(), "commit", lambda conn: commits.append(1))
+    intake = Intake(db.engine())
+    intake.start()
+
+    async def burst():
+        return await asyncio.gather(*(
+            intake.store(Inbound("sms", f"+4670000{i % 10:04d}", f"hej {i}", provider_id=f"SM{i % 40}"))
+            for i in range(50)))
+    try:
+        stored = asyncio.run(burst())
+    finally:
+        intake.stop()
+    assert sum(s is not None for s in stored) == 40  # SM0..SM9 came twice
+    assert len(commits) < 10  # a burst shares transactions
+    with session_scope() as session:
+        assert session.query(Message).count() == 40
+        assert session.query(Resident).count() == 10
+
+
+def test_the_caller_hears_when_a_message_cannot_be_stored(tmp_path):
+    # A database without the tables: the webhook must not acknowledge what is not stored.
+    intake = Intake(create_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
+    intake.start()
+    try:
+        with pytest.raises(OperationalError):
+            asyncio.run(intake.store(Inbound("sms", "+46701234567", "jobb", provider_id="SM1")))
+        with pytest.raises(OperationalError):  # the thread lives on: the next one is tried too
+            asyncio.run(intake.store(Inbound("sms", "+46701234567", "jobb igen", provider_id="SM2")))
+    finally:
+        intake.stop()
