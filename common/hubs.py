@@ -13,6 +13,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 import yaml
+from rapidfuzz.distance import OSA
 
 from common.languages import fold
 from common.paths import ROOT
@@ -199,19 +200,10 @@ def allowed_typos(length: int) -> int:
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
-    """Damerau-Levenshtein (adjacent swaps count one), stopping past ``limit``."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous, current = None, list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        before, previous, current = previous, current, [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
-            if before is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], before[j - 2] + 1)
-        if min(current) > limit:
-            return limit + 1
-    return current[-1]
+    """Edits between ``a`` and ``b``, an adjacent swap counting one ("hjlälbo" is one from
+    "hjällbo"): rapidfuzz's optimal string alignment, the restricted Damerau-Levenshtein the
+    matcher always used; ``limit + 1`` for anything past ``limit``."""
+    return OSA.distance(a, b, score_cutoff=limit)
 
 
 POSTAL_CODE = re.compile(r"(?<!\d)(\d{3}) ?(\d{2})(?!\d)")

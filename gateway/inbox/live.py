@@ -10,8 +10,9 @@ page then re-reads its list), and when the session stops being good
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Callable
+
+from sse_starlette import JSONServerSentEvent, ServerSentEvent
 
 from gateway import db
 from gateway.events import Bus, Event
@@ -26,10 +27,18 @@ def allowed(user: User, event: Event) -> bool:
     return user.is_admin or (event.hub_id is not None and event.hub_id == user.hub_id)
 
 
-def frame(kind: str, data: dict, event_id: int | None = None) -> str:
+# sse-starlette encodes the frames. The route sends them with Starlette's StreamingResponse rather
+# than sse-starlette's EventSourceResponse: the keepalive here is also when the stream checks the
+# session again, which EventSourceResponse's ping, running beside the stream, could not do.
+def frame(kind: str, data: dict, event_id: int | None = None, retry: int | None = None) -> str:
+    """An event whose data keeps only the ids in ``data``: residents' words never go out here."""
     ids = {key: value for key, value in data.items() if isinstance(value, int) and not isinstance(value, bool)}
-    head = f"id: {event_id}\n" if event_id is not None else ""
-    return f"{head}event: {kind}\ndata: {json.dumps(ids, separators=(',', ':'))}\n\n"
+    event = JSONServerSentEvent(ids, event=kind, id=None if event_id is None else str(event_id), retry=retry,
+                                sep="\n")
+    return event.encode().decode()
+
+
+KEEPALIVE = ServerSentEvent(comment="keepalive", sep="\n").encode().decode()
 
 
 async def event_stream(bus: Bus, user: User, reload_user: Callable[[], User | None],
@@ -37,7 +46,7 @@ async def event_stream(bus: Bus, user: User, reload_user: Callable[[], User | No
     loop = asyncio.get_running_loop()
     with bus.listen() as queue:
         # Listening already: anything published after the page sees "ready" reaches it.
-        yield f"retry: {RETRY_MS}\n" + frame("ready", {})
+        yield frame("ready", {}, retry=RETRY_MS)
         deadline, sequence = loop.time() + lifetime, 0
         while (remaining := deadline - loop.time()) > 0:
             try:
@@ -47,7 +56,7 @@ async def event_stream(bus: Bus, user: User, reload_user: Callable[[], User | No
                 if user is None:
                     yield frame("signed_out", {})
                     return
-                yield ": keepalive\n\n"
+                yield KEEPALIVE
                 continue
             if allowed(user, event):
                 sequence += 1

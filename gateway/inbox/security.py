@@ -1,8 +1,8 @@
 """Signing coordinators in: argon2 password hashes, a signed session cookie,
 CSRF tokens, and limits on sign-in attempts.
 
-The session is a cookie signed with HMAC-SHA256 under a key derived from
-``settings.secret_key`` (standard library only, no itsdangerous). It holds the
+The session is a cookie signed by itsdangerous (HMAC-SHA256 under a key derived
+from ``settings.secret_key``, with a timestamp it checks). It holds the
 coordinator's id, the per-session CSRF token, when it was issued, and a
 fingerprint of the password hash, so changing a password ends every other
 session. Every request reloads the coordinator: deactivating an account ends
@@ -11,14 +11,10 @@ process (``Revoked``); a shared, stored session list is needed for several.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
-import json
 import secrets
 import time
-from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Annotated
@@ -28,6 +24,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
 from fastapi.routing import APIRoute
+from itsdangerous import BadData, URLSafeTimedSerializer
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage, Storage
+from limits.strategies import MovingWindowRateLimiter
 from starlette.responses import Response
 
 from gateway.db import run, session_scope
@@ -102,36 +102,29 @@ def aware(moment: datetime | None) -> datetime | None:
 
 # --- the signed session cookie ---------------------------------------------------------------
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+# Cookies signed before itsdangerous (a hand-made HMAC format, "v1") no longer decode: their
+# coordinators sign in again once. A new salt would end every session the same way.
+SESSION_SALT = "hubguide inbox session v2"
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _key(settings: Settings) -> bytes:
-    return hmac.new(settings.secret_key.get_secret_value().encode(), b"hubguide inbox session v1",
-                    hashlib.sha256).digest()
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key.get_secret_value(), salt=SESSION_SALT,
+                                  signer_kwargs={"digest_method": hashlib.sha256})
 
 
 def encode_session(settings: Settings, data: dict) -> str:
-    body = _b64(json.dumps(data, separators=(",", ":")).encode())
-    return f"{body}.{_b64(hmac.new(_key(settings), body.encode(), hashlib.sha256).digest())}"
+    return _serializer(settings).dumps(data)
 
 
-def decode_session(settings: Settings, value: str, now: float | None = None) -> dict | None:
+def decode_session(settings: Settings, value: str) -> dict | None:
     """The session's data, or None when the cookie is forged, damaged or expired."""
-    body, _, signature = value.partition(".")
-    expected = _b64(hmac.new(_key(settings), body.encode(), hashlib.sha256).digest())
-    if not signature or not hmac.compare_digest(signature, expected):
-        return None
     try:
-        data = json.loads(_unb64(body))
-    except (ValueError, binascii.Error):
+        data = _serializer(settings).loads(value, max_age=SESSION_SECONDS)
+    except BadData:
         return None
-    now = time.time() if now is None else now
-    issued = data.get("i") if isinstance(data, dict) else None
+    # The signature's age is the cookie's; the session's own age counts from ``i``, when it
+    # began: the sign-in form signs an anonymous session again, which must not prolong it.
+    issued, now = data.get("i") if isinstance(data, dict) else None, time.time()
     if not isinstance(issued, int) or not (now - SESSION_SECONDS <= issued <= now + 60):
         return None
     if not isinstance(data.get("t"), str) or len(data["t"]) < 32:
@@ -313,38 +306,27 @@ async def checked_form(request: Request, user: User) -> dict[str, str]:
 # --- limits on sign-in attempts ----------------------------------------------------------------
 
 class Throttle:
-    """Failures per key (an address, or an unknown email) within a sliding window.
+    """Failures per key (an address, or an unknown email) within a moving window:
+    each failure counts for ``window`` seconds (``limits``' moving window).
 
-    In memory, per gateway process: the per-account lock (``failed_logins``,
-    ``locked_until``) is the one that is stored and shared."""
+    The storage is ``limits``' MemoryStorage by default, per gateway process; one
+    of its shared storages (Redis) lets several processes count together. The
+    per-account lock (``failed_logins``, ``locked_until``) is in the database."""
 
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
-        self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
+    def __init__(self, name: str, limit: int, window: int, storage: Storage | None = None) -> None:
+        self.item = RateLimitItemPerSecond(limit, window, namespace=name)
+        self.limiter = MovingWindowRateLimiter(storage if storage is not None else MemoryStorage())
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures[key]
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        if not failures:
-            self._failures.pop(key, None)
-        return failures
-
-    def retry_after(self, key: str, now: float | None = None) -> float:
+    def retry_after(self, key: str) -> float:
         """Seconds until the key may try again; 0 when it may now."""
-        now = time.monotonic() if now is None else now
-        failures = self._recent(key, now)
-        if len(failures) < self.limit:
-            return 0.0
-        return failures[-self.limit] + self.window - now
+        stats = self.limiter.get_window_stats(self.item, key)
+        return 0.0 if stats.remaining > 0 else stats.reset_time - time.time()
 
-    def fail(self, key: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        self._recent(key, now)
-        self._failures[key].append(now)
+    def fail(self, key: str) -> None:
+        self.limiter.hit(self.item, key)
 
     def clear(self, key: str) -> None:
-        self._failures.pop(key, None)
+        self.limiter.clear(self.item, key)
 
 
 @dataclass
@@ -353,8 +335,11 @@ class Throttles:
     by_unknown_email: Throttle
 
     @classmethod
-    def default(cls) -> Throttles:
-        return cls(Throttle(IP_FAILURES, IP_WINDOW), Throttle(MAX_FAILURES, LOCK_SECONDS))
+    def default(cls, storage: Storage | None = None) -> Throttles:
+        """Both limits in one storage (a new MemoryStorage unless one is given)."""
+        storage = storage if storage is not None else MemoryStorage()
+        return cls(Throttle("inbox-sign-in-address", IP_FAILURES, IP_WINDOW, storage),
+                   Throttle("inbox-sign-in-email", MAX_FAILURES, LOCK_SECONDS, storage))
 
 
 def minutes(seconds: float) -> int:

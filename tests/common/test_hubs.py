@@ -68,6 +68,13 @@ def test_edit_distance_counts_a_swap_as_one():
     assert hubs.edit_distance("hjällbo", "hjällbo", 2) == 0
     assert hubs.edit_distance("hjlälbo", "hjällbo", 2) == 1
     assert hubs.edit_distance("abc", "xyz", 1) == 2  # stops past the limit
+    assert hubs.edit_distance("hammarkullen", "hmarkulen", 2) == 3  # anything past it is limit + 1
+
+
+def test_edit_distance_is_the_restricted_damerau_levenshtein_the_matcher_was_tuned_with():
+    # Optimal string alignment: a swapped pair is not edited again, so "ca" -> "abc" is three
+    # edits, where unrestricted Damerau-Levenshtein says two and would forgive more typos.
+    assert hubs.edit_distance("ca", "abc", 3) == 3
 
 
 def test_arabic_and_persian_letter_forms_are_one():

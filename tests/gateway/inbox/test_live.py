@@ -48,7 +48,7 @@ def test_the_stream_says_ready_then_sends_only_the_users_hub_and_only_ids():
         bus = Bus()
         stream = live.event_stream(bus, ANA, lambda: ANA)
         first = await stream.__anext__()
-        assert "event: ready" in first and first.startswith("retry: ")
+        assert first == f"event: ready\ndata: {{}}\nretry: {live.RETRY_MS}\n\n"  # reconnect after 2 s
         assert bus.listeners == 1  # listening before "ready" went out
         bus.publish(Event("handoff_created", 2, {"handoff": 7}))  # another hub
         bus.publish(Event("handoff_created", 1, {"handoff": 8, "body": "secret words", "phone": "+4670"}))
@@ -58,6 +58,12 @@ def test_the_stream_says_ready_then_sends_only_the_users_hub_and_only_ids():
     frame, listeners = asyncio.run(scenario())
     assert frame == 'id: 1\nevent: handoff_created\ndata: {"handoff":8}\n\n'
     assert listeners == 0  # a closed stream stops listening
+
+
+def test_a_frame_is_one_event_block_carrying_only_whole_number_ids():
+    sent = live.frame("handoff_updated", {"handoff": 3, "closed": True, "note": "a\nb", "hub": 1.5}, 9)
+    assert sent == 'id: 9\nevent: handoff_updated\ndata: {"handoff":3}\n\n'
+    assert live.KEEPALIVE == ": keepalive\n\n"  # a comment: EventSource ignores it
 
 
 def test_an_admin_gets_every_hubs_events():
