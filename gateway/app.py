@@ -1,11 +1,11 @@
 """The gateway: the only door residents and coordinators use.
 
-``uvicorn gateway.app:app`` serves it; ``create_app`` builds it for tests.
+``uvicorn gateway.app:app`` serves it with the collaborators ``gateway.services``
+builds from the settings; ``create_app`` takes others from a test.
 """
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from contextlib import asynccontextmanager
 
@@ -15,30 +15,13 @@ from fastapi.responses import FileResponse, HTMLResponse
 from common import langid
 from gateway import store
 from gateway.channels import sms
-from gateway.channels.web import WIDGET, WebChannel
+from gateway.channels.web import WIDGET
 from gateway.channels.web import page as web_page
-from gateway.conversation import Conversations
-from gateway.db import engine, session_scope
-from gateway.events import Bus
-from gateway.intake import Intake
-from gateway.outbox import Outbox
-from gateway.rasa_client import RasaClient
+from gateway.db import session_scope
+from gateway.services import Services, build
 from gateway.settings import Settings, get_settings
 
 log = logging.getLogger("hubguide.gateway")
-
-RETRY_UNANSWERED_SECONDS = 10.0
-
-
-async def _retry_loop(conversations: Conversations) -> None:
-    while True:
-        try:
-            count = await conversations.retry_unanswered()
-            if count:
-                log.info("retrying %d unanswered message(s)", count)
-        except Exception:
-            log.exception("retrying unanswered messages failed")
-        await asyncio.sleep(RETRY_UNANSWERED_SECONDS)
 
 
 def configure_logging(level: str) -> None:
@@ -47,38 +30,24 @@ def configure_logging(level: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Rasa call is noise
 
 
-def create_app(settings: Settings | None = None):
+def create_app(settings: Settings | None = None, services: Services | None = None):
+    """The gateway with ``services`` (gateway/services.py), or the real ones built from ``settings``."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
-    web = WebChannel()
+    services = services or build(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         with session_scope() as session:
             store.sync_hubs(session)
         await asyncio.to_thread(langid.preload)  # seconds once, not on a resident's first turn
-        rasa = RasaClient(settings.rasa_url, settings.rasa_token.get_secret_value(),
-                          settings.rasa_timeout_seconds, settings.action_server_url)
-        outbox = Outbox({"sms": sms.SmsSender(settings), "web": web})
-        events = Bus()
-        conversations = Conversations(rasa, outbox, events, settings.public_base_url)
-        app.state.settings, app.state.outbox, app.state.conversations = settings, outbox, conversations
-        app.state.events = events
-        app.state.intake = intake = Intake(engine())
-        intake.start()
-        web.app_state = app.state
-        tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(_retry_loop(conversations))]
-        log.info("gateway ready; SMS %s", "dry-run (no Twilio account set)" if settings.sms_dry_run
-                 else "live through Twilio")
-        yield
-        intake.stop()  # after the server stopped taking requests: nothing more arrives
-        await conversations.idle()
-        await outbox.deliver_due()
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await rasa.close()
+        app.state.outbox, app.state.conversations = services.outbox, services.conversations
+        app.state.events, app.state.intake = services.events, services.intake
+        services.web.app_state = app.state
+        async with services.running():
+            log.info("gateway ready; SMS %s", "dry-run (no Twilio account set)" if settings.sms_dry_run
+                     else "live through Twilio")
+            yield
 
     api = FastAPI(title="Hub guide gateway", lifespan=lifespan)
     api.state.settings = settings
@@ -92,8 +61,8 @@ def create_app(settings: Settings | None = None):
     async def health(request: Request) -> dict:
         """The gateway is up (always 200 while it is); ``bot`` says whether the
         Rasa server and the action server answer, as the gateway last saw them."""
-        rasa = getattr(request.app.state, "conversations", None)
-        ready = rasa is not None and await rasa.rasa.ready()
+        started = getattr(request.app.state, "conversations", None) is not None
+        ready = started and await services.rasa.ready()
         return {"status": "ok", "bot": "ready" if ready else "unavailable"}
 
     @api.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -106,7 +75,7 @@ def create_app(settings: Settings | None = None):
             raise HTTPException(404, "the web chat widget is not installed; run `make setup`")
         return FileResponse(WIDGET, media_type="text/javascript")
 
-    return web.asgi(api)
+    return services.web.asgi(api)
 
 
 def __getattr__(name: str):  # ``gateway.app:app`` for uvicorn, built on first use

@@ -24,7 +24,7 @@ from gateway.handoff import HandoffError, HandoffRequest, alert_coordinators, al
 from gateway.handoff import create as create_handoff
 from gateway.models import Message, utcnow
 from gateway.outbox import Outbox
-from gateway.rasa_client import BotReply, RasaClient, RasaUnavailable
+from gateway.rasa_client import Bot, BotReply, RasaUnavailable
 from gateway.store import queue_outbound
 
 log = logging.getLogger("hubguide.conversation")
@@ -52,7 +52,7 @@ class Plan:
 
 
 class Conversations:
-    def __init__(self, rasa: RasaClient, outbox: Outbox, events: Bus | None = None,
+    def __init__(self, rasa: Bot, outbox: Outbox, events: Bus | None = None,
                  public_base_url: str = "") -> None:
         self.rasa = rasa
         self.outbox = outbox

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import aiohttp
 
@@ -21,6 +22,16 @@ class BotReply:
     text: str
     buttons: list[dict] = field(default_factory=list)
     custom: dict | None = None  # an action's json_message, e.g. {"handoff": {...}}
+
+
+class Bot(Protocol):
+    """What the gateway asks of the bot: ``RasaClient``, or a stand-in a test hands in."""
+
+    async def send(self, conversation_id: str, text: str, metadata: dict) -> list[BotReply]: ...
+
+    async def ready(self) -> bool: ...
+
+    async def close(self) -> None: ...
 
 
 class RasaClient:

@@ -1,12 +1,17 @@
 """Shared fixtures: every test gets its own SQLite database in a temporary
-directory, migrated with the real Alembic migrations."""
+directory, migrated with the real Alembic migrations; the gateway runs in
+process with its real collaborators, or with stand-ins handed in
+(gateway/services.py) for the parts that cannot run in a test."""
 from __future__ import annotations
 
+import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 
 from gateway import db
+from gateway.rasa_client import BotReply
 from gateway.settings import get_settings
 from stack.processes import free_port
 
@@ -59,15 +64,56 @@ def resident(session, channel: str, address: str):
     return found
 
 
-@pytest.fixture
-def gateway(settings):
-    """The real gateway app in process (Rasa not running unless a test starts it);
-    ``client.state`` is the app's state: its conversations, outbox and events."""
+class CannedRasa:
+    """Stands in for the Rasa server where no trained model runs: ``answer`` gives
+    the replies to what the resident said; ``heard`` keeps each turn it was sent."""
+
+    def __init__(self, answer=lambda said: [BotReply("Hej! Vad kan jag hjälpa dig med?")]) -> None:
+        self.answer, self.heard, self.closed = answer, [], False
+
+    async def send(self, conversation_id: str, text: str, metadata: dict) -> list[BotReply]:
+        self.heard.append((text, metadata))
+        return self.answer(text)
+
+    async def ready(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class Recorder:
+    """An outbox sender that records what it sends, where Twilio cannot run;
+    ``failures`` are raised first, one an attempt."""
+
+    def __init__(self, failures=()) -> None:
+        self.sent, self.failures = [], list(failures)
+        self.delivered = threading.Event()  # set at each send, for a test on another thread
+
+    async def send(self, delivery):
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append((delivery.address, delivery.body))
+        self.delivered.set()
+        return "sent", f"SM{len(self.sent)}"
+
+
+@contextmanager
+def running(settings, services=None, base_url: str = "http://testserver"):
+    """The real gateway app in process, with ``services`` (``gateway.services.build(settings,
+    rasa=..., sms=...)``) or the real ones; ``client.state`` is the app's state."""
     from fastapi.testclient import TestClient
 
     from gateway.app import create_app
 
-    app = create_app(settings)
-    with TestClient(app) as client:
+    app = create_app(settings, services)
+    with TestClient(app, base_url=base_url) as client:
         client.state = app.other_asgi_app.state
+        yield client
+
+
+@pytest.fixture
+def gateway(settings):
+    """The real gateway with its real collaborators; the Rasa server is not running."""
+    with running(settings) as client:
         yield client

@@ -8,18 +8,7 @@ from gateway.db import session_scope
 from gateway.models import Message, Resident, utcnow
 from gateway.outbox import MAX_ATTEMPTS, NotConnected, Outbox, PermanentError, TransientError
 from gateway.store import queue_outbound
-from tests.conftest import resident
-
-
-class Recorder:
-    def __init__(self, failures=()):
-        self.sent, self.failures = [], list(failures)
-
-    async def send(self, delivery):
-        if self.failures:
-            raise self.failures.pop(0)
-        self.sent.append((delivery.address, delivery.body))
-        return "sent", f"SM{len(self.sent)}"
+from tests.conftest import Recorder, resident
 
 
 def queue(address, *bodies, channel="sms"):

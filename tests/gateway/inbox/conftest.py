@@ -16,13 +16,13 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from gateway.app import create_app
 from gateway.db import session_scope
 from gateway.handoff import HandoffRequest
 from gateway.handoff import create as create_handoff
 from gateway.inbox import accounts, security
 from gateway.models import Hub, Message
 from tests.conftest import resident as resident_for
+from tests.conftest import running
 
 PASSWORD = "correct horse battery"
 CSRF_INPUT = re.compile(r'name="csrf" value="([^"]+)"')
@@ -37,9 +37,7 @@ def quick_hashes(monkeypatch):
 
 @pytest.fixture
 def gateway(settings):
-    app = create_app(settings)
-    with TestClient(app, base_url="https://testserver") as client:
-        client.state = app.other_asgi_app.state
+    with running(settings, base_url="https://testserver") as client:
         yield client
 
 

@@ -1,15 +1,12 @@
 """Live updates: the server-sent event stream, alone and through a real
-gateway (uvicorn in a thread) with a stand-in for the Rasa server, so the
+gateway (uvicorn in a thread) handed a stand-in for the Rasa server, so the
 path consent -> stored handoff -> coordinator's stream and SMS alert is tested
 without a trained model. tests/e2e/test_handoff.py does it with the real bot."""
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -24,8 +21,10 @@ from gateway.events import Bus, Event
 from gateway.inbox import live
 from gateway.inbox.security import User
 from gateway.models import Coordinator, Handoff, Message, Resident
+from gateway.rasa_client import BotReply
+from gateway.services import build
 from stack.processes import free_port
-from tests.conftest import wait_for
+from tests.conftest import CannedRasa, wait_for
 from tests.gateway.inbox.conftest import Sse, add_coordinator, sign_in
 
 ANA = User(1, "Ana", "ana@hjallbo.example", "coordinator", 1, "Hjällbo", "t" * 43)
@@ -90,46 +89,26 @@ def test_the_stream_ends_after_its_lifetime_so_the_browser_reconnects():
 
 # --- through a real gateway ----------------------------------------------------------------
 
-class FakeRasa(BaseHTTPRequestHandler):
-    """Answers like the Rasa REST channel: "koordinator" gets the handoff payload of action_handoff."""
-
-    calls: list[str] = []
-
-    def do_GET(self):  # /status: ready with a model (and /health, for the action server)
-        self._json({"model_file": "fake.tar.gz"})
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        FakeRasa.calls.append(body["message"])
-        if "koordinator" in body["message"]:
-            self._json([{"recipient_id": body["sender"], "custom": {"handoff": {
-                "hub": "hjallbo", "language": "sv", "topic": "job_search", "area": "Hjällbo", "note": None}}},
-                {"recipient_id": body["sender"], "text": "Klart. Koordinatorn på Framtidshubben Hjällbo svarar."}])
-        else:
-            self._json([{"recipient_id": body["sender"], "text": "Hej! Vad kan jag hjälpa dig med?"}])
-
-    def _json(self, payload):
-        data = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+def answer(said: str) -> list[BotReply]:
+    """As the bot would: "koordinator" gets the handoff payload of action_handoff."""
+    if "koordinator" in said:
+        handoff = {"hub": "hjallbo", "language": "sv", "topic": "job_search", "area": "Hjällbo", "note": None}
+        return [BotReply("", custom={"handoff": handoff}),
+                BotReply("Klart. Koordinatorn på Framtidshubben Hjällbo svarar.")]
+    return [BotReply("Hej! Vad kan jag hjälpa dig med?")]
 
 
 @pytest.fixture
-def live_gateway(settings):
-    rasa_port = urlsplit(settings.rasa_url).port
-    rasa = ThreadingHTTPServer(("127.0.0.1", rasa_port), FakeRasa)
-    threading.Thread(target=rasa.serve_forever, daemon=True).start()
-    FakeRasa.calls = []
+def bot():
+    return CannedRasa(answer)
+
+
+@pytest.fixture
+def live_gateway(settings, bot):
     port = free_port()
     settings.public_base_url = f"http://127.0.0.1:{port}"  # plain http here: the cookie is not Secure
-    settings.action_server_url = f"http://127.0.0.1:{rasa_port}/webhook"  # its /health answers too
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+    app = create_app(settings, build(settings, rasa=bot))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -140,8 +119,6 @@ def live_gateway(settings):
         stream.close()
     server.should_exit = True
     thread.join(10)
-    rasa.shutdown()
-    rasa.server_close()
 
 
 def browser(base: str, email: str) -> httpx.Client:
@@ -165,7 +142,7 @@ def sent_to(number: str) -> list[tuple[str, str, str]]:
             .where(Resident.address == number, Message.direction == "out").order_by(Message.id))]
 
 
-def test_a_handoff_reaches_its_hubs_stream_and_phone_and_the_bot_waits_until_close(live_gateway, settings):
+def test_a_handoff_reaches_its_hubs_stream_and_phone_and_the_bot_waits_until_close(live_gateway, settings, bot):
     base, streams = live_gateway
     add_coordinator("ana@hjallbo.example", hub="hjallbo", phone="+46709990001", name="Ana")
     add_coordinator("bea@bergsjon.example", hub="bergsjon", phone="+46709990002")
@@ -191,10 +168,10 @@ def test_a_handoff_reaches_its_hubs_stream_and_phone_and_the_bot_waits_until_clo
     assert ana.get(f"/api/handoffs/{handoff_id}").status_code == 200
 
     # While it is open the bot is silent: the resident's words go to the coordinator.
-    calls = len(FakeRasa.calls)
+    turns = len(bot.heard)
     text_in(base, settings, number, "Är ni öppna i morgon?")
     ana_events.expect("message_in", handoff=handoff_id)
-    assert len(FakeRasa.calls) == calls and len(sent_to(number)) == 1
+    assert len(bot.heard) == turns and len(sent_to(number)) == 1
     detail = ana.get(f"/api/handoffs/{handoff_id}").json()
     assert detail["messages"][-1]["body"] == "Är ni öppna i morgon?" and detail["messages"][-1]["in_this_handoff"]
 
@@ -209,7 +186,7 @@ def test_a_handoff_reaches_its_hubs_stream_and_phone_and_the_bot_waits_until_clo
 
     text_in(base, settings, number, "hej igen")  # the bot answers again
     wait_for(lambda: sent_to(number)[-1][1] == "Hej! Vad kan jag hjälpa dig med?", timeout=15)
-    assert FakeRasa.calls[-1] == "hej igen"
+    assert bot.heard[-1][0] == "hej igen"
     assert bea_events.kinds() == []  # nothing of Hjällbo's reached Bergsjön's coordinator
 
 

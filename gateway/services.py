@@ -1,0 +1,77 @@
+"""The gateway's collaborators, made in one place from the settings.
+
+``build(settings)`` makes the real ones (``uvicorn gateway.app:app`` and
+``python -m stack`` use those); a test hands ``create_app`` the same with a
+stand-in for a part that cannot run there, e.g. ``build(settings, rasa=...)``
+for a bot without a trained model, or ``sms=...`` for a sender that records.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from gateway.channels.sms import SmsSender
+from gateway.channels.web import WebChannel
+from gateway.conversation import Conversations
+from gateway.db import engine
+from gateway.events import Bus
+from gateway.intake import Intake
+from gateway.outbox import Outbox, Sender
+from gateway.rasa_client import Bot, RasaClient
+from gateway.settings import Settings
+
+log = logging.getLogger("hubguide.gateway")
+
+RETRY_UNANSWERED_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Services:
+    rasa: Bot
+    web: WebChannel  # a channel in and a sender out: the app is served through it
+    outbox: Outbox
+    events: Bus
+    conversations: Conversations
+    intake: Intake
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Services]:
+        """Intake, delivery and retries run inside; leaving finishes the turns under
+        way, delivers what is due and closes the bot's connection."""
+        self.intake.start()
+        tasks = [asyncio.create_task(self.outbox.run()), asyncio.create_task(_retry_loop(self.conversations))]
+        yield self
+        self.intake.stop()  # after the server stopped taking requests: nothing more arrives
+        await self.conversations.idle()
+        await self.outbox.deliver_due()
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.rasa.close()
+
+
+def build(settings: Settings, *, rasa: Bot | None = None, sms: Sender | None = None) -> Services:
+    """The gateway's collaborators from ``settings``; ``rasa`` and ``sms`` replace the
+    Rasa client and the Twilio sender."""
+    rasa = rasa or RasaClient(settings.rasa_url, settings.rasa_token.get_secret_value(),
+                              settings.rasa_timeout_seconds, settings.action_server_url)
+    web = WebChannel()
+    outbox = Outbox({"sms": sms or SmsSender(settings), "web": web})
+    events = Bus()
+    conversations = Conversations(rasa, outbox, events, settings.public_base_url)
+    return Services(rasa, web, outbox, events, conversations, Intake(engine()))
+
+
+async def _retry_loop(conversations: Conversations) -> None:
+    while True:
+        try:
+            count = await conversations.retry_unanswered()
+            if count:
+                log.info("retrying %d unanswered message(s)", count)
+        except Exception:
+            log.exception("retrying unanswered messages failed")
+        await asyncio.sleep(RETRY_UNANSWERED_SECONDS)
