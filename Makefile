@@ -45,7 +45,7 @@ test: setup train ## run the whole test suite (unit, Rasa data, end to end)
 
 BENCHES ?= langid slice sms_load handoff nlu_cv places devset
 bench: setup train ## benchmarks (BENCHES="langid slice sms_load handoff nlu_cv places devset"); reports in reports/
-	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(APP) -m bench.$$b || exit 1; done
+	@for b in $(BENCHES); do echo "== bench.$$b"; $(APP) -m bench.$$b || exit 1; done
 
 check-sources: setup ## facts not checked for 12 months, and sources that changed or vanished (needs the network)
 	@$(APP) -m common.sources --fetch

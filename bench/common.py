@@ -1,18 +1,25 @@
 """What the benchmarks share: a stack of their own, on free ports, with a
 temporary data directory, SQLite and dry-run SMS, whose database this
-process reads too."""
+process reads too; webhooks signed as Twilio signs them; process figures
+(memory, CPU time) of a process with its children, from psutil."""
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import psutil
+from twilio.request_validator import RequestValidator
+
 from gateway import db
 from gateway.settings import ROOT, Settings, get_settings
 from stack.processes import Stack, free_port
+
+TO_NUMBER = "+46700000000"  # the hub's number residents text
 
 
 def use_database(url: str) -> None:
@@ -46,18 +53,49 @@ def write_report(name: str, result: dict, render: Callable[[dict], str] | str) -
     return stem
 
 
-def process_tree(pid: int) -> list[int]:
-    """A process and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+class Signer:
+    """Twilio's webhook form for one incoming SMS, and its X-Twilio-Signature
+    computed by twilio's own RequestValidator for the gateway's public URL."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.url = settings.public_base_url.rstrip("/") + "/sms/webhook"
+        self.validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
+
+    def __call__(self, number: str, body: str, sid: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
+        """The form fields and the headers, to post with ``httpx``'s ``data=``."""
+        sid = sid or "SM" + uuid.uuid4().hex
+        form = {"From": number, "To": TO_NUMBER, "Body": body, "MessageSid": sid, "NumMedia": "0",
+                "SmsSid": sid, "AccountSid": "AC" + "0" * 32}
+        return form, {"X-Twilio-Signature": self.validator.compute_signature(self.url, form)}
+
+
+def process_tree(pid: int) -> list[psutil.Process]:
+    """A process and all its descendants (an empty list once it is gone)."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, MiB."""
+    total = 0
+    for process in process_tree(pid):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
+            total += process.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):  # ended while we looked
+            pass
+    return total / 2**20
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU time of a process and its live descendants."""
+    user = system = 0.0
+    for process in process_tree(pid):
+        try:
+            times = process.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-    pids, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        pids.append(current)
-        todo += children.get(current, [])
-    return pids
+        user, system = user + times.user, system + times.system
+    return user, system

@@ -26,15 +26,13 @@ import re
 import statistics
 import threading
 import time
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 from sqlalchemy import select
-from twilio.request_validator import RequestValidator
 
-from bench.common import bench_stack, write_report
+from bench.common import Signer, bench_stack, write_report
 from gateway.db import session_scope
 from gateway.inbox import accounts
 from gateway.models import Handoff, Message, Resident
@@ -57,11 +55,8 @@ def aware(moment: datetime) -> datetime:
 
 
 def post_sms(stack: Stack, number: str, body: str) -> None:
-    url = stack.settings.public_base_url + "/sms/webhook"
-    params = {"From": number, "To": "+46700000000", "Body": body, "MessageSid": f"SM{uuid.uuid4().hex}",
-              "NumMedia": "0"}
-    signature = RequestValidator(stack.settings.twilio_auth_token.get_secret_value()).compute_signature(url, params)
-    HTTP.post(stack.gateway_url + "/sms/webhook", data=params, headers={"X-Twilio-Signature": signature})
+    form, headers = Signer(stack.settings)(number, body)
+    HTTP.post(stack.gateway_url + "/sms/webhook", data=form, headers=headers)
 
 
 def replies(number: str) -> int:

@@ -29,6 +29,8 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
+import psutil
+
 from bench.common import write_report
 from common import langid
 from common.languages import LANGUAGES
@@ -65,23 +67,31 @@ def pct(right: int, total: int) -> float | None:
 
 
 COLD = """
-import json, time
+import json, sys, time
 started = time.perf_counter()
 from common import langid
 langid.preload({name!r})
-seconds = time.perf_counter() - started
-rss = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS:"))
-print(json.dumps({{"seconds": seconds, "rss_mb": rss / 1024}}))
+print(json.dumps({{"seconds": time.perf_counter() - started}}), flush=True)
+sys.stdin.read()  # alive until the parent has read this process's memory
 """
 
 
 def cold_start(name: str) -> dict:
-    """Import, build and load one backend in a fresh process: seconds and memory."""
+    """Import, build and load one backend in a fresh process: seconds, and
+    its memory read from outside (psutil) so measuring adds nothing to it."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, "-c", COLD.format(name=name)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=True)
-    measured = json.loads(done.stdout.strip().splitlines()[-1])
-    return {"cold_start_s": round(measured["seconds"], 2), "rss_mb": round(measured["rss_mb"])}
+    with subprocess.Popen([sys.executable, "-c", COLD.format(name=name)], cwd=ROOT, env=env, text=True,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as child:
+        output = []
+        for line in child.stdout:
+            output.append(line)
+            if line.startswith('{"seconds"'):
+                rss = psutil.Process(child.pid).memory_info().rss
+                break
+        child.stdin.close()
+    if not output or not output[-1].startswith('{"seconds"'):
+        raise RuntimeError(f"cold start of {name} failed (exit {child.returncode}):\n{''.join(output)}")
+    return {"cold_start_s": round(json.loads(output[-1])["seconds"], 2), "rss_mb": round(rss / 2**20)}
 
 
 def run_backend(name: str, rows: list[dict[str, str]]) -> dict:

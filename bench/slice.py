@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import statistics
 import time
-import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 
 import httpx
 import socketio
 from sqlalchemy import select
-from twilio.request_validator import RequestValidator
 
-from bench.common import bench_stack, process_tree, write_report
+from bench.common import Signer, bench_stack, rss_mb, write_report
 from gateway.db import session_scope
 from gateway.models import Message
 from stack.processes import Stack
@@ -29,30 +26,13 @@ TURNS = 20
 SCRIPT = [("jag vill ha jobb", 2), ("nej tack", 1)]
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants."""
-    total = 0
-    for current in process_tree(pid):
-        try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
-
-
 HTTP = httpx.Client(timeout=30)  # keep-alive, as the gateway's own client to Rasa
 
 
 def sms_turn(stack: Stack, number: str, body: str) -> float:
-    url = stack.settings.public_base_url + "/sms/webhook"
-    params = {"From": number, "To": "+46700000000", "Body": body,
-              "MessageSid": f"SM{uuid.uuid4().hex}", "NumMedia": "0"}
-    signature = RequestValidator(stack.settings.twilio_auth_token.get_secret_value()).compute_signature(
-        url, params)
+    form, headers = Signer(stack.settings)(number, body)
     started = datetime.now(timezone.utc)
-    HTTP.post(stack.gateway_url + "/sms/webhook", data=params, headers={"X-Twilio-Signature": signature})
+    HTTP.post(stack.gateway_url + "/sms/webhook", data=form, headers=headers)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with session_scope() as session:

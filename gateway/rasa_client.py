@@ -1,7 +1,7 @@
 """The gateway's client for the Rasa server's REST channel.
 
 aiohttp, not httpx: every resident turn makes one call, and httpx's request
-path cost the gateway about a third of its CPU under load (bench/sms_load.py).
+path cost the gateway about a third of its CPU under load (bench/sms_load/).
 """
 from __future__ import annotations
 

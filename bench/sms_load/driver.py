@@ -1,0 +1,272 @@
+"""The residents: signed Twilio webhooks to the gateway (and the same texts to
+Rasa's REST channel) over httpx, one ``httpx.AsyncClient`` per resident with
+its keep-alive connection opened before the timing starts."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import httpx
+
+from bench.common import Signer
+from bench.sms_load.measure import CpuMeter, Reply, ReplyWatcher, dist
+from bench.sms_load.workload import Conversation, text_for
+from stack.processes import Stack
+
+# Seconds a conversation waits for the bot's answer: the gateway's Rasa timeout (10 s),
+# its retry of unanswered messages (every 10 s) and the turn itself fit in it.
+REPLY_TIMEOUT = 60.0
+GIVE_UP_AFTER = 2  # consecutive timeouts before a conversation stops sending
+STALL_SECONDS = 3.0  # how long the Rasa server is stopped in the stalled-bot burst
+
+
+@dataclass
+class Sample:
+    path: str  # "sms" | "rest"
+    ok: bool
+    ack: float | None = None  # seconds
+    ack2: float | None = None  # the duplicate delivery's acknowledgement
+    reply: float | None = None  # seconds, until the bot's answer was sent
+    apologies: int = 0  # "bot unavailable" messages the resident got before the answer
+    done_at: float | None = None  # epoch seconds the reply was sent / received
+    status: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class Phase:
+    name: str
+    path: str
+    samples: list[Sample] = field(default_factory=list)
+    seconds: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def answered(self) -> int:
+        return sum(s.ok for s in self.samples)
+
+
+def http_client() -> httpx.AsyncClient:
+    """One keep-alive client per resident: httpx's pool shared by many
+    concurrent requests costs more than it measures (encode/httpx#3215; the
+    control rows show it). Plain HTTP to 127.0.0.1, so no TLS: a client that
+    loads the CA bundle costs ~40 ms of this process's event loop, and 20
+    conversations starting together made the last one's first acknowledgement
+    wait ~20 of those."""
+    return httpx.AsyncClient(timeout=90, verify=False)
+
+
+class Bench:
+    def __init__(self, stack: Stack, watcher: ReplyWatcher, cpu: CpuMeter) -> None:
+        self.stack, self.watcher, self.cpu = stack, watcher, cpu
+        self.webhook_url = stack.gateway_url + "/sms/webhook"
+        self.sign = Signer(stack.settings)
+        self.sent_sids: dict[str, list[str]] = defaultdict(list)  # phase group -> sids
+        self.numbers: dict[str, dict[str, str]] = defaultdict(dict)  # group -> number -> language
+        self.rest_sent: Counter = Counter()  # REST sender -> messages posted in the main phase
+        self.client_retries: list[str] = []  # deliveries sent again after no response
+
+    def webhook(self, group: str, number: str, language: str, text: str) -> tuple[dict, dict]:
+        """A new message's signed form, remembered for the audit."""
+        form, headers = self.sign(number, text)
+        self.sent_sids[group].append(form["MessageSid"])
+        self.numbers[group][number] = language
+        return form, headers
+
+    async def post_webhook(self, client: httpx.AsyncClient, form: dict,
+                           headers: dict) -> tuple[float, int | None, str | None]:
+        """The acknowledgement time, from the first attempt. A delivery that got
+        no HTTP response at all (a keep-alive connection the server closed as
+        the request went out) is sent again at once with the same MessageSid,
+        as Twilio retries; those retries are counted."""
+        started = time.perf_counter()
+        for attempt in (1, 2):
+            try:
+                response = await client.post(self.webhook_url, data=form, headers=headers)
+                return time.perf_counter() - started, response.status_code, None
+            except httpx.TransportError as exc:
+                if attempt == 2:
+                    return time.perf_counter() - started, None, type(exc).__name__
+                self.client_retries.append(type(exc).__name__)
+
+    async def sms_message(self, client: httpx.AsyncClient, group: str, number: str, language: str,
+                          text: str, duplicate: str | None = None) -> Sample:
+        """One signed webhook (twice with ``duplicate`` = "after_ack" or
+        "overlapping"), then wait until the bot's answer is sent."""
+        form, headers = self.webhook(group, number, language, text)
+        future = self.watcher.expect(number)
+        posted = time.time()
+        ack2 = status2 = error2 = None
+        if duplicate == "overlapping":
+            first = asyncio.ensure_future(self.post_webhook(client, form, headers))
+            await asyncio.sleep(0)  # the first request goes out first
+            (ack, status, error), (ack2, status2, error2) = await asyncio.gather(
+                first, self.post_webhook(client, form, headers))
+        else:
+            ack, status, error = await self.post_webhook(client, form, headers)
+            if duplicate == "after_ack":
+                ack2, status2, error2 = await self.post_webhook(client, form, headers)
+        if duplicate and (status2 != 200 or error2):
+            error = error or f"duplicate delivery: {status2} {error2}"
+        sample = Sample("sms", False, ack=ack, ack2=ack2, status=status, error=error)
+        if status != 200:
+            self.watcher.forget(number)
+            return sample
+        return await self.reply(sample, future, posted, number)
+
+    async def reply(self, sample: Sample, future: asyncio.Future | None, posted: float, number: str) -> Sample:
+        """``sample`` with the bot's answer (None: nothing to wait for)."""
+        if future is None:
+            return sample
+        try:
+            reply: Reply = await asyncio.wait_for(future, REPLY_TIMEOUT)
+        except asyncio.TimeoutError:
+            self.watcher.forget(number)
+            sample.error = "no answer within timeout"
+            return sample
+        finally:
+            sample.apologies = self.watcher.system.pop(number, 0)
+        if reply.sent_at is None:
+            sample.error = f"reply {reply.status}"
+            return sample
+        sample.ok, sample.reply, sample.done_at = True, reply.sent_at - posted, reply.sent_at
+        return sample
+
+    async def rest_message(self, client: httpx.AsyncClient, sender: str, language: str,
+                           text: str) -> Sample:
+        payload = {"sender": sender, "message": text,
+                   "metadata": {"language": language, "channel": "sms"}}
+        started = time.perf_counter()
+        try:
+            response = await client.post(self.stack.rasa_url + "/webhooks/rest/webhook", json=payload)
+        except httpx.HTTPError as exc:
+            return Sample("rest", False, error=type(exc).__name__)
+        elapsed = time.perf_counter() - started
+        ok = response.status_code == 200 and any(item.get("text") for item in response.json())
+        return Sample("rest", ok, ack=elapsed, reply=elapsed, done_at=time.time(),
+                      status=response.status_code,
+                      error=None if ok else f"{response.status_code} {response.text[:120]!r} to {text!r}")
+
+    async def conversation(self, path: str, group: str, conv: Conversation,
+                           duplicate: bool = False) -> list[Sample]:
+        samples, misses = [], 0
+        async with http_client() as client:
+            # Open the keep-alive connections before timing (two: a duplicate
+            # delivery overlaps the first), as the bursts do: Twilio does not open
+            # twenty connections from one process in the same millisecond, and
+            # this process doing so measured its own connection setup.
+            base = self.stack.gateway_url if path == "sms" else self.stack.rasa_url
+            await asyncio.gather(*(client.get(base + "/") for _ in range(2 if duplicate else 1)))
+            for i, text in enumerate(conv.texts):
+                if misses >= GIVE_UP_AFTER:
+                    samples.append(Sample(path, False, error="not sent: conversation gave up"))
+                    continue
+                if path == "sms":
+                    mode = ("after_ack" if i % 2 == 0 else "overlapping") if duplicate else None
+                    sample = await self.sms_message(client, group, conv.number, conv.language, text, mode)
+                else:
+                    self.rest_sent[conv.sender] += 1
+                    sample = await self.rest_message(client, conv.sender, conv.language, text)
+                misses = 0 if sample.ok else misses + 1
+                samples.append(sample)
+        return samples
+
+    async def phase(self, name: str, path: str, group: str, convs: list[Conversation],
+                    duplicate: bool = False) -> Phase:
+        before = self.cpu.snapshot()
+        started_wall, started = time.time(), time.perf_counter()
+        results = await asyncio.gather(*(self.conversation(path, group, c, duplicate) for c in convs))
+        samples = [s for conv in results for s in conv]
+        ends = [s.done_at for s in samples if s.ok and s.done_at]
+        seconds = (max(ends) - started_wall) if ends else time.perf_counter() - started
+        return Phase(name, path, samples, seconds, CpuMeter.delta(before, self.cpu.snapshot()))
+
+    async def clients(self, size: int) -> list[httpx.AsyncClient]:
+        """One client per resident of a burst, its connection opened (GET /, no
+        turn, no Rasa) before the burst and not timed, as Twilio's would be."""
+        clients = [http_client() for _ in range(size)]
+        await asyncio.gather(*(c.get(self.stack.gateway_url + "/") for c in clients))
+        return clients
+
+    async def bursts(self, name: str, group: str, count: int, size: int, interval: float,
+                     first_index: int, stall: bool = False) -> Phase:
+        """``count`` bursts of ``size`` concurrent webhooks from new residents,
+        one every ``interval`` s, not waiting for replies; then every reply.
+        With ``stall``, the Rasa server is stopped (SIGSTOP) from before the
+        first burst until ``STALL_SECONDS`` later."""
+        before = self.cpu.snapshot()
+        started_wall = time.time()
+        posted: list = []
+        rasa = self.stack.services[0].process
+        if stall:
+            os.killpg(rasa.pid, signal.SIGSTOP)
+        try:
+            for b in range(count):
+                burst_started = time.perf_counter()
+                clients = await self.clients(size)
+                calls = []
+                for k, client in enumerate(clients):
+                    index = first_index + b * size + k
+                    number = f"+4670{4 if stall else 3}{index:06d}"
+                    calls.append(self._burst_one(client, group, number, *text_for(index)))
+                posted += await asyncio.gather(*calls)
+                await asyncio.gather(*(c.aclose() for c in clients))
+                if b < count - 1:
+                    await asyncio.sleep(max(0.0, interval - (time.perf_counter() - burst_started)))
+            if stall:
+                await asyncio.sleep(max(0.0, STALL_SECONDS - (time.time() - started_wall)))
+        finally:
+            if stall:
+                os.killpg(rasa.pid, signal.SIGCONT)
+        samples = await asyncio.gather(*(self.reply(*item) for item in posted))
+        ends = [s.done_at for s in samples if s.ok and s.done_at]
+        seconds = (max(ends) - started_wall) if ends else time.time() - started_wall
+        return Phase(name, "sms", list(samples), seconds, CpuMeter.delta(before, self.cpu.snapshot()))
+
+    async def _burst_one(self, client: httpx.AsyncClient, group: str, number: str, language: str, text: str):
+        form, headers = self.webhook(group, number, language, text)
+        future = self.watcher.expect(number)
+        posted = time.time()
+        ack, status, error = await self.post_webhook(client, form, headers)
+        if status != 200:
+            self.watcher.forget(number)
+            future = None
+        return Sample("sms", False, ack=ack, status=status, error=error), future, posted, number
+
+    async def control_bursts(self, count: int, size: int) -> dict:
+        """The same bursts where the gateway stores nothing and starts no turn:
+        an unsigned webhook (form parsing and the signature check, then 403)
+        and GET /health, with one client per resident as the bursts; and GET
+        /health with one shared client, to show why the bursts do not share one."""
+        form, headers = self.sign("+46706000000", "hej")
+        headers["X-Twilio-Signature"] = "invalid"
+        health = self.stack.gateway_url + "/health"
+
+        async def timed(request) -> float:
+            started = time.perf_counter()
+            await request
+            return time.perf_counter() - started
+
+        clients = await self.clients(size)
+        shared = httpx.AsyncClient(timeout=90, limits=httpx.Limits(max_connections=size,
+                                                                   max_keepalive_connections=size))
+        result = {}
+        try:
+            await asyncio.gather(*(shared.get(health) for _ in range(size)))
+            kinds = (("unsigned webhook (403, nothing stored), httpx, one client per resident", clients,
+                      lambda c: c.post(self.webhook_url, data=form, headers=headers)),
+                     ("GET /health, httpx, one client per resident", clients, lambda c: c.get(health)),
+                     ("GET /health, httpx, one shared client", [shared] * size, lambda c: c.get(health)))
+            for name, targets, send in kinds:
+                times = []
+                for _ in range(count):
+                    times += await asyncio.gather(*(timed(send(c)) for c in targets))
+                    await asyncio.sleep(0.5)
+                result[name] = dist(times)
+        finally:
+            await asyncio.gather(*(c.aclose() for c in clients + [shared]))
+        return result
