@@ -10,7 +10,7 @@ export PYTHONPATH := $(CURDIR)
 # Rasa sends usage data to its makers unless told not to; residents' service does not.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup train run test bench lint lock clean check-sources
+.PHONY: help setup train run test bench lint lock clean check-sources translations
 
 help: ## list the targets
 	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ test: setup train ## run the whole test suite (unit, Rasa data, end to end)
 BENCHES ?= langid slice sms_load handoff nlu_cv places devset
 bench: setup train ## benchmarks (BENCHES="langid slice sms_load handoff nlu_cv places devset"); reports in reports/
 	@for b in $(BENCHES); do echo "== bench.$$b"; $(APP) -m bench.$$b || exit 1; done
+
+translations: setup ## extract the Swedish texts, merge them into every catalogue (locale/), regenerate the other languages, report
+	@$(APP) -m common.translations
 
 check-sources: setup ## facts not checked for 12 months, and sources that changed or vanished (needs the network)
 	@$(APP) -m common.sources --fetch
