@@ -1,42 +1,23 @@
 """SMS keywords, alone in a message, in every supported language and any case:
 opt-out, opt back in, and help. Shared by both channels; the gateway handles
-them before the bot or a coordinator sees the message."""
+them before the bot or a coordinator sees the message. The words are each
+language's ``stop``, ``start`` and ``help`` in the language table
+(``data/languages.yml``)."""
 from __future__ import annotations
 
 import unicodedata
+
+from common.languages import LANGUAGES
 
 # Twilio itself handles these English words (only as a single word): it
 # records the opt-out or opt-in and confirms, so we must not answer them too.
 TWILIO_STOP = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"})
 TWILIO_START = frozenset({"start", "unstop"})
 
+KINDS = ("stop", "start", "help")
+# By kind, then language: the words of the table.
 WORDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "stop": {
-        "sv": ("stopp", "avsluta", "sluta"),
-        "en": tuple(sorted(TWILIO_STOP)),
-        "ar": ("توقف", "ايقاف", "إيقاف", "الغاء", "إلغاء"),
-        "so": ("jooji", "joojin"),
-        "fa": ("توقف", "لغو", "قطع"),
-        # The texts address residents in the respectful plural ("... ኣቋርጽ ጸሓፉ"),
-        # so the plural commands count too, and the አ spellings Ethiopian phones give.
-        "ti": ("ኣቋርጽ", "ደው በል", "ኣቋርጹ", "ደው በሉ", "አቋርጽ", "አቋርጹ"),
-    },
-    "start": {
-        "sv": ("starta",),
-        "en": tuple(sorted(TWILIO_START)),
-        "ar": ("ابدأ", "ابدا", "بدء"),
-        "so": ("bilow",),
-        "fa": ("شروع",),
-        "ti": ("ጀምር", "ጀምሩ"),
-    },
-    "help": {
-        "sv": ("hjälp", "hjalp"),
-        "en": ("help", "info"),
-        "ar": ("مساعدة", "مساعده"),
-        "so": ("caawimaad", "caawi"),
-        "fa": ("کمک", "راهنما"),
-        "ti": ("ሓገዝ",),
-    },
+    kind: {code: getattr(language, kind) for code, language in LANGUAGES.items()} for kind in KINDS
 }
 
 
@@ -45,7 +26,8 @@ def _normal(text: str) -> str:
     return " ".join(folded.strip(" .!?,؟،").split())
 
 
-_LOOKUP = {word: (kind, language) for kind, by_language in WORDS.items()
+# A word two languages share (توقف: Arabic and Persian) counts for the later one.
+_LOOKUP = {_normal(word): (kind, language) for kind, by_language in WORDS.items()
            for language, words in by_language.items() for word in words}
 
 

@@ -2,13 +2,15 @@
 
 Shared by both Python environments (the Rasa server's NLU component and the
 application), so it imports only the standard library, ``langdetect``,
-``lingua`` and ``common.languages``.
+``lingua`` and ``common.languages``, whose table (``data/languages.yml``) gives
+each language's script, letters, lexicon and codes in the two libraries.
 
 Residents write short SMS (often one to three words), with typos, sometimes
 Arabic or Persian in Latin letters, often with Swedish words mixed in. The
 default backend, ``hubguide``, therefore decides in this order:
 
-1. **Script.** Ethiopic letters mean Tigrinya. Arabic-script letters are
+1. **Script.** A script only one of our languages is written in names it:
+   Ethiopic letters mean Tigrinya. Arabic-script letters are
    Arabic, Persian/Dari or a language we do not support: letters only Sorani
    Kurdish (ڕ ڵ ۆ ێ ە), Urdu or Pashto use make the message unsupported;
    otherwise letters only Persian has (پ چ ژ گ) weigh against letters only
@@ -44,6 +46,7 @@ import os
 import re
 import threading
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, replace
 
 from common.languages import DEFAULT_LANGUAGE, LANGUAGES, explicit_choice
@@ -73,7 +76,7 @@ class Detection:
     confidence: float  # probability of ``language`` (of ``other`` when unsupported)
     unsupported: bool = False  # confidently a language we do not support
     other: str | None = None  # that language's ISO 639-1 code, where known
-    script: str | None = None  # the message's script: latin, arabic, ethiopic or other
+    script: str | None = None  # the message's script: one of the table's (latin, arabic...) or other
 
     @property
     def confident(self) -> bool:
@@ -86,21 +89,24 @@ NOTHING = Detection(None, 0.0)
 
 # --- characters ----------------------------------------------------------------
 
-def _script(ch: str) -> str:
-    """``latin``, ``arabic``, ``ethiopic`` or ``other`` for a letter."""
-    o = ord(ch)
-    if o < 0x250 or 0x1E00 <= o <= 0x1EFF:
-        return "latin"
-    if 0x0600 <= o <= 0x06FF or 0x0750 <= o <= 0x077F or 0x08A0 <= o <= 0x08FF or 0xFB50 <= o <= 0xFEFF:
-        return "arabic"
-    if 0x1200 <= o <= 0x139F or 0x2D80 <= o <= 0x2DDF or 0xAB00 <= o <= 0xAB2F or 0x1E7E0 <= o <= 0x1E7FF:
-        return "ethiopic"
-    return "other"
-
-
 # The script each supported language is written in (Arabic and Persian are
-# also written in Latin letters, but Swedish never in Arabic ones).
-SCRIPTS = {"sv": "latin", "en": "latin", "so": "latin", "ar": "arabic", "fa": "arabic", "ti": "ethiopic"}
+# also written in Latin letters, but Swedish never in Arabic ones), and the
+# Unicode blocks of each script.
+SCRIPTS = {code: lang.script for code, lang in LANGUAGES.items()}
+RANGES = {lang.script: lang.ranges for lang in LANGUAGES.values() if lang.ranges}
+# Latin and Arabic script have readers of their own below; a script that only
+# one of our languages is written in (Ethiopic: Tigrinya) names its language.
+READ = ("latin", "arabic")
+WRITTEN_IN = {script: [code for code in SCRIPTS if SCRIPTS[code] == script] for script in RANGES}
+BY_SCRIPT = {script: codes[0] for script, codes in WRITTEN_IN.items() if len(codes) == 1 and script not in READ}
+
+
+def _script(ch: str) -> str:
+    """The script of a letter (a key of ``RANGES``), or ``other``."""
+    o = ord(ch)
+    return next((script for script, ranges in RANGES.items() if any(low <= o <= high for low, high in ranges)),
+                "other")
+
 
 # Arabic script: letters of languages we do not support.
 SORANI = frozenset("ڕڵۆێە")
@@ -116,26 +122,13 @@ LINGUA_LIMIT = 4.0  # lingua's own log-odds count at most this much (it is overc
 
 # Latin letters Swedish, English and Somali use; any other Latin letter
 # (ş ğ ı ñ ł ę ž ê î û ...) points to a language we do not support.
-OUR_LATIN = frozenset("abcdefghijklmnopqrstuvwxyzåäöéèà")
+OUR_LATIN = frozenset("abcdefghijklmnopqrstuvwxyz" + "".join(
+    lang.letters for lang in LANGUAGES.values() if lang.script == "latin"))
 CIRCUMFLEX = frozenset("êîû")  # Kurmanji's vowels; lingua knows no Kurdish
 
-# Romanised Arabic and Persian: frequent chat words of theirs that are not
-# common Swedish, English or Somali words, nor slang everyone in the suburbs
-# uses (wallah, yalla, habibi, akhi).
-ROMANISED = {
-    "ar": frozenset("""
-        ana enta anta enti anti shukran shokran biddi baddi bidi badi abgha abga ureed urid areed kifak
-        keefak kifik kaifa shlonak shlonik shlon izzayak ezayak ezzay mafi mafish aywa aiwa tayeb tayyib
-        mumkin momken mumken shughl shoghl shogl wazifa wathifa lesh leish laish wein fein feen bidna
-        3ayez 3ayz 3awz 3ayza ba7es ab7ath abhath hadha hatha haida kteer kthir ktir sadiqi""".split()),
-    "fa": frozenset("""
-        mikham mikhaam mikhay mikhad mikhaym mikhastam mikhaham mekhaham mekhayom mekhayam mitoonam
-        mitunam mitavanam mitanam nemitoonam nemitunam nemidoonam nemidunam nemifahmam midoonam midunam
-        chetori chetorid chetorin chetor khoobi khubi khoobam khubam khoob khub mamnoon mamnun mamnoonam
-        lotfan lotfen koja kojast chera cheraa hastam hastid hasti nistam baraye barayeh kheyli kheili
-        khaily kheli shoma mikonam mikonid mikoni bekonam bedam beram beravam mishe mishavad baleh
-        tashakor tashakur tashakkor dorood dorud""".split()),
-}
+# Romanised Arabic and Persian: frequent chat words of theirs (the table's
+# ``romanised``) that are not common Swedish, English or Somali words.
+ROMANISED = {code: lang.romanised for code, lang in LANGUAGES.items() if lang.romanised}
 # Arabizi: a digit for a letter Latin lacks (3 ع, 7 ح, 2 ء, 9 ق) inside a word,
 # or 3/7 opening one ("3ndi", "7abibi"); not "2st" or "3ggr".
 ARABIZI = re.compile(r"[a-z][2379][a-z]|^[37][aeiouny]")
@@ -144,8 +137,16 @@ ARABIZI = re.compile(r"[a-z][2379][a-z]|^[37][aeiouny]")
 # them from Swedish, English and Somali. Lingua has no Kurdish or Tigrinya,
 # and its Serbian is Cyrillic only (Latin Serbian reads as Bosnian/Croatian).
 # Each language costs about 25 MB of models and a little time per message.
-LATIN_SUPPORTED = ("sv", "en", "so")
-LATIN_OTHERS = ("tr", "es", "fi", "pl", "bs", "hr", "de", "fr", "sq")
+LATIN_SUPPORTED = tuple(code for code, lang in LANGUAGES.items() if lang.script == "latin" and lang.lingua)
+LATIN_OTHERS = tuple(code for code in ("tr", "es", "fi", "pl", "bs", "hr", "de", "fr", "sq") if code not in LANGUAGES)
+# The languages each lingua detector weighs, by lingua's codes (the table's ``lingua``).
+LINGUA = {
+    "latin": [LANGUAGES[code].lingua for code in LATIN_SUPPORTED] + list(LATIN_OTHERS),
+    "arabic": [LANGUAGES[code].lingua for code in WRITTEN_IN.get("arabic", ()) if LANGUAGES[code].lingua],
+    "restricted": [lang.lingua for lang in LANGUAGES.values() if lang.lingua],
+}
+FROM_LINGUA = {lang.lingua: code for code, lang in LANGUAGES.items() if lang.lingua}
+FROM_LANGDETECT = {lang.langdetect: code for code, lang in LANGUAGES.items() if lang.langdetect}
 
 
 def _letter_words(text: str) -> list[str]:
@@ -172,16 +173,15 @@ def _lingua(name: str):
             if detector is None:
                 from lingua import IsoCode639_1, LanguageDetectorBuilder
 
-                codes = {"latin": LATIN_SUPPORTED + LATIN_OTHERS, "arabic": ("ar", "fa"),
-                         "restricted": ("sv", "en", "ar", "so", "fa")}[name]
-                iso = [getattr(IsoCode639_1, code.upper()) for code in codes]
+                iso = [getattr(IsoCode639_1, code.upper()) for code in LINGUA[name]]
                 detector = LanguageDetectorBuilder.from_iso_codes_639_1(*iso).build()
                 _detectors[name] = detector
     return detector
 
 
 def _lingua_values(name: str, text: str) -> dict[str, float]:
-    return {v.language.iso_code_639_1.name.lower(): v.value
+    """Lingua's confidence per language, by our code where the language is ours."""
+    return {FROM_LINGUA.get(code := v.language.iso_code_639_1.name.lower(), code): v.value
             for v in _lingua(name).compute_language_confidence_values(text)}
 
 
@@ -223,17 +223,17 @@ def _arabic_script(text: str) -> Detection:
 
 def _romanised(words: list[str]) -> tuple[str, int] | None:
     """The romanised language with the most hits and their number, if any."""
-    hits = {"ar": 0, "fa": 0}
+    hits = dict.fromkeys(ROMANISED, 0)
     for word in words:
         bare = word.strip(".,!?;:'\"()-")
-        if ARABIZI.search(bare) and sum(ch.isalpha() for ch in bare) >= 2:
+        if "ar" in hits and ARABIZI.search(bare) and sum(ch.isalpha() for ch in bare) >= 2:
             hits["ar"] += 1
             continue
         for code, lexicon in ROMANISED.items():
             if bare in lexicon:
                 hits[code] += 1
-    best = max(hits, key=hits.get)
-    if hits[best] == 0 or hits["ar"] == hits["fa"]:
+    best = max(hits, key=hits.get, default=None)
+    if best is None or hits[best] == 0 or list(hits.values()).count(hits[best]) > 1:  # none, or a tie
         return None
     return best, hits[best] - min(hits.values())
 
@@ -297,17 +297,15 @@ def _latin_script(text: str) -> Detection:
 
 def _detect_hubguide(text: str) -> Detection:
     text = unicodedata.normalize("NFKC", text)
-    counts = {"latin": 0, "arabic": 0, "ethiopic": 0, "other": 0}
-    for ch in text:
-        if ch.isalpha():
-            counts[_script(ch)] += 1
+    counts = Counter(_script(ch) for ch in text if ch.isalpha())
     letters = sum(counts.values())
     if not letters:
         return NOTHING
     # Swedish words are mixed into messages in other scripts, hardly ever the
     # other way round: any real word in Ethiopic or Arabic script decides.
-    if counts["ethiopic"] >= 2 or counts["ethiopic"] == letters:
-        return Detection("ti", 1.0, script="ethiopic")
+    for script, code in BY_SCRIPT.items():
+        if counts[script] >= 2 or counts[script] == letters:
+            return Detection(code, 1.0, script=script)
     if counts["arabic"] >= 2 or counts["arabic"] == letters:
         return replace(_arabic_script(text), script="arabic")
     if counts["other"] > counts["latin"]:
@@ -327,8 +325,8 @@ def _detect_langdetect(text: str) -> Detection:
         best = detect_langs(text)[0]
     except (LangDetectException, IndexError):
         return NOTHING
-    if best.lang in LANGUAGES:
-        return Detection(best.lang, best.prob)
+    if best.lang in FROM_LANGDETECT:
+        return Detection(FROM_LANGDETECT[best.lang], best.prob)
     return Detection(None, best.prob, unsupported=best.prob >= CONFIDENT, other=best.lang)
 
 
@@ -342,8 +340,8 @@ def _detect_lingua(text: str) -> Detection:
 def preload(backend: str | None = None) -> None:
     """Build the detectors and load their models now (a few seconds) rather
     than while a resident waits for the first answer."""
-    for sample in ("Hej, jag söker jobb.", "أبحث عن عمل", "دنبال کار هستم"):
-        detect(sample, backend)
+    for language in LANGUAGES.values():
+        detect(language.sample, backend)
 
 
 _BACKENDS = {"hubguide": _detect_hubguide, "langdetect": _detect_langdetect, "lingua": _detect_lingua}
@@ -405,7 +403,7 @@ def decide(text: str, stored: str | None, chosen: str | None = None) -> str | No
             return stored
         return None
     if has_stored:
-        if detection.language and detection.script not in (None, "latin", SCRIPTS[stored]):
+        if detection.language and detection.script not in (None, "latin", SCRIPTS.get(stored or "")):
             return detection.language  # Arabic script is never Swedish: Arabic or Persian, then
         return stored
     return detection.language

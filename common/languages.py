@@ -1,62 +1,113 @@
-"""The language table: the one place a language is added.
+"""The language table, read from ``data/languages.yml``: the one place a
+language is added (README, "Adding a language").
+
+One row per language holds its facts: code, names, direction, script, SMS
+encoding, the words that choose it, its SMS keywords and its detection
+settings (the file's comment says what each means). Everything else derives
+from ``LANGUAGES``: the detector (``common.langid``), the SMS keywords
+(``common.keywords``), the language menu, the web chat's picker.
+
+A data file rather than Python, because the table is data the people who
+write the content fill in (the words that choose a language, STOP in
+Tigrinya), beside the other files they edit (``data/nlu/<code>/``,
+``data/titles.yml``), with one comment saying what each field means.
+
+``$LANGUAGES_FILE`` names another table (tests add a made-up language that
+way); ``load(path)`` reads one without changing the process's.
 
 Shared by both Python environments (the Rasa server's NLU component and the
-application), so it imports nothing outside the standard library.
-
-Adding a language: one entry here, one folder ``data/nlu/<code>/``, one
-variant per response in ``domain/``, and its tests.
+application), so it imports only the standard library and PyYAML, which both
+have.
 """
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from common.paths import ROOT
+
+TABLE = Path(os.environ.get("LANGUAGES_FILE") or ROOT / "data" / "languages.yml")
 
 
 @dataclass(frozen=True)
 class Language:
+    """One row of the table; a fact the row leaves out is empty (the checklist
+    in tests/common/test_language_table.py names it)."""
+
     code: str  # ISO 639-1, also the value of the Rasa ``language`` slot
-    name: str  # in English, for coordinators and logs
-    endonym: str  # in the language itself, for menus
-    rtl: bool = False
-    # Words that, alone or as "<word> please", choose this language explicitly.
-    keywords: tuple[str, ...] = ()
+    name: str = ""  # in English, for coordinators and logs
+    endonym: str = ""  # in the language itself, for menus
+    direction: str = "ltr"  # or "rtl"
+    script: str = ""  # a key of the file's ``scripts``
+    ranges: tuple[tuple[int, int], ...] = ()  # that script's Unicode blocks
+    sms: str = ""  # GSM-7 or UCS-2
+    choose: tuple[str, ...] = ()  # words that, alone or with ``please``, choose this language
+    please: tuple[str, ...] = ()
+    stop: tuple[str, ...] = ()  # SMS keywords (common.keywords)
+    start: tuple[str, ...] = ()
+    help: tuple[str, ...] = ()
+    lingua: str | None = None  # its code in lingua-language-detector, None where lingua lacks it
+    langdetect: str | None = None  # likewise in langdetect
+    letters: str = ""  # letters beyond a-z it writes in Latin script
+    romanised: frozenset[str] = frozenset()  # chat words of it typed in Latin letters
+    sample: str = ""  # a typical message the detector recognises
+
+    @property
+    def rtl(self) -> bool:
+        return self.direction == "rtl"
+
+
+_WORDS = ("choose", "please", "stop", "start", "help")  # lists of words; every other field is one text
+_FIELDS = {f.name for f in fields(Language)} - {"ranges"}
+
+
+def _row(row: dict, scripts: dict[str, tuple[tuple[int, int], ...]], path: Path) -> Language:
+    if not isinstance(row.get("code"), str):
+        raise ValueError(f"{path}: a row without a code: {row}")
+    where = f"{path}, the row of {row['code']!r}"
+    if set(row) - _FIELDS:
+        raise ValueError(f"{where}: unknown fields {sorted(set(row) - _FIELDS)}")
+    for key, value in row.items():
+        # YAML reads some bare words as something else (no: false, on: true, 1e3: a number).
+        text = (isinstance(value, list) and all(isinstance(word, str) for word in value)) if key in _WORDS \
+            else isinstance(value, str) or (value is None and key in ("lingua", "langdetect"))
+        if not text:
+            raise ValueError(f"{where}: {key} is {value!r}; write it as text, in quotes" +
+                             (", as a list [...]" if key in _WORDS else ""))
+    values: dict[str, Any] = {**row, **{key: tuple(row[key]) for key in _WORDS if key in row}}
+    values["romanised"] = frozenset(row.get("romanised", "").split())
+    return Language(**values, ranges=scripts.get(row.get("script", ""), ()))
+
+
+def _block(block: str) -> tuple[int, int]:
+    """A Unicode block written "0600-06FF"."""
+    low, high = block.split("-")
+    return int(low, 16), int(high, 16)
+
+
+def load(path: Path) -> dict[str, Language]:
+    """The language table in ``path``, by code, in the file's order."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    scripts = {name: tuple(_block(block) for block in blocks) for name, blocks in (data.get("scripts") or {}).items()}
+    table: dict[str, Language] = {}
+    for row in data["languages"]:
+        language = _row(row, scripts, path)
+        if language.code in table:
+            raise ValueError(f"{path}: two rows for {language.code!r}")
+        table[language.code] = language
+    return table
 
 
 # In the order of the language menu ("1 Svenska 2 English ...").
-LANGUAGES: dict[str, Language] = {
-    lang.code: lang
-    for lang in (
-        Language(
-            "sv", "Swedish", "Svenska",
-            keywords=("svenska", "på svenska", "pa svenska", "swedish", "in swedish"),
-        ),
-        Language(
-            "en", "English", "English",
-            keywords=("english", "in english", "engelska", "på engelska", "pa engelska"),
-        ),
-        Language(
-            "ar", "Arabic", "العربية", rtl=True,
-            keywords=("العربية", "عربي", "بالعربي", "بالعربية", "arabic", "arabiska", "på arabiska",
-                      "arabi", "bel arabi", "carabi"),
-        ),
-        Language(
-            "so", "Somali", "Soomaali",
-            keywords=("soomaali", "af soomaali", "af-soomaali", "somali", "somaliska", "på somaliska"),
-        ),
-        Language(
-            "fa", "Persian/Dari", "فارسی/دری", rtl=True,
-            keywords=("فارسی", "دری", "به فارسی", "به دری", "farsi", "persian", "dari", "persiska",
-                      "på persiska", "på dari"),
-        ),
-        Language(
-            "ti", "Tigrinya", "ትግርኛ",
-            keywords=("ትግርኛ", "ብትግርኛ", "tigrinya", "tigrinja", "på tigrinja", "tigrigna"),
-        ),
-    )
-}
+LANGUAGES: dict[str, Language] = load(TABLE)
 
-DEFAULT_LANGUAGE = "sv"
+DEFAULT_LANGUAGE = "sv"  # the texts' source and fallback
 
 
 def language_name(code: str | None) -> str:
@@ -67,9 +118,6 @@ def language_name(code: str | None) -> str:
 
 def is_supported(code: str | None) -> bool:
     return code in LANGUAGES
-
-
-POLITE = ("please", "tack", "snälla", "plz", "pls", "من فضلك", "لو سمحت", "fadlan", "لطفا", "لطفاً")
 
 
 # Arabic and Persian write some letters differently, and residents mix them.
@@ -120,15 +168,17 @@ def skeleton(word: str) -> str:
     return re.sub(r"(.)\1+", r"\1", consonants)
 
 
+POLITE = frozenset(word.casefold() for lang in LANGUAGES.values() for word in lang.please)
+_POLITE = "|".join(re.escape(word) for word in sorted(POLITE, key=len, reverse=True))
+# A phrase without the polite words around it ("please, english tack" -> "english").
+_AROUND = re.compile(rf"(?:(?:{_POLITE}) )*(.*?)(?: (?:{_POLITE}))*")
+# Each choosing word, in lower case, and its language; reversed, so that the
+# first row that lists a word keeps it.
+_CHOICES = {word.casefold(): code for code, lang in reversed(LANGUAGES.items()) for word in lang.choose}
+
+
 def explicit_choice(text: str) -> str | None:
     """The language a message explicitly asks for ("English please", "بالعربي"), if any."""
-    words = text.casefold().replace("،", " ").strip(" .!?,؟").split()
-    while words and words[-1].strip(".!?,") in POLITE:
-        words.pop()
-    while words and words[0].strip(".!?,") in POLITE:
-        words.pop(0)
-    normalised = " ".join(words)
-    for lang in LANGUAGES.values():
-        if normalised in lang.keywords:
-            return lang.code
-    return None
+    words = (word.strip(".!?,؟") for word in text.casefold().replace("،", " ").split())
+    phrase = _AROUND.fullmatch(" ".join(word for word in words if word))
+    return _CHOICES.get(phrase.group(1)) if phrase else None

@@ -89,7 +89,7 @@ def language_menu() -> tuple[str, list[dict]]:
     word that chooses its language (``common.languages.explicit_choice``)."""
     from common.languages import LANGUAGES
 
-    buttons = [{"title": lang.endonym, "payload": lang.keywords[0]} for lang in LANGUAGES.values()]
+    buttons = [{"title": lang.endonym, "payload": lang.choose[0]} for lang in LANGUAGES.values()]
     return " / ".join(dict.fromkeys(text("language_menu", code) for code in LANGUAGES)) + ":", buttons
 
 

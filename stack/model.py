@@ -22,7 +22,7 @@ RASA = ROOT / ".venv" / "rasa" / "bin" / "rasa"
 
 # Everything that changes what the model learns or how it reads messages.
 INPUTS = ("config.yml", "domain", "data/nlu", "data/rules", "data/stories",
-          "nlu/components.py", "common/langid.py", "common/languages.py")
+          "nlu/components.py", "common/langid.py", "common/languages.py", "data/languages.yml")
 
 
 def fingerprint(root: Path = ROOT) -> str:

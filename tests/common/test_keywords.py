@@ -19,9 +19,23 @@ def test_keywords_inside_a_sentence_are_not_keywords(message):
     assert keywords.match(message) is None
 
 
-def test_every_language_has_every_keyword():
+def test_every_language_has_every_keyword_and_each_word_means_its_kind():
     for kind, by_language in keywords.WORDS.items():
         assert set(by_language) == set(LANGUAGES), kind
+        for language, words in by_language.items():
+            assert words, f"no {kind} keywords in {language}"
+            assert all(keywords.match(word)[0] == kind for word in words)
+
+
+def test_a_word_two_languages_share_answers_in_the_later_one():
+    assert "توقف" in LANGUAGES["ar"].stop and "توقف" in LANGUAGES["fa"].stop
+    assert keywords.match("توقف") == ("stop", "fa")
+
+
+def test_twilios_own_words_are_english_keywords_too():
+    # Twilio confirms them itself; the gateway must still record the opt-out or opt-in.
+    assert keywords.TWILIO_STOP <= set(LANGUAGES["en"].stop)
+    assert keywords.TWILIO_START <= set(LANGUAGES["en"].start)
 
 
 def test_only_twilios_own_english_words_are_left_to_twilio():

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from common import langid
+from common import langid, languages
 from common.languages import DEFAULT_LANGUAGE, LANGUAGES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -197,6 +198,19 @@ def run_python(code: str, **env: str) -> str:
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True,
                           text=True, check=True).stdout.strip()
+
+
+def test_a_latin_script_language_lingua_knows_is_detected_once_its_row_is_in_the_table(tmp_path):
+    # Turkish is unsupported today (above); a row with its lingua code and its letters is all detection needs.
+    table = yaml.safe_load(languages.TABLE.read_text(encoding="utf-8"))
+    table["languages"].append({"code": "tr", "name": "Turkish", "endonym": "Türkçe", "script": "latin",
+                               "lingua": "tr", "letters": "çğıöşüâî", "choose": ["türkçe"]})
+    path = tmp_path / "languages.yml"
+    path.write_text(yaml.safe_dump(table, allow_unicode=True), encoding="utf-8")
+    code = ("from common import langid; print(langid.decide(\"Merhaba, Göteborg'da iş arıyorum ama bulamadım\", 'sv'), "
+            "langid.decide('Hej, jag söker jobb och behöver hjälp med mitt CV', 'tr'), "
+            "langid.detect('Ich suche seit einem Monat eine Arbeit').unsupported)")
+    assert run_python(code, LANGUAGES_FILE=str(path)) == "tr sv True"
 
 
 def test_the_default_backend_comes_from_the_environment():

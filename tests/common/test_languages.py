@@ -4,10 +4,27 @@ from common import langid, languages
 from common.languages import DEFAULT_LANGUAGE, LANGUAGES, explicit_choice
 
 
-def test_every_language_has_a_name_an_endonym_and_keywords():
+def test_the_table_is_read_from_the_data_file_in_its_order():
+    assert list(LANGUAGES) == ["sv", "en", "ar", "so", "fa", "ti"]  # the language menu's numbers
     for code, lang in LANGUAGES.items():
         assert lang.code == code and len(code) == 2
-        assert lang.name and lang.endonym and lang.keywords
+    assert [code for code, lang in LANGUAGES.items() if lang.rtl] == ["ar", "fa"]
+    assert LANGUAGES["ti"].script == "ethiopic" and LANGUAGES["ti"].lingua is None
+
+
+def test_every_word_that_chooses_a_language_chooses_it_with_or_without_please():
+    for code, lang in LANGUAGES.items():
+        for word in lang.choose:
+            assert explicit_choice(word) == code
+            assert explicit_choice(f"{word.upper()}, {lang.please[0] if lang.please else 'please'}!") == code
+
+
+def test_the_language_menu_offers_every_language_in_the_tables_order():
+    from common.texts import language_menu
+
+    _, buttons = language_menu()
+    assert [explicit_choice(b["payload"]) for b in buttons] == list(LANGUAGES)
+    assert [b["title"] for b in buttons] == [lang.endonym for lang in LANGUAGES.values()]
 
 
 def test_explicit_choice_forgives_case_and_punctuation():
