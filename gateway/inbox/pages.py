@@ -76,7 +76,7 @@ async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
 
 
 async def page_error(request: Request, exc: PageError) -> Response:
-    return html(render.error_page(await signed_in(request), exc.status, exc.message), exc.status)
+    return html(render.page("error.html", await signed_in(request), status=exc.status, message=exc.message), exc.status)
 
 
 # --- signing in and out ------------------------------------------------------------------
@@ -86,7 +86,8 @@ def _login_response(request: Request, next_path: str, email: str = "", error: st
     data = session_data(request)
     if fresh or not data or "c" in data:  # a new anonymous session guards the form
         data = new_session()
-    response = html(render.login_page(data["t"], next_path, email, error, notice), status)
+    response = html(render.page("login.html", None, csrf=data["t"], next_path=next_path, email=email, error=error,
+                                notice=notice), status)
     set_session(response, request.app.state.settings, data)
     return response
 
@@ -138,7 +139,7 @@ async def inbox(request: Request, user: PageUser, status: str = "active",
                 done: str | None = None) -> Response:
     status = status if status in ("active", "closed") else "active"
     items = await in_session(service.list_handoffs, user, status)
-    return html(render.list_page(user, items, status, notice=DONE.get(done or "")))
+    return html(render.page("list.html", user, items=items, status=status, notice=DONE.get(done or "")))
 
 
 def _handoff_view(session, user: User, handoff_id: int) -> tuple[dict, list[dict]]:
@@ -150,7 +151,7 @@ async def _handoff_page(user: User, handoff_id: int, status: int = 200, **extra)
         view, hubs = await in_session(_handoff_view, user, handoff_id)
     except service.NotVisible as exc:
         raise PageError(404, "There is no such handoff in your hub.") from exc
-    return html(render.handoff_page(user, view, hubs, **extra), status)
+    return html(render.page("handoff.html", user, h=view, hubs=hubs, **extra), status)
 
 
 @router.get("/handoffs/{handoff_id}")
@@ -229,7 +230,7 @@ async def events(request: Request, user: ApiUser) -> StreamingResponse:
 async def stats_page(user: PageUser, weeks: int = Query(stats.DEFAULT_WEEKS, ge=1,
                                                                           le=stats.MAX_WEEKS)) -> Response:
     figures = await stats.gather(user, weeks)
-    return html(render.stats_page(user, figures, weeks))
+    return html(render.page("stats.html", user, s=figures, weeks=weeks))
 
 
 @router.get("/stats.csv")
@@ -251,7 +252,7 @@ def _duty_and_phone(session, coordinator_id: int) -> tuple[bool, str | None]:
 
 async def _account_page(user: User, status: int = 200, **extra) -> HTMLResponse:
     on_duty, phone = await in_session(_duty_and_phone, user.id)
-    return html(render.account_page(user, on_duty, phone, **extra), status)
+    return html(render.page("account.html", user, on_duty=on_duty, phone=phone, **extra), status)
 
 
 @router.get("/account")
@@ -292,7 +293,7 @@ def _people_and_hubs(session) -> tuple[list[dict], list[dict]]:
 
 async def _people_page(user: User, status: int = 200, **extra) -> HTMLResponse:
     people, hubs = await in_session(_people_and_hubs)
-    return html(render.coordinators_page(user, people, hubs, **extra), status)
+    return html(render.page("coordinators.html", user, people=people, hubs=hubs, **extra), status)
 
 
 @router.get("/admin/coordinators")
@@ -352,7 +353,7 @@ async def reset_person(coordinator_id: int, request: Request, user: PageAdmin) -
 @router.get("/admin/hubs")
 async def hubs(user: PageAdmin) -> Response:
     overview = await in_session(accounts.hubs_overview)
-    return html(render.hubs_page(user, overview))
+    return html(render.page("hubs.html", user, hubs=overview))
 
 
 # --- static files --------------------------------------------------------------------------

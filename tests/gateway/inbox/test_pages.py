@@ -1,13 +1,14 @@
-"""The inbox pages: what a resident wrote is text, never markup; phone numbers
-are masked everywhere; no inline script; the API is in the OpenAPI."""
+"""The inbox pages: what a resident or a coordinator wrote is text, never
+markup; phone numbers are masked everywhere; no inline script; the API is in
+the OpenAPI."""
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import pytest
 
 from gateway.db import session_scope
-from gateway.inbox import render
 from gateway.models import Handoff, Message
 from gateway.store import mask
 from tests.gateway.inbox.conftest import Browser, add_coordinator, add_handoff
@@ -16,6 +17,7 @@ NUMBER = "+46701234567"
 SCRIPT = "<script>alert('xss')</script>"
 IMG = '<img src=x onerror="alert(1)">'
 QUOTE = '"><svg onload=alert(2)>'
+NAME = 'Eve "<script>alert(3)</script>'
 
 
 @pytest.fixture
@@ -34,8 +36,31 @@ def hostile(ana):
     return handoff
 
 
+class Shown(HTMLParser):
+    """What a browser makes of a page: its text (character references read) and each element's attributes."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self.attributes: list[dict] = []
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.attributes.append(dict(attrs))
+
+    def handle_data(self, data):
+        self.texts.append(data)
+
+    def text(self) -> str:
+        return "".join(self.texts)
+
+    def element(self, id_: str) -> dict:
+        return next(attributes for attributes in self.attributes if attributes.get("id") == id_)
+
+
 def no_raw_markup(page: str) -> None:
-    for payload in (SCRIPT, IMG, QUOTE, "<svg onload", "<img src=x"):
+    for payload in (SCRIPT, IMG, QUOTE, NAME, "<svg onload", "<img src=x", "<script>alert"):
         assert payload not in page
     # The only script element is the inbox's own file.
     assert re.findall(r"<script[^>]*>", page) == ['<script src="/inbox/static/inbox.js" defer>']
@@ -44,15 +69,36 @@ def no_raw_markup(page: str) -> None:
 def test_what_residents_write_is_shown_as_text_on_the_handoff_page(ana, hostile):
     page = ana.get(f"/inbox/handoffs/{hostile}").text
     no_raw_markup(page)
-    assert "&lt;script&gt;alert(&#x27;xss&#x27;)&lt;/script&gt;" in page
-    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
-    assert "&quot;&gt;&lt;svg onload=alert(2)&gt;" in page  # the area, in an element and never in an attribute
+    shown = Shown(page).text()
+    assert SCRIPT in shown and IMG in shown  # the messages and the summary, as the resident wrote them
+    assert QUOTE in shown  # the area, in an element and never in an attribute
 
 
 def test_what_residents_write_is_shown_as_text_in_the_list(ana, hostile):
     page = ana.get("/inbox").text
     no_raw_markup(page)
-    assert "&quot;&gt;&lt;svg onload=alert(2)&gt;" in page
+    assert QUOTE in Shown(page).text()
+
+
+def test_a_coordinators_name_is_text_on_every_page_that_shows_it(gateway, hostile):
+    add_coordinator("eve@hjallbo.example", hub="hjallbo", name=NAME)
+    add_coordinator("admin@hub.example", role="admin", hub=None)
+    eve, admin = Browser(gateway, "eve@hjallbo.example"), Browser(gateway, "admin@hub.example")
+    assert eve.form(f"/inbox/handoffs/{hostile}/claim").status_code == 303
+    pages = {f"eve {url}": eve.get(url).text  # beside "Sign out" on every page, and as who claimed the handoff
+             for url in ("/inbox", f"/inbox/handoffs/{hostile}", "/inbox/stats", "/inbox/account")}
+    pages |= {f"admin {url}": admin.get(url).text
+              for url in ("/inbox", f"/inbox/handoffs/{hostile}", "/inbox/admin/coordinators")}
+    # An admin's new account that fails keeps what they typed, in the form fields' value attributes.
+    taken = admin.form("/inbox/admin/coordinators", {"name": NAME, "email": "eve@hjallbo.example", "phone": NAME,
+                                                     "role": "coordinator", "hub": "hjallbo"})
+    assert taken.status_code == 409
+    pages["admin's form again"] = taken.text
+    for where, page in pages.items():
+        no_raw_markup(page)
+        assert NAME in Shown(page).text(), where
+    form = Shown(taken.text)
+    assert form.element("new-name")["value"] == NAME and form.element("new-phone")["value"] == NAME
 
 
 def test_the_api_returns_text_as_json_data_for_the_page_to_set_as_text(ana, hostile):
@@ -121,8 +167,3 @@ def test_the_login_page_has_no_session_yet_but_a_csrf_token(gateway):
     page = gateway.get("/inbox/login")
     assert page.status_code == 200 and 'name="csrf"' in page.text and 'autocomplete="current-password"' in page.text
 
-
-def test_render_escapes_by_default_and_keeps_markup_it_made():
-    assert render.render("<p>{x}</p>", x="<b>") == "<p>&lt;b&gt;</p>"
-    assert render.render("<p>{x}</p>", x=render.Markup("<b>ok</b>")) == "<p><b>ok</b></p>"
-    assert render.render('<a title="{x}">', x='" onmouseover="x') == '<a title="&quot; onmouseover=&quot;x">'
