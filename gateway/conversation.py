@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from common import crisis, hubs, keywords, langid
 from common.languages import explicit_choice
+from common.redact import redact
 from common.texts import language_menu, text
 from gateway import db
 from gateway.channels import sms
@@ -40,7 +41,9 @@ MAX_BOT_TEXT = 1000
 @dataclass
 class Plan:
     """What ``_prepare`` decided for one message: ``language`` is set only
-    when the bot is to be asked."""
+    when the bot is to be asked; ``said`` is what the bot is given, with phone
+    and personal identity numbers, e-mail addresses and cards masked
+    (common.redact): Rasa keeps it in its tracker store."""
 
     said: str = ""
     language: str | None = None
@@ -163,7 +166,7 @@ class Conversations:
                 queue_replies(session, resident, plan.prefix or [BotReply(text("handoff_open", language))],
                               sender="system")
                 return plan
-            plan.said, plan.language = said, language
+            plan.said, plan.language = redact(said), language
             plan.conversation_id, plan.channel = resident.pseudonym, resident.channel
         return plan
 

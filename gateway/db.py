@@ -16,6 +16,8 @@ from gateway.settings import ROOT, get_settings
 
 
 def make_engine(url: str) -> Engine:
+    """``hide_parameters``: a database error names no bound value (a phone number,
+    a resident's words) in its text, so not in a log line either."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -24,7 +26,7 @@ def make_engine(url: str) -> Engine:
         # one writer at a time anyway, and threads that wait for the pool wake
         # the moment it is free, where SQLite's own busy handler sleeps in steps
         # of up to 100 ms (which made webhook acknowledgements take a second).
-        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False},
+        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False}, hide_parameters=True,
                                poolclass=QueuePool, pool_size=1, max_overflow=0, pool_timeout=30)
 
         @event.listens_for(engine, "connect")
@@ -36,7 +38,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 @lru_cache

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy import select, update
 
+from common.redact import redact
 from gateway import db
 from gateway.db import session_scope
 from gateway.models import Coordinator, Message, Resident, utcnow
@@ -133,6 +135,8 @@ class Outbox:
         return batch, min(waits)
 
     async def _deliver(self, delivery: Delivery) -> Outcome:
+        """One attempt. A provider's error text can quote the number ("The 'To'
+        number +4670... is not valid"): it is masked before it is stored or logged."""
         sender = self.senders[delivery.channel]
         try:
             status, provider_id = await sender.send(delivery)
@@ -140,12 +144,13 @@ class Outbox:
         except NotConnected:
             return Outcome(delivery, "awaiting_connection")  # the channel queues it again on reconnect
         except TransientError as exc:
-            return Outcome(delivery, "queued", error=str(exc)[:500])
+            return Outcome(delivery, "queued", error=redact(str(exc))[:500])
         except PermanentError as exc:
-            return Outcome(delivery, "failed", error=str(exc)[:500], opted_out=exc.opted_out)
+            return Outcome(delivery, "failed", error=redact(str(exc))[:500], opted_out=exc.opted_out)
         except Exception as exc:  # an unexpected sender bug must not lose the message
-            log.exception("sender crashed")
-            return Outcome(delivery, "queued", error=f"{type(exc).__name__}: {exc}"[:500])
+            error = redact(f"{type(exc).__name__}: {exc}")[:500]
+            log.error("sender crashed: %s\n%s", error, "".join(traceback.format_tb(exc.__traceback__)))
+            return Outcome(delivery, "queued", error=error)
 
     @staticmethod
     def _record(outcomes: list[Outcome]) -> None:

@@ -2,25 +2,43 @@
 
 Every setting has a working development default so that ``make run`` needs
 nothing; ``APP_ENV=production`` refuses to start while any secret is still a
-development placeholder. ``.env.example`` lists them all.
+development placeholder, and so does a gateway others can reach (GATEWAY_HOST
+or PUBLIC_BASE_URL beyond loopback) whatever APP_ENV says, but for
+``APP_ENV=test`` (the test suite). ``.env.example`` lists them all.
 """
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import SecretStr, model_validator
+import limits
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.paths import ROOT
 
-# Development defaults start with this prefix; production refuses them.
+# Development defaults start with this prefix; production refuses them, and so
+# does a gateway reachable beyond this machine.
 PLACEHOLDER = "dev-"
+SECRETS = ("rasa_token", "secret_key", "twilio_auth_token")
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` (127.0.0.1, ::1, localhost) is reached from this machine only."""
+    if host is None or host.lower() == "localhost":
+        return host is not None
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name: it resolves for others too
+        return False
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=ROOT / ".env", extra="ignore")
+    # hide_input_in_errors: a refusal does not print the secrets it was given.
+    model_config = SettingsConfigDict(env_file=ROOT / ".env", extra="ignore", hide_input_in_errors=True)
 
     app_env: Literal["development", "test", "production"] = "development"
     data_dir: Path = ROOT / "var"
@@ -32,6 +50,17 @@ class Settings(BaseSettings):
     gateway_port: int = 8000
     # The address Twilio calls, as it sees it (behind a proxy, the proxy's).
     public_base_url: str = "http://127.0.0.1:8000"
+    # The reverse proxies in front of the gateway (addresses or networks, comma-separated): only
+    # their X-Forwarded-For is believed, so sign-in limits count each client's own address.
+    trusted_proxies: str = "127.0.0.1,::1"
+    # The web chat (gateway/channels/web.py). Besides PUBLIC_BASE_URL's own page, the pages that
+    # embed the widget, as origins (https://kommun.example, comma-separated); no other page may open it.
+    web_chat_origins: str = ""
+    # A conversation nobody has written in for this long is over: the next visit starts afresh.
+    web_chat_idle_minutes: int = 120
+    # Connections and messages from one address (`limits` notation); a hub whose computers share
+    # one public address may need more.
+    web_chat_address_limit: str = "120/minute"
 
     # `make run` starts the Rasa server and action server on these loopback ports
     # and points rasa_url / action_server_url at them.
@@ -51,6 +80,12 @@ class Settings(BaseSettings):
     twilio_from_number: str = ""
 
     log_level: str = "INFO"
+
+    @field_validator("web_chat_address_limit")
+    @classmethod
+    def _a_rate_limit(cls, value: str) -> str:
+        limits.parse(value)  # a ValueError at start, not at a resident's first message
+        return value
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -81,6 +116,26 @@ class Settings(BaseSettings):
             raise ValueError(
                 "production mode needs real values for: " + ", ".join(problems)
             )
+        return self
+
+    @model_validator(mode="after")
+    def _no_placeholders_beyond_loopback(self) -> Settings:
+        """The placeholders are public (dev-twilio-auth-token signs a forged webhook),
+        so they serve only where nobody else can reach the gateway, whatever APP_ENV
+        says; the test suite's APP_ENV=test alone is exempt."""
+        if self.app_env == "test":
+            return self
+        reachable = [f"GATEWAY_HOST={self.gateway_host}"] if not is_loopback(self.gateway_host) else []
+        if not is_loopback(urlsplit(self.public_base_url).hostname):
+            reachable.append(f"PUBLIC_BASE_URL={self.public_base_url}")
+        placeholders = [name.upper() for name in SECRETS
+                        if getattr(self, name).get_secret_value().startswith(PLACEHOLDER)]
+        if reachable and placeholders:
+            raise ValueError(
+                f"the gateway is reachable beyond this machine ({', '.join(reachable)}) but still has the public "
+                f"development placeholders: set {', '.join(placeholders)} to real secrets (Twilio's auth token from "
+                "your Twilio account; otherwise long random values, e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'`), or serve on 127.0.0.1 with a local PUBLIC_BASE_URL")
         return self
 
 

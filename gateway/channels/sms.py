@@ -2,7 +2,9 @@
 
 The webhook checks Twilio's signature with the ``twilio`` package's own
 ``RequestValidator``, stores the message (once per ``MessageSid``), answers
-Twilio at once with empty TwiML, and lets the bot's turn run afterwards.
+Twilio at once with empty TwiML, and lets the bot's turn run afterwards. A
+request without a signature, or larger than Twilio's ever are, is refused
+before its body is read.
 """
 from __future__ import annotations
 
@@ -10,14 +12,14 @@ import asyncio
 import logging
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from gateway import db
-from gateway.channels.gsm import MAX_BODY
+from gateway.channels.gsm import MAX_BODY, segments
 from gateway.db import session_scope
 from gateway.intake import Inbound
 from gateway.models import Message
@@ -31,6 +33,10 @@ router = APIRouter(prefix="/sms", tags=["sms"])
 
 TWIML_EMPTY = str(MessagingResponse())
 OPTED_OUT = 21610  # Twilio: the number has replied STOP
+# Twilio's webhooks are small: a body of 1600 characters (an Arabic letter is 6
+# bytes in the form) and ten media URLs come to about 15 KiB.
+MAX_FORM_BYTES = 64 * 1024
+MAX_MEDIA = 10  # Twilio's own limit of attachments to one message
 
 
 def render(replies) -> tuple[str, list[dict]]:
@@ -52,16 +58,35 @@ def public_url(settings: Settings, request: Request) -> str:
     return f"{url}?{request.url.query}" if request.url.query else url
 
 
-async def verified_form(request: Request) -> dict[str, str] | None:
+async def verified_form(request: Request) -> dict[str, str]:
+    """The form Twilio signed. Whoever posts is unknown until the signature
+    checks, so nothing unsigned, declared larger than MAX_FORM_BYTES, or
+    streaming past them is read (whole) or parsed."""
     settings: Settings = request.app.state.settings
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        raise HTTPException(403, "invalid signature")
+    declared = request.headers.get("Content-Length", "")
+    if declared.isdecimal() and int(declared) > MAX_FORM_BYTES:
+        raise HTTPException(413, "request too large")
     # Twilio posts application/x-www-form-urlencoded; the standard library's
     # parser costs a fraction of Starlette's multipart-capable form parsing.
-    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+    form = dict(parse_qsl((await capped_body(request)).decode("utf-8", "replace"), keep_blank_values=True))
     validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
-    signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature or not validator.validate(public_url(settings, request), form, signature):
-        return None
+    if not validator.validate(public_url(settings, request), form, signature):
+        raise HTTPException(403, "invalid signature")
     return form
+
+
+async def capped_body(request: Request) -> bytes:
+    """The body, refused once past MAX_FORM_BYTES: Starlette's ``request.body()``
+    reads it whole whatever its size, and has no limit to set."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise HTTPException(413, "request too large")
+    return bytes(body)
 
 
 def twiml() -> Response:
@@ -71,14 +96,12 @@ def twiml() -> Response:
 @router.post("/webhook", summary="Twilio's incoming-message webhook")
 async def incoming(request: Request) -> Response:
     form = await verified_form(request)
-    if form is None:
-        return Response("invalid signature", status_code=403)
     sender, sid = form.get("From", "").strip(), form.get("MessageSid", "").strip()
     if not sender or not sid:
         return Response("From and MessageSid are required", status_code=400)
     body = form.get("Body", "")[:MAX_BODY * 2]
     raw_media = form.get("NumMedia", "0")
-    media = int(raw_media) if raw_media.isdigit() else 0
+    media = min(int(raw_media), MAX_MEDIA) if raw_media.isdecimal() else 0
     # Only how many attachments and of what type: the media itself is never fetched or kept.
     extra = {"media": media, "media_types": [form.get(f"MediaContentType{i}", "") for i in range(media)]} \
         if media else None
@@ -93,8 +116,6 @@ async def incoming(request: Request) -> Response:
 @router.post("/status", summary="Twilio's delivery status callback")
 async def status(request: Request) -> Response:
     form = await verified_form(request)
-    if form is None:
-        return Response("invalid signature", status_code=403)
     sid, state = form.get("MessageSid"), form.get("MessageStatus")
     if sid and state:
         await db.run(record_status, sid, state, form.get("ErrorCode"))
@@ -120,7 +141,9 @@ class SmsSender:
     async def send(self, delivery: Delivery) -> tuple[str, str | None]:
         body = delivery.body[:MAX_BODY]
         if self.client is None:
-            log.info("dry-run SMS to %s: %r", mask("sms", delivery.address), body)
+            # Not the body: coordinators' replies quote what residents told them.
+            log.info("dry-run SMS to %s: %d characters, %d segment(s)", mask("sms", delivery.address), len(body),
+                     segments(body))
             return "dry_run", None
         try:
             sent = await asyncio.to_thread(

@@ -1,13 +1,23 @@
 """The SMS webhook, driven through the real gateway with requests signed by the
 twilio package's own validator. The Rasa server is not running here, which is
 itself a case the gateway must handle."""
+import asyncio
+import logging
 import uuid
 
+from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
 from common.texts import text
+from gateway.app import create_app
+from gateway.channels import sms as sms_channel
+from gateway.channels.gsm import MAX_BODY
+from gateway.channels.sms import SmsSender
 from gateway.db import session_scope
 from gateway.models import Message, Resident
+from gateway.outbox import Delivery, Outbox
+from gateway.services import build
+from tests.conftest import CannedRasa, Recorder
 
 NUMBER = "+46701234567"
 
@@ -108,3 +118,102 @@ def test_the_status_callback_is_signed_too_and_records_delivery(gateway, setting
     assert messages()[0][2] == "sent"
     assert post(gateway, settings, params, path="/sms/status").status_code == 204
     assert messages()[0][2] == "delivered"
+
+
+# --- what an unauthenticated sender can cost, and what Twilio's errors and dry-runs leave in logs ---
+
+def raw_post(settings, headers: dict, chunks: list[bytes]) -> tuple[int, int]:
+    """POST /sms/webhook to the app's ASGI interface as a client would stream it; the
+    status, and how many of the body's chunks the app read."""
+    app = create_app(settings, build(settings, rasa=CannedRasa(), sms=Recorder()))
+    read, answer = 0, []
+
+    async def receive():
+        nonlocal read
+        if read == len(chunks):
+            return {"type": "http.disconnect"}
+        read += 1
+        return {"type": "http.request", "body": chunks[read - 1], "more_body": read < len(chunks)}
+
+    async def send(message):
+        answer.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "https",
+             "path": "/sms/webhook", "raw_path": b"/sms/webhook", "query_string": b"", "root_path": "",
+             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+             "client": ("203.0.113.9", 40000), "server": ("hubguide.example.org", 443)}
+    asyncio.run(app(scope, receive, send))
+    return answer[0]["status"], read
+
+
+CHUNK = b"Body=" + b"a" * (64 * 1024 - 5)
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+def test_a_body_declared_too_large_is_refused_before_any_of_it_is_read(settings):
+    chunks = [CHUNK] * 200  # 12.5 MiB
+    headers = {**FORM, "content-length": str(len(CHUNK) * 200), "x-twilio-signature": "c2lnbmVk"}
+    assert raw_post(settings, headers, chunks) == (413, 0)
+
+
+def test_a_streamed_body_is_read_only_up_to_the_cap(settings):
+    chunks = [CHUNK] * 200  # no Content-Length: chunked
+    status, read = raw_post(settings, {**FORM, "x-twilio-signature": "c2lnbmVk"}, chunks)
+    assert status == 413
+    assert read * len(CHUNK) <= sms_channel.MAX_FORM_BYTES + len(CHUNK)
+
+
+def test_a_request_without_a_signature_is_refused_before_its_body_is_read(settings):
+    status, read = raw_post(settings, {**FORM, "content-length": str(len(CHUNK) * 3)}, [CHUNK] * 3)
+    assert (status, read) == (403, 0)
+
+
+def test_a_signed_webhook_at_twilios_largest_is_still_taken(gateway, settings):
+    body = "ب" * MAX_BODY  # 1600 Arabic letters: the longest body Twilio sends, 6 bytes each as a form
+    media = {f"MediaContentType{i}": "image/jpeg" for i in range(10)} | {
+        f"MediaUrl{i}": f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}/Messages/MM{'0' * 32}/Media/ME{i}"
+        for i in range(10)}
+    assert post(gateway, settings, sms(body, NumMedia="10", **media)).status_code == 200
+    assert messages()[0][3] == body
+
+
+def test_num_media_is_capped_at_twilios_ten(gateway, settings):
+    assert post(gateway, settings, sms("", NumMedia="2000000")).status_code == 200
+    with session_scope() as session:
+        extra = session.query(Message).filter_by(direction="in").one().extra
+    assert extra["media"] == 10 and len(extra["media_types"]) == 10
+
+
+class RefusingTwilio:
+    """Twilio's REST client as it answers a number it cannot send to."""
+
+    class messages:  # noqa: N801 - the client's attribute
+        @staticmethod
+        def create(**_):
+            raise TwilioRestException(400, "/2010-04-01/Accounts/AC0/Messages.json", code=21211, method="POST",
+                                      msg="Unable to create record: The 'To' number +46701234567 is not a valid "
+                                          "phone number.")
+
+
+def test_twilios_error_reaches_neither_the_error_column_nor_the_logs_with_the_number(settings, caplog):
+    caplog.set_level(logging.DEBUG)
+    with session_scope() as session:
+        session.add(Message(resident=Resident(channel="sms", address=NUMBER), direction="out", channel="sms",
+                            sender="coordinator", body="Hej, vi ses i morgon", status="queued"))
+    sender = SmsSender(settings)
+    sender.client = RefusingTwilio()
+    asyncio.run(Outbox({"sms": sender}).deliver_due())
+    with session_scope() as session:
+        message = session.query(Message).one()
+        assert (message.status, message.error) == ("failed", "twilio 400 21211: Unable to create record: "
+                                                   "The 'To' number [☎] is not a valid phone number.")
+    assert "failed" in caplog.text and "701234567" not in caplog.text
+
+
+def test_a_dry_run_logs_the_length_and_segments_not_the_body(settings, caplog):
+    caplog.set_level(logging.INFO)
+    body = "Hej Amina, ring mig på 031-123 45 67 så bokar vi en tid. /Ana, Hjällbo"
+    sent = asyncio.run(SmsSender(settings).send(Delivery(1, "sms", NUMBER, body, None)))
+    assert sent == ("dry_run", None)
+    line, = [r.getMessage() for r in caplog.records if r.name == "hubguide.sms"]
+    assert line == f"dry-run SMS to +467••••••67: {len(body)} characters, 1 segment(s)"
