@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from common.languages import language_name
@@ -22,6 +23,8 @@ from gateway.store import queue_outbound
 log = logging.getLogger("hubguide.handoff")
 
 OUTCOMES = ("work", "studies", "business", "other_service", "no_contact")
+# The conversation with the bot a handoff's coordinator sees: what led to it, this long before.
+LEAD_IN = timedelta(hours=1)
 
 
 class HandoffError(Exception):
@@ -57,7 +60,7 @@ def create(session: Session, resident: Resident, request: HandoffRequest) -> Han
     if hub is None:
         raise HandoffError(f"unknown hub {request.hub_slug!r}")
     recent = session.scalars(
-        select(Message.body).where(Message.resident_id == resident.id, Message.direction == "in")
+        select(Message.body).where(_lead_in(resident.id, utcnow()), Message.direction == "in")
         .order_by(Message.id.desc()).limit(6)
     ).all()
     said = [body for body in reversed(recent) if body and not body.startswith("/")]
@@ -172,6 +175,21 @@ def close(session: Session, handoff: Handoff, outcome: str) -> Message:
     return message
 
 
+def _lead_in(resident_id: int, opened: datetime):
+    """A filter on Message: the resident's messages outside any handoff from ``LEAD_IN`` before
+    ``opened`` on, none from before their previous handoff closed."""
+    closed_before = (select(func.max(Handoff.closed_at))
+                     .where(Handoff.resident_id == resident_id, Handoff.closed_at <= opened).scalar_subquery())
+    return and_(Message.resident_id == resident_id, Message.handoff_id.is_(None),
+                Message.created_at >= opened - LEAD_IN,
+                or_(closed_before.is_(None), Message.created_at > closed_before))
+
+
 def residents_messages(handoff: Handoff):
-    """The conversation so far: everything to and from the resident, oldest first."""
-    return select(Message).where(Message.resident_id == handoff.resident_id).order_by(Message.id)
+    """This handoff's conversation, oldest first: the bot turns that led to it (``_lead_in``), what
+    the resident and the coordinators wrote in it, and what the bot said until it closed. Never what
+    the resident said in another handoff: hub B does not read what they told hub A."""
+    around = _lead_in(handoff.resident_id, handoff.created_at)
+    if handoff.closed_at is not None:
+        around = and_(around, Message.created_at <= handoff.closed_at)
+    return select(Message).where(or_(Message.handoff_id == handoff.id, around)).order_by(Message.id)

@@ -72,8 +72,16 @@ class Coordinator(Base):
     phone: Mapped[str | None] = mapped_column(String(50))  # for the new-handoff SMS
     on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Consecutive failed sign-ins (an attempt counts from the moment it is claimed), and no
+    # attempt before ``locked_until`` (gateway.inbox.accounts.sign_in).
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A password check under way since then: one at a time per account, in every process.
+    verifying_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Part of every session cookie; signing out adds one, which ends all the account's sessions.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # A one-time password (made by an admin) is to be replaced at the first sign-in.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     hub: Mapped[Hub | None] = relationship()
@@ -169,3 +177,24 @@ class Handoff(Base):
     resident: Mapped[Resident] = relationship()
     hub: Mapped[Hub | None] = relationship()
     claimed_by: Mapped[Coordinator | None] = relationship()
+
+
+class Audit(Base):
+    """One line of the audit trail: who did what to which records, and when.
+
+    Ids and an action name only, never personal data (no text, no number, no name),
+    so a line may outlive what it names: the ids are plain integers, without foreign
+    keys, and stay after a resident's erasure or a retention run deletes the rows.
+    Actions so far: ``read_conversation`` (a coordinator opened a handoff's conversation).
+    """
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer, index=True)  # the coordinator; None: the gateway's own job
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    handoff_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    resident_id: Mapped[int | None] = mapped_column(Integer)
+    coordinator_id: Mapped[int | None] = mapped_column(Integer)  # an account acted on (an admin's change)
+    count: Mapped[int | None] = mapped_column(Integer)  # how many rows a job touched (a retention run)

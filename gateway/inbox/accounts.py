@@ -1,18 +1,18 @@
-"""Coordinator accounts: signing in (with lockout), and what an admin manages."""
+"""Coordinator accounts: signing in (with limits), and what an admin manages."""
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from gateway.db import in_session
 from gateway.inbox import security
-from gateway.inbox.security import LOCK_SECONDS, MAX_FAILURES, Throttles, aware, minutes
+from gateway.inbox.security import aware
+from gateway.inbox.throttles import ACCOUNT_DELAY_SECONDS, MAX_FAILURES, Throttles, minutes
 from gateway.models import Coordinator, Handoff, Hub, utcnow
 
 log = logging.getLogger("hubguide.inbox")
@@ -25,6 +25,8 @@ WRONG = "Wrong email or password."
 LOCKED = ("Too many failed sign-ins: this account is locked for {minutes} more minute(s). "
           "Try again later, or ask an admin to reset your password.")
 ADDRESS_LIMIT = ("Too many failed sign-ins from your network. Try again in {minutes} minute(s).")
+# A claim on an account lapses after this (a process that died while checking must not hold it).
+CLAIM_SECONDS = 60
 
 _dummy_hash: str | None = None
 
@@ -69,82 +71,141 @@ class Password:
     """A password checked and hashed, ready to store."""
     text: str
     hash: str
+    one_time: bool = False  # made here, for an admin to hand over: to be changed at the first sign-in
 
 
-def _password(password: str | Password | None) -> Password:
-    """``password`` (a new one-time one when None) checked and hashed."""
+def _password(password: str | Password | None, personal: tuple[str, ...] = ()) -> Password:
+    """``password`` (a new one-time one when None) checked against ``personal`` (email, name) and hashed."""
     if isinstance(password, Password):
         return password
-    password = password or security.new_password()
-    problem = security.password_problem(password)
+    if not password:
+        password = security.new_password()
+        return Password(password, security.hash_password(password), one_time=True)
+    problem = security.password_problem(password, personal)
     if problem:
         raise AccountError(problem)
     return Password(password, security.hash_password(password))
 
 
-async def prepare_password(password: str | None = None) -> Password:
-    """``_password`` in a worker thread. Hashing takes about 0.2 s: done inside a
+async def prepare_password(password: str | None = None, personal: tuple[str, ...] = ()) -> Password:
+    """``_password`` in a hashing thread. Hashing takes about 0.2 s: done inside a
     transaction, it would hold the database thread and the one SQLite connection,
     and residents' turns would wait behind it."""
-    return await asyncio.to_thread(_password, password)
+    return await security.hashing(_password, password, personal)
+
+
+def _locked(seconds: float) -> SignInResult:
+    return SignInResult(None, LOCKED.format(minutes=minutes(seconds)), 429)
 
 
 async def sign_in(email: str, password: str, address: str, throttles: Throttles) -> SignInResult:
-    """Check a sign-in; counts failures per account (stored) and per address (in memory).
-    The database work runs on the database thread, the password check in a worker thread."""
+    """Check a sign-in. Every attempt is counted before its password is checked, so attempts
+    sent together cannot pass a limit: per address (``IP_FAILURES``), per address and email
+    (``MAX_FAILURES``, then held back for 15 minutes) and per account, in the database, where
+    the attempt is claimed (``_claim``): one check per account at a time in every process, and
+    after ``MAX_FAILURES`` in a row one try a minute (a delay, so a stranger cannot lock the
+    account for its owner). Emails without an account are held back the same way. The database
+    work runs on the database thread, the hashing in ``security.hashing``'s threads."""
     email = normalise_email(email)
-    wait = throttles.by_address.retry_after(address)
-    if wait:
-        log.warning("sign-in refused: too many failures from one address")
-        return SignInResult(None, ADDRESS_LIMIT.format(minutes=minutes(wait)), 429)
-    coordinator_id, locked_until, password_hash = await in_session(_find_account, email)
-    now = utcnow()
-    if locked_until is not None and locked_until > now:
-        return SignInResult(None, LOCKED.format(minutes=minutes((locked_until - now).total_seconds())), 429)
-    if coordinator_id is None:
-        wait = throttles.by_unknown_email.retry_after(email)
-        if wait:  # the same answer an existing account gets once locked
-            return SignInResult(None, LOCKED.format(minutes=minutes(wait)), 429)
-        await asyncio.to_thread(_verify_nothing, password)
-        throttles.by_unknown_email.fail(email)
-        throttles.by_address.fail(address)
-        locked = throttles.by_unknown_email.retry_after(email)
-        return SignInResult(None, LOCKED.format(minutes=minutes(locked)) if locked else WRONG,
-                            429 if locked else 401)
-    good = await asyncio.to_thread(security.verify_password, password_hash, password)
-    rehashed = (await asyncio.to_thread(security.hash_password, password)
-                if good and security.needs_rehash(password_hash) else None)
-    result = await in_session(_settle_sign_in, coordinator_id, good, rehashed, now)
-    if result.error:
-        throttles.by_address.fail(address)  # the throttles stay on the event loop
+    if not throttles.by_address.claim(address):
+        log.warning("sign-in refused: too many attempts from one address")
+        return SignInResult(None, ADDRESS_LIMIT.format(minutes=minutes(throttles.by_address.retry_after(address))),
+                            429)
+    account = await in_session(_find_account, email)
+    # The account's password in the key: a password reset gives its owner new tries at once.
+    pair = f"{address} {email} {account[1] if account else ''}"
+    if not throttles.by_address_and_email.claim(pair):
+        return _locked(throttles.by_address_and_email.retry_after(pair))
+    async with throttles.gates.one_at_a_time(email):
+        result = await (_check(account[0], password) if account else _check_unknown(email, password, throttles))
+    if result.coordinator_id is not None:
+        throttles.by_address_and_email.clear(pair)
+    elif throttles.by_address_and_email.retry_after(pair):  # that was this address's last try
+        result = _locked(throttles.by_address_and_email.retry_after(pair))
     return result
 
 
-def _find_account(session: Session, email: str) -> tuple[int | None, datetime | None, str | None]:
-    """The account's id, lock and password hash (all None when there is no such account)."""
-    coordinator = session.scalars(select(Coordinator).where(Coordinator.email == email)).first()
-    if coordinator is None:
-        return None, None, None
-    return coordinator.id, aware(coordinator.locked_until), coordinator.password_hash
-
-
-def _settle_sign_in(session: Session, coordinator_id: int, good: bool, rehashed: str | None,
-                    now: datetime) -> SignInResult:
-    """Count a failure (locking the account after ``MAX_FAILURES``) or clear the count after success
-    (and store the password's new hash, when its hashing parameters have changed)."""
-    coordinator = session.get(Coordinator, coordinator_id)
-    if not good or not coordinator.active:
-        coordinator.failed_logins = (coordinator.failed_logins or 0) + 1
-        if coordinator.failed_logins >= MAX_FAILURES:
-            coordinator.failed_logins, coordinator.locked_until = 0, now + timedelta(seconds=LOCK_SECONDS)
-            log.warning("coordinator %s locked after %d failed sign-ins", coordinator.id, MAX_FAILURES)
-            return SignInResult(None, LOCKED.format(minutes=minutes(LOCK_SECONDS)), 429)
+async def _check(coordinator_id: int, password: str) -> SignInResult:
+    now = utcnow()
+    claim = await in_session(_claim, coordinator_id, now)
+    if claim.locked_until is not None:
+        return _locked((claim.locked_until - now).total_seconds())
+    if not claim.claimed:  # checked in another process right now: as long, and the answer, of a wrong password
+        await security.hashing(_verify_nothing, password)
         return SignInResult(None, WRONG, 401)
-    coordinator.failed_logins, coordinator.locked_until = 0, None
-    if rehashed is not None:
-        coordinator.password_hash = rehashed
-    log.info("coordinator %s signed in", coordinator.id)
-    return SignInResult(coordinator.id)
+    good = await security.hashing(security.verify_password, claim.password_hash, password)
+    rehashed = (await security.hashing(security.hash_password, password)
+                if good and security.needs_rehash(claim.password_hash) else None)
+    return await in_session(_settle, claim, good, rehashed, utcnow())
+
+
+async def _check_unknown(email: str, password: str, throttles: Throttles) -> SignInResult:
+    """An email with no account: refused, held back as an account would be (``_claim``, ``_settle``)."""
+    full = not throttles.by_unknown_email.claim(email)
+    if not throttles.unknown_email_pace.claim(email) and full:
+        return _locked(throttles.unknown_email_pace.retry_after(email))
+    await security.hashing(_verify_nothing, password)
+    return _locked(ACCOUNT_DELAY_SECONDS) if throttles.by_unknown_email.retry_after(email) else \
+        SignInResult(None, WRONG, 401)
+
+
+def _find_account(session: Session, email: str) -> tuple[int, str] | None:
+    """The account's id and its password's fingerprint (None when there is no such account)."""
+    found = session.execute(select(Coordinator.id, Coordinator.password_hash).where(Coordinator.email == email)).first()
+    return (found.id, security.fingerprint(found.password_hash)) if found else None
+
+
+@dataclass(frozen=True)
+class Claim:
+    coordinator_id: int
+    since: datetime | None  # when the check was claimed; None: not claimed
+    password_hash: str
+    locked_until: datetime | None  # not claimed: held back until then
+
+    @property
+    def claimed(self) -> bool:
+        return self.since is not None
+
+    @property
+    def busy(self) -> bool:
+        return not self.claimed and self.locked_until is None
+
+
+def _claim(session: Session, coordinator_id: int, now: datetime) -> Claim:
+    """Claim a password check on the account, counted as a failure until it succeeds: one UPDATE,
+    which a second transaction (another process) sees only after this one commits."""
+    claimed = session.execute(
+        update(Coordinator)
+        .where(Coordinator.id == coordinator_id,
+               or_(Coordinator.locked_until.is_(None), Coordinator.locked_until <= now),
+               or_(Coordinator.verifying_since.is_(None),
+                   Coordinator.verifying_since <= now - timedelta(seconds=CLAIM_SECONDS)))
+        .values(failed_logins=Coordinator.failed_logins + 1, verifying_since=now)).rowcount == 1
+    coordinator = session.get(Coordinator, coordinator_id)
+    locked = aware(coordinator.locked_until)
+    return Claim(coordinator_id, now if claimed else None, coordinator.password_hash,
+                 locked if locked is not None and locked > now and not claimed else None)
+
+
+def _settle(session: Session, claim: Claim, good: bool, rehashed: str | None, now: datetime) -> SignInResult:
+    """Clear the count after a success, if the account is as it was when claimed (active, the same
+    password); after a failure (counted by the claim), hold the account once it has ``MAX_FAILURES``
+    in a row. A changed hash (new hashing parameters) is stored."""
+    coordinator = session.get(Coordinator, claim.coordinator_id)
+    if aware(coordinator.verifying_since) == claim.since:  # still this claim's (it may have lapsed)
+        coordinator.verifying_since = None
+    if good and coordinator.active and coordinator.password_hash == claim.password_hash:
+        coordinator.failed_logins, coordinator.locked_until = 0, None
+        if rehashed is not None:
+            coordinator.password_hash = rehashed
+        log.info("coordinator %s signed in", coordinator.id)
+        return SignInResult(coordinator.id)
+    if coordinator.failed_logins >= MAX_FAILURES:
+        coordinator.locked_until = now + timedelta(seconds=ACCOUNT_DELAY_SECONDS)
+        log.warning("coordinator %s held back after %d failed sign-ins in a row", coordinator.id,
+                    coordinator.failed_logins)
+        return _locked(ACCOUNT_DELAY_SECONDS)
+    return SignInResult(None, WRONG, 401)
 
 
 def _hub(session: Session, hub: str | int | None) -> Hub | None:
@@ -174,9 +235,10 @@ def create_coordinator(session: Session, *, name: str, email: str, role: str = "
         raise AccountError("A coordinator needs a hub.")
     if session.scalars(select(Coordinator.id).where(Coordinator.email == email)).first() is not None:
         raise AccountError("There is already an account with that email.", conflict=True)
-    ready = _password(password)
+    ready = _password(password, (email, name))
     coordinator = Coordinator(name=name, email=email, role=role, hub=hub_row, phone=normalise_phone(phone),
-                              on_duty=on_duty, active=True, failed_logins=0, password_hash=ready.hash)
+                              on_duty=on_duty, active=True, failed_logins=0, password_hash=ready.hash,
+                              must_change_password=ready.one_time)
     session.add(coordinator)
     session.flush()
     log.info("account %s created (%s)", coordinator.id, role)
@@ -213,13 +275,14 @@ def update_coordinator(session: Session, actor_id: int, coordinator_id: int, cha
 
 
 def reset_password(session: Session, coordinator_id: int, password: str | Password | None = None) -> str:
-    """A new (one-time) password; also unlocks the account and ends its sessions.
-    Async callers pass a ``prepare_password()``, so no hashing happens here."""
+    """A new password (a one-time one, to be changed at the next sign-in, unless given); also
+    unlocks the account and ends its sessions. Async callers pass a ``prepare_password()``,
+    so no hashing happens here."""
     coordinator = session.get(Coordinator, coordinator_id)
     if coordinator is None:
         raise LookupError(coordinator_id)
-    ready = _password(password)
-    coordinator.password_hash = ready.hash
+    ready = _password(password, (coordinator.email, coordinator.name))
+    coordinator.password_hash, coordinator.must_change_password = ready.hash, ready.one_time
     coordinator.failed_logins, coordinator.locked_until = 0, None
     return ready.text
 
@@ -227,16 +290,17 @@ def reset_password(session: Session, coordinator_id: int, password: str | Passwo
 async def change_own_password(coordinator_id: int, current: str, new: str) -> Coordinator:
     """Check the current password and store the new one; the hashing runs
     outside the transactions (see ``prepare_password``)."""
-    stored = await in_session(_password_hash, coordinator_id)
-    if not await asyncio.to_thread(security.verify_password, stored, current):
+    stored, email, name = await in_session(_password_hash, coordinator_id)
+    if not await security.hashing(security.verify_password, stored, current):
         raise AccountError("The current password is wrong.")
     if new == current:
         raise AccountError("The new password must differ from the current one.")
-    return await in_session(_replace_password, coordinator_id, stored, await prepare_password(new))
+    return await in_session(_replace_password, coordinator_id, stored, await prepare_password(new, (email, name)))
 
 
-def _password_hash(session: Session, coordinator_id: int) -> str:
-    return session.get(Coordinator, coordinator_id).password_hash
+def _password_hash(session: Session, coordinator_id: int) -> tuple[str, str, str]:
+    coordinator = session.get(Coordinator, coordinator_id)
+    return coordinator.password_hash, coordinator.email, coordinator.name
 
 
 def _replace_password(session: Session, coordinator_id: int, checked: str, new: Password) -> Coordinator:

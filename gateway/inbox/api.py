@@ -2,8 +2,10 @@
 
 Same session as the pages. Changes (POST, PATCH) need the page's CSRF token in
 the ``X-CSRF-Token`` header. 401: not signed in; 403: not allowed for the role
-(or no CSRF token); 404: no such handoff in your hubs; 409: not in this state
-(closed, the resident opted out); 422: a request that can never work.
+(or no CSRF token, or a one-time password still to be changed: ``POST /api/me/password``);
+404: no such handoff in your hubs; 409: not in this state (closed, the resident opted
+out); 422: a request that can never work. Each handoff shown with its conversation is
+recorded in the audit trail, which admins read at ``GET /api/audit``.
 
 The database work runs on the database thread (``in_session``), off the event loop.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from gateway.channels.gsm import MAX_BODY
@@ -20,7 +22,7 @@ from gateway.db import in_session
 from gateway.events import Event
 from gateway.handoff import OUTCOMES
 from gateway.inbox import accounts, service, stats
-from gateway.inbox.security import ApiAdmin, ApiUser, InboxRoute, User
+from gateway.inbox.security import ApiAdmin, ApiUser, InboxRoute, User, new_session, set_session
 from gateway.models import Handoff
 
 router = APIRouter(prefix="/api", tags=["inbox"], route_class=InboxRoute)
@@ -110,6 +112,34 @@ class Me(BaseModel):
     role: str
     hub_id: int | None
     hub_name: str | None
+    must_change_password: bool = Field(description="Signed in with a one-time password: until it is changed "
+                                                   "(POST /api/me/password), everything else answers 403")
+
+
+class PasswordIn(BaseModel):
+    current: str = Field(max_length=200)
+    new: str = Field(max_length=200)
+
+
+class PasswordChanged(BaseModel):
+    csrf: str = Field(description="The session's new CSRF token: send it from now on")
+
+
+class AuditLine(BaseModel):
+    id: int
+    at: datetime
+    actor_id: int | None = Field(description="The coordinator; None for the gateway's own jobs")
+    actor_name: str | None
+    action: str = Field(description="read_conversation: a handoff's conversation was shown to the actor")
+    handoff_id: int | None
+    resident_id: int | None
+    coordinator_id: int | None = Field(description="An account acted on")
+    count: int | None = Field(description="How many records a job touched")
+
+
+class AuditPage(BaseModel):
+    items: list[AuditLine]
+    next: int | None = Field(description="Pass as ``before`` for the next page; None on the last")
 
 
 class HubOut(BaseModel):
@@ -175,7 +205,20 @@ def _raise(exc: Exception):
 @router.get("/me", response_model=Me, responses=ERRORS, summary="Who is signed in")
 async def me(user: ApiUser) -> dict:
     return {"id": user.id, "name": user.name, "email": user.email, "role": user.role, "hub_id": user.hub_id,
-            "hub_name": user.hub_name}
+            "hub_name": user.hub_name, "must_change_password": user.must_change_password}
+
+
+@router.post("/me/password", response_model=PasswordChanged,
+             responses={**ERRORS, 422: {"description": "The current password is wrong, or the new one too weak"}},
+             summary="Change your own password (a one-time one first of all); your other sessions end")
+async def change_password(payload: PasswordIn, request: Request, response: Response, user: ApiUser) -> dict:
+    try:
+        coordinator = await accounts.change_own_password(user.id, payload.current, payload.new)
+    except accounts.AccountError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    data = new_session(coordinator)  # this session goes on under the new password
+    set_session(response, request.app.state.settings, data)
+    return {"csrf": data["t"]}
 
 
 @router.get("/handoffs", response_model=list[HandoffSummary], responses=ERRORS,
@@ -314,3 +357,11 @@ async def reset_password(coordinator_id: int, user: ApiAdmin) -> dict:
                                                       await accounts.prepare_password())}
     except LookupError as exc:
         raise HTTPException(404, "no such account") from exc
+
+
+@router.get("/audit", response_model=AuditPage, responses=ERRORS,
+            summary="The audit trail, newest first: who read which conversation, and when (admin)")
+async def audit(user: ApiAdmin, limit: int = Query(100, ge=1, le=500), before: int | None = Query(None, ge=1),
+                actor: int | None = Query(None, description="Only this coordinator's lines"),
+                handoff: int | None = Query(None, description="Only lines about this handoff")) -> dict:
+    return await in_session(service.audit_page, limit, before, actor, handoff)

@@ -4,8 +4,10 @@ Each event names what changed by id only (``{"handoff": 12}``); the page
 fetches what it needs from the API, which applies the same visibility rules.
 A coordinator gets the events of their own hub, an admin all of them. The
 stream ends after ``STREAM_SECONDS`` (the browser reconnects by itself and the
-page then re-reads its list), and when the session stops being good
-(``reload_user`` reads the database: it runs on the database thread).
+page then re-reads its list), and when the session stops being good: it is
+read again before each event and at each keepalive (``reload_user``, one
+primary-key read on the database thread), so a session signed out on any
+replica gets nothing more.
 """
 from __future__ import annotations
 
@@ -52,12 +54,13 @@ async def event_stream(bus: Bus, user: User, reload_user: Callable[[], User | No
             try:
                 event = await asyncio.wait_for(queue.get(), min(keepalive, remaining))
             except asyncio.TimeoutError:
-                user = await db.run(reload_user)  # deactivated, or moved to another hub, meanwhile?
-                if user is None:
-                    yield frame("signed_out", {})
-                    return
+                event = None
+            user = await db.run(reload_user)  # signed out, deactivated, or moved to another hub, meanwhile?
+            if user is None:
+                yield frame("signed_out", {})
+                return
+            if event is None:
                 yield KEEPALIVE
-                continue
-            if allowed(user, event):
+            elif allowed(user, event):
                 sequence += 1
                 yield frame(event.kind, event.data, sequence)

@@ -1,20 +1,28 @@
-"""Signing coordinators in: argon2 password hashes, a signed session cookie,
-CSRF tokens, and limits on sign-in attempts.
+"""Signing coordinators in: argon2 password hashes, a signed session cookie and
+CSRF tokens. The limits on sign-in attempts are in ``throttles`` (their names
+are imported here too, where the inbox found them before).
 
 The session is a cookie signed by itsdangerous (HMAC-SHA256 under a key derived
 from ``settings.secret_key``, with a timestamp it checks). It holds the
-coordinator's id, the per-session CSRF token, when it was issued, and a
-fingerprint of the password hash, so changing a password ends every other
-session. Every request reloads the coordinator: deactivating an account ends
-its sessions at once. Signing out revokes the session's token in this gateway
-process (``Revoked``); a shared, stored session list is needed for several.
+coordinator's id, the per-session CSRF token, when it was issued, a
+fingerprint of the password hash (changing a password ends every other
+session) and the account's session generation (signing out adds one in the
+database, which ends the account's sessions in every gateway process, also
+after a restart). Every request reloads the coordinator: deactivating an
+account ends its sessions at once.
 """
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 import hmac
+import logging
+import re
 import secrets
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Annotated
@@ -25,16 +33,29 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
 from fastapi.routing import APIRoute
 from itsdangerous import BadData, URLSafeTimedSerializer
-from limits import RateLimitItemPerSecond
-from limits.storage import MemoryStorage, Storage
-from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 from starlette.responses import Response
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from gateway.db import run, session_scope
+from gateway.db import in_session, run, session_scope
+from gateway.inbox.throttles import ACCOUNT_DELAY_SECONDS as ACCOUNT_DELAY_SECONDS
+from gateway.inbox.throttles import IP_FAILURES as IP_FAILURES
+from gateway.inbox.throttles import IP_WINDOW as IP_WINDOW
+from gateway.inbox.throttles import LOCK_SECONDS as LOCK_SECONDS
+from gateway.inbox.throttles import MAX_FAILURES as MAX_FAILURES
+from gateway.inbox.throttles import Throttle as Throttle
+from gateway.inbox.throttles import Throttles as Throttles
+from gateway.inbox.throttles import minutes as minutes
 from gateway.models import Coordinator
 from gateway.settings import Settings
 
-COOKIE = "hubguide_inbox"
+log = logging.getLogger("hubguide.inbox")
+
+# Over https the cookie's name starts with __Host-: browsers then take it only with Secure,
+# Path=/ and no Domain, so no other host (a subdomain) can set or replace it.
+COOKIE = "__Host-hubguide_inbox"
+PLAIN_COOKIE = "hubguide_inbox"  # plain http (local use): browsers refuse __Host- without Secure
 SESSION_SECONDS = 12 * 3600
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf"
@@ -50,12 +71,16 @@ SECURITY_HEADERS = {
 }
 
 MIN_PASSWORD = 12
-MAX_FAILURES = 5  # consecutive failed sign-ins before an account is locked
-LOCK_SECONDS = 15 * 60
-IP_FAILURES = 20  # failed sign-ins from one address within IP_WINDOW
-IP_WINDOW = 15 * 60
 
 HASHER = PasswordHasher()  # argon2id with the library's defaults (64 MiB, t=3, p=4)
+# Hashing runs in these threads only: each hash takes 64 MiB, so 40 sign-ins at once stay at 128 MiB.
+HASH_WORKERS = 2
+_hashing = ThreadPoolExecutor(HASH_WORKERS, thread_name_prefix="argon2")
+
+
+async def hashing(fn: Callable, *args):
+    """``fn(*args)`` (a password hash or check) in one of the ``HASH_WORKERS`` hashing threads."""
+    return await asyncio.get_running_loop().run_in_executor(_hashing, functools.partial(fn, *args))
 
 
 def hash_password(password: str) -> str:
@@ -81,11 +106,49 @@ def new_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def password_problem(password: str) -> str | None:
+# Hand-written: zxcvbn, the library for this, is not among the pinned packages. A password is
+# refused when little is left once the words everyone tries, the person's own names, years and
+# runs along the keyboard or the alphabet are taken out, or when it repeats itself.
+COMMON = """password passw0rd lösenord losenord qwerty qwertz azerty letmein welcome välkommen
+    valkommen admin administrator iloveyou monkey dragon football baseball sunshine princess master shadow
+    superman batman trustno1 hello hejsan sommar vinter sverige göteborg goteborg borås boras hubguide hubben
+    framtidshubben 1q2w3e4r 1qaz2wsx zaq12wsx qazwsx abc123 secret hemlig changeme default login guest
+    inbox coordinator koordinator""".split()
+RUNS = ("abcdefghijklmnopqrstuvwxyzåäö", "0123456789", "qwertyuiopå", "asdfghjklöä", "zxcvbnm", "1234567890")
+NEIGHBOURS = {a + b for run in RUNS for a, b in zip(run, run[1:], strict=False)}
+NEIGHBOURS |= {pair[::-1] for pair in NEIGHBOURS}
+YEARS = re.compile(r"(19|20)\d\d")
+
+
+def _guessable_rest(text: str, personal: list[str]) -> str:
+    """What is left of ``text`` without common words, the person's names, years, and runs of 3 or more
+    neighbouring keys, letters or digits (or of one character)."""
+    for word in sorted(personal + COMMON, key=len, reverse=True):
+        text = text.replace(word, " ")
+    text = YEARS.sub(" ", text)
+    kept, start = [], 0
+    for end in range(1, len(text) + 1):  # split into runs where each character follows the one before
+        if end == len(text) or not (text[end - 1:end + 1] in NEIGHBOURS or text[end] == text[end - 1]):
+            kept.append(text[start:end] if end - start < 3 else "")
+            start = end
+    return "".join(kept).replace(" ", "")
+
+
+def password_problem(password: str, personal: tuple[str, ...] = ()) -> str | None:
+    """Why ``password`` will not do, or None; ``personal``: the account's email and name."""
     if len(password) < MIN_PASSWORD:
         return f"A password needs at least {MIN_PASSWORD} characters."
     if len(password) > 200:
         return "A password can have at most 200 characters."
+    lowered = password.lower()
+    own = [text.lower().split("@")[0] for text in personal]  # the email's part before @, and the name
+    names = [w for text in own for w in (text, *re.split(r"[\W\d_]+", text)) if len(w) >= 3]
+    leet = lowered.translate(str.maketrans("@43$501!7", "aaessoiit"))
+    if min(len(_guessable_rest(lowered, names)), len(_guessable_rest(leet, names))) < 5:
+        return ("That password is made of common words, names, years or keyboard runs, which are guessed "
+                "first. A few unusual words of your own make a good one.")
+    if re.fullmatch(r"(.+?)\1+", lowered) or len(set(lowered)) < 6:
+        return "That password repeats itself. A few unusual words of your own make a good one."
     return None
 
 
@@ -136,7 +199,7 @@ def new_session(coordinator: Coordinator | None = None) -> dict:
     """A fresh session (and CSRF token); anonymous ones protect the sign-in form."""
     data = {"i": int(time.time()), "t": secrets.token_urlsafe(32)}
     if coordinator is not None:
-        data.update(c=coordinator.id, p=fingerprint(coordinator.password_hash))
+        data.update(c=coordinator.id, p=fingerprint(coordinator.password_hash), g=coordinator.session_generation)
     return data
 
 
@@ -144,18 +207,22 @@ def is_https(settings: Settings) -> bool:
     return settings.public_base_url.lower().startswith("https://")
 
 
+def cookie_name(settings: Settings) -> str:
+    return COOKIE if is_https(settings) else PLAIN_COOKIE
+
+
 def set_session(response: Response, settings: Settings, data: dict) -> None:
-    response.set_cookie(COOKIE, encode_session(settings, data), max_age=SESSION_SECONDS, path="/",
+    response.set_cookie(cookie_name(settings), encode_session(settings, data), max_age=SESSION_SECONDS, path="/",
                         httponly=True, samesite="lax", secure=is_https(settings))
 
 
 def clear_session(response: Response, settings: Settings) -> None:
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=is_https(settings))
+    response.delete_cookie(cookie_name(settings), path="/", httponly=True, samesite="lax", secure=is_https(settings))
 
 
 def session_data(request: Request) -> dict | None:
     if not hasattr(request.state, "inbox_session"):
-        value = request.cookies.get(COOKIE)
+        value = request.cookies.get(cookie_name(request.app.state.settings))
         request.state.inbox_session = decode_session(request.app.state.settings, value) if value else None
     return request.state.inbox_session
 
@@ -173,40 +240,67 @@ class User:
     hub_id: int | None
     hub_name: str | None
     csrf: str
+    must_change_password: bool = False  # signed in with a one-time password: only the password change is open
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
 
 
+def same(expected: str, given: object) -> bool:
+    """A constant-time comparison that takes any text (hmac refuses non-ASCII ``str``)."""
+    return isinstance(given, str) and hmac.compare_digest(expected.encode(), given.encode())
+
+
 def load_user(data: dict | None) -> User | None:
-    """The coordinator a session belongs to, if it is still good: the account
-    is active and its password has not changed since the session began."""
+    """The coordinator a session belongs to, if it is still good: the account is active,
+    its password has not changed and it has not signed out since the session began."""
     if not data or not isinstance(data.get("c"), int):
         return None
     with session_scope() as session:
         coordinator = session.get(Coordinator, data["c"])
-        if coordinator is None or not coordinator.active \
-                or not hmac.compare_digest(fingerprint(coordinator.password_hash), str(data.get("p"))):
+        if coordinator is None or not coordinator.active or data.get("g", 0) != coordinator.session_generation \
+                or not same(fingerprint(coordinator.password_hash), data.get("p")):
             return None
         return User(coordinator.id, coordinator.name, coordinator.email, coordinator.role,
-                    coordinator.hub_id, coordinator.hub.name if coordinator.hub else None, data["t"])
+                    coordinator.hub_id, coordinator.hub.name if coordinator.hub else None, data["t"],
+                    coordinator.must_change_password)
+
+
+def end_sessions(session: Session, coordinator_id: int, generation: int) -> None:
+    """Sign the account out everywhere (its cookies carry ``generation``; a stale one changes nothing)."""
+    session.execute(update(Coordinator).where(Coordinator.id == coordinator_id,
+                                              Coordinator.session_generation == generation)
+                    .values(session_generation=Coordinator.session_generation + 1))
+
+
+async def sign_out(data: dict | None) -> None:
+    """End the session ``data`` and the account's others, in every gateway process."""
+    if data and isinstance(data.get("c"), int):
+        await in_session(end_sessions, data["c"], data.get("g", 0))
 
 
 class Revoked:
-    """Sessions signed out before they expired (their CSRF token names them).
-
-    In memory, per gateway process: enough for one process; several processes
-    need a stored session list (see the inbox notes in the README)."""
+    """Sessions signed out here, refused at once in this process while ``sign_out`` stores it for
+    every process (a task: ``add`` is called where nothing is awaited)."""
 
     def __init__(self) -> None:
         self._until: dict[str, float] = {}
+        self._storing: set[asyncio.Task] = set()
 
     def add(self, data: dict | None) -> None:
         if data:
             now = time.time()
             self._until = {t: until for t, until in self._until.items() if until > now}
             self._until[data["t"]] = data["i"] + SESSION_SECONDS
+            task = asyncio.get_running_loop().create_task(sign_out(data))
+            self._storing.add(task)
+            task.add_done_callback(self._stored)
+
+    def _stored(self, task: asyncio.Task) -> None:
+        self._storing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a sign-out was not stored", exc_info=task.exception())
 
     def __contains__(self, data: dict) -> bool:
         return data["t"] in self._until
@@ -243,7 +337,7 @@ def cross_site(request: Request) -> bool:
 
 
 def csrf_valid(request: Request, expected: str, given: str | None) -> bool:
-    return bool(given) and hmac.compare_digest(expected, given) and not cross_site(request)
+    return bool(given) and same(expected, given) and not cross_site(request)
 
 
 class PageError(Exception):
@@ -262,6 +356,11 @@ class SignInRequired(Exception):
         self.next_path = next_path
 
 
+# What a coordinator signed in with a one-time password may open: changing it.
+PASSWORD_FIRST = frozenset({"/api/me", "/api/me/password", "/inbox/account", "/inbox/account/password",
+                            "/inbox/events"})
+
+
 def api_user(request: Request) -> User:
     """The API's dependency: 401 without a session, 403 without the CSRF header on a change."""
     user = current_user(request)
@@ -270,6 +369,8 @@ def api_user(request: Request) -> User:
     if request.method not in SAFE_METHODS and not csrf_valid(request, user.csrf,
                                                              request.headers.get(CSRF_HEADER)):
         raise HTTPException(403, f"missing or wrong CSRF token (send the page's token as {CSRF_HEADER})")
+    if user.must_change_password and request.url.path not in PASSWORD_FIRST:
+        raise HTTPException(403, "change your one-time password first (POST /api/me/password)")
     return user
 
 
@@ -285,6 +386,9 @@ def page_user(request: Request) -> User:
     user = current_user(request)
     if user is None:
         raise SignInRequired(request.url.path)
+    if user.must_change_password and request.url.path not in PASSWORD_FIRST:
+        raise PageError(403, "You signed in with a one-time password: choose your own on the Account page, "
+                             "/inbox/account, first.")
     return user
 
 
@@ -303,59 +407,29 @@ async def checked_form(request: Request, user: User) -> dict[str, str]:
     return form
 
 
-# --- limits on sign-in attempts ----------------------------------------------------------------
-
-class Throttle:
-    """Failures per key (an address, or an unknown email) within a moving window:
-    each failure counts for ``window`` seconds (``limits``' moving window).
-
-    The storage is ``limits``' MemoryStorage by default, per gateway process; one
-    of its shared storages (Redis) lets several processes count together. The
-    per-account lock (``failed_logins``, ``locked_until``) is in the database."""
-
-    def __init__(self, name: str, limit: int, window: int, storage: Storage | None = None) -> None:
-        self.item = RateLimitItemPerSecond(limit, window, namespace=name)
-        self.limiter = MovingWindowRateLimiter(storage if storage is not None else MemoryStorage())
-
-    def retry_after(self, key: str) -> float:
-        """Seconds until the key may try again; 0 when it may now."""
-        stats = self.limiter.get_window_stats(self.item, key)
-        return 0.0 if stats.remaining > 0 else stats.reset_time - time.time()
-
-    def fail(self, key: str) -> None:
-        self.limiter.hit(self.item, key)
-
-    def clear(self, key: str) -> None:
-        self.limiter.clear(self.item, key)
-
-
-@dataclass
-class Throttles:
-    by_address: Throttle
-    by_unknown_email: Throttle
-
-    @classmethod
-    def default(cls, storage: Storage | None = None) -> Throttles:
-        """Both limits in one storage (a new MemoryStorage unless one is given)."""
-        storage = storage if storage is not None else MemoryStorage()
-        return cls(Throttle("inbox-sign-in-address", IP_FAILURES, IP_WINDOW, storage),
-                   Throttle("inbox-sign-in-email", MAX_FAILURES, LOCK_SECONDS, storage))
-
-
-def minutes(seconds: float) -> int:
-    return max(1, int(-(-seconds // 60)))
+@functools.lru_cache
+def _forwarded(trusted_proxies: str) -> ProxyHeadersMiddleware:
+    async def keep(scope, receive, send) -> None:  # the middleware changes the scope it is given; nothing to run
+        pass
+    return ProxyHeadersMiddleware(keep, trusted_proxies)
 
 
 class InboxRoute(APIRoute):
-    """Adds the security headers to every inbox and API response."""
+    """Every inbox and API request: the client's address as uvicorn's ProxyHeadersMiddleware
+    reads it, believing X-Forwarded-For only from ``settings.trusted_proxies``; the security
+    headers on the response; and no cookie for another site's POST (a cross-site sign-in
+    form answered 403 would otherwise replace the session cookie: a forced sign-out)."""
 
     def get_route_handler(self):
         handler = super().get_route_handler()
 
         async def with_headers(request: Request) -> Response:
+            await _forwarded(request.app.state.settings.trusted_proxies)(request.scope, None, None)
             response = await handler(request)
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
+            if request.method not in SAFE_METHODS and cross_site(request):
+                del response.headers["set-cookie"]
             return response
 
         return with_headers

@@ -3,6 +3,7 @@
 Every lookup goes through ``visible_handoff``: a handoff outside the user's
 hub is reported as not found (404), never as forbidden, so its existence does
 not leak. Views are plain dicts with no phone number in them (``mask``).
+Each conversation shown (``detail_view``) is recorded in the audit trail.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from common.languages import language_name
 from gateway import handoff as handoffs
 from gateway.channels.gsm import MAX_BODY
 from gateway.inbox.security import User, aware
-from gateway.models import Coordinator, Handoff, Hub, Message, utcnow
+from gateway.models import Audit, Coordinator, Handoff, Hub, Message, utcnow
 from gateway.store import mask
 
 ACTIVE = ("open", "claimed")
@@ -26,6 +27,7 @@ FAILED = ("failed", "undelivered")
 OUTCOME_LABELS = {"work": "Work", "studies": "Studies", "business": "Business",
                   "other_service": "Referred to another service", "no_contact": "No contact"}
 SENDER_LABELS = {"resident": "Resident", "bot": "Bot", "system": "System", "coordinator": "Coordinator"}
+READ = "read_conversation"  # the audit action of a coordinator opening a handoff's conversation
 # Provider error texts can quote the number they failed on.
 NUMBER_LIKE = re.compile(r"\+\d[\d ()-]{6,}\d|\b\d{9,15}\b")
 
@@ -43,9 +45,12 @@ class Conflict(Exception):
 
 
 def visible_handoff(session: Session, user: User, handoff_id: int) -> Handoff:
+    """The handoff, if the user may see it. Notes who asked (``session.info``): ``detail_view``
+    records the read for them."""
     found = session.scalars(select(Handoff).where(Handoff.id == handoff_id, handoffs.visible_to(user))).first()
     if found is None:
         raise NotVisible(handoff_id)
+    session.info.setdefault("inbox_readers", {})[found.id] = user.id
     return found
 
 
@@ -135,6 +140,10 @@ def message_view(message: Message, address: str, handoff_id: int) -> dict:
 
 
 def detail_view(session: Session, handoff: Handoff) -> dict:
+    """The handoff with its conversation; the read is recorded for whom ``visible_handoff`` found it."""
+    reader = session.info.get("inbox_readers", {}).get(handoff.id)
+    if reader is not None:
+        session.add(Audit(actor_id=reader, action=READ, handoff_id=handoff.id, resident_id=handoff.resident_id))
     last = _last_messages(session, [handoff.id])
     resident = handoff.resident
     messages = session.scalars(handoffs.residents_messages(handoff)
@@ -222,3 +231,18 @@ def close(session: Session, user: User, handoff_id: int, outcome: str) -> Handof
 def hubs(session: Session) -> list[dict]:
     return [{"id": h.id, "slug": h.slug, "name": h.name, "municipality": h.municipality}
             for h in session.scalars(select(Hub).where(Hub.active).order_by(Hub.municipality, Hub.name))]
+
+
+def audit_page(session: Session, limit: int = 100, before: int | None = None, actor: int | None = None,
+               handoff: int | None = None) -> dict:
+    """Audit lines, newest first, ``limit`` a page; ``next`` is the ``before`` of the next page (None: the last)."""
+    query = (select(Audit, Coordinator.name).outerjoin(Coordinator, Coordinator.id == Audit.actor_id)
+             .order_by(Audit.id.desc()).limit(limit + 1))
+    for column, value in ((Audit.id, before), (Audit.actor_id, actor), (Audit.handoff_id, handoff)):
+        if value is not None:
+            query = query.where(column < value if column is Audit.id else column == value)
+    rows = session.execute(query).all()
+    items = [{"id": line.id, "at": aware(line.at), "actor_id": line.actor_id, "actor_name": name,
+              "action": line.action, "handoff_id": line.handoff_id, "resident_id": line.resident_id,
+              "coordinator_id": line.coordinator_id, "count": line.count} for line, name in rows[:limit]]
+    return {"items": items, "next": items[-1]["id"] if len(rows) > limit else None}

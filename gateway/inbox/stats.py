@@ -11,14 +11,21 @@ number, a name or a resident's words.
 
 Weeks are ISO weeks in Swedish time. A coordinator's handoff figures cover their
 own hub; questions are counted over all residents (a question has no hub).
+
+Small cells are suppressed (``suppress``, which ``gather`` applies to all that is
+shown: the page, the API and the CSV): a figure that counts fewer than
+``THRESHOLD`` residents is not shown, so a rare language in a small hub does not
+point at someone; nor, where figures add up to a total that is shown, as many
+others as it takes for the hidden ones not to be worked out by subtraction.
 """
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
 import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +49,11 @@ DEFAULT_WEEKS = 12
 MAX_WEEKS = 260
 NOT_QUESTIONS = ("keyword", "opted_out")
 CSV_COLUMNS = ("metric", "week", "hub", "topic", "language", "outcome", "value")
+THRESHOLD = 5  # residents: a figure counting fewer is suppressed
+SUPPRESSED = "suppressed"  # what the CSV says for a suppressed figure
+SUPPRESSION_NOTE = (f"Figures that count fewer than {THRESHOLD} residents are not shown (–, or "
+                    f"\"{SUPPRESSED}\" in the CSV), nor, where figures add up to a total shown beside them, "
+                    "as many others as it takes for the hidden ones not to be worked out from the total.")
 QUESTIONS_NOTE = ("Questions are the messages residents wrote (SMS keywords such as STOP and web-chat button "
                   "presses not counted), over all hubs. Topics come from the bot's understanding of each "
                   "message it answered (Rasa's tracker store): greetings, thanks and the like are not "
@@ -60,48 +72,56 @@ def period_start(now: datetime, weeks: int) -> datetime:
     return datetime(monday.year, monday.month, monday.day, tzinfo=TZ).astimezone(aware(now).tzinfo)
 
 
-def _bars(counter: Counter, labels: dict | None = None, order: list | None = None) -> list[dict]:
-    keys = order if order is not None else sorted(counter, key=lambda k: (-counter[k], str(k)))
-    return [{"key": k, "label": (labels or {}).get(k, k if k is not None else "none"), "count": counter.get(k, 0)}
-            for k in keys]
-
-
 @lru_cache
 def _tracker_store(url: str):
     return create_engine(url)
 
 
-def question_topics(since: datetime, url: str | None = None) -> Counter | None:
-    """Questions the bot answered per (week, topic, language), from the intents
-    in Rasa's tracker store (its SQL ``events`` table); None when the store
-    cannot be read (another kind of store, or Rasa never ran)."""
+def question_topics(since: datetime, url: str | None = None) -> dict[tuple, list[str]] | None:
+    """Questions the bot answered per (week, topic, language), from the intents in Rasa's
+    tracker store (its SQL ``events`` table), as the conversation (resident) of each; None
+    when the store cannot be read (another kind of store, or Rasa never ran)."""
     url = url or get_settings().tracker_store_sqlalchemy_url
     if url.startswith("sqlite:///") and not Path(url.split("///", 1)[1]).exists():
         return None
     try:
         with _tracker_store(url).connect() as conn:
             rows = conn.execute(text(
-                "SELECT timestamp, intent_name, data FROM events WHERE type_name = 'user' AND timestamp >= :since"),
+                "SELECT sender_id, timestamp, intent_name, data FROM events WHERE type_name = 'user' "
+                "AND timestamp >= :since"),
                 {"since": since.timestamp()}).all()
     except (SQLAlchemyError, ImportError):  # e.g. a psycopg2 URL for Rasa's environment, not installed here
         return None
-    cells: Counter = Counter()
-    for timestamp, intent, data in rows:
+    cells: dict[tuple, list[str]] = defaultdict(list)
+    for sender, timestamp, intent, data in rows:
         if intent not in QUESTIONS:
             continue
         try:
             language = (json.loads(data).get("metadata") or {}).get("language") or "unknown"
         except (TypeError, ValueError, AttributeError):
             language = "unknown"
-        cells[(iso_week(datetime.fromtimestamp(timestamp, TZ)), topic_of(intent), language)] += 1
-    return cells
+        cells[(iso_week(datetime.fromtimestamp(timestamp, TZ)), topic_of(intent), language)].append(sender)
+    return dict(cells)
+
+
+def _bars(cells: dict[object, list], labels: dict | None = None, order: list | None = None) -> list[dict]:
+    keys = order if order is not None else sorted(cells, key=lambda k: (-len(cells[k]), str(k)))
+    return [{"key": k, "label": (labels or {}).get(k, k if k is not None else "none"), "count": len(cells.get(k, ()))}
+            for k in keys]
 
 
 def _minutes(values: list[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
 
+def _median_bars(waits: dict[str, list[tuple[float, object]]], keys: list[str], labels: dict | None = None) -> list:
+    return [{"key": k, "label": (labels or {}).get(k, k), "median_minutes": _minutes([m for m, _ in waits.get(k, [])]),
+             "count": len(waits.get(k, []))} for k in keys]
+
+
 def compute(session: Session, user: User, weeks: int = DEFAULT_WEEKS, now: datetime | None = None) -> dict:
+    """The figures, exact (``gather`` gives them as they may be shown). ``_who`` holds, for each
+    figure, the residents behind each count (one id per thing counted)."""
     weeks = max(1, min(int(weeks), MAX_WEEKS))
     now = now or utcnow()
     since = period_start(now, weeks)
@@ -110,104 +130,170 @@ def compute(session: Session, user: User, weeks: int = DEFAULT_WEEKS, now: datet
                    for d in (first_monday + timedelta(weeks=k) for k in range(weeks))]
     handoffs = session.execute(
         select(Handoff.created_at, Handoff.first_reply_at, Handoff.status, Handoff.outcome, Handoff.topic,
-               Handoff.language, Hub.slug, Hub.name)
+               Handoff.language, Hub.slug, Hub.name, Handoff.resident_id)
         .join(Hub, Handoff.hub_id == Hub.id)
         .where(visible_to(user), Handoff.created_at >= since)).all()
     questions = session.execute(
-        select(Message.created_at, Message.language)
+        select(Message.created_at, Message.language, Message.resident_id)
         .where(Message.direction == "in", Message.sender == "resident", Message.status.not_in(NOT_QUESTIONS),
                Message.created_at >= since, Message.body.not_like("/%"))).all()
 
-    hub_names = {slug: name for *_, slug, name in handoffs}
-    by_hub, by_topic, by_language, by_week = Counter(), Counter(), Counter(), Counter()
-    outcomes, waits_by_hub, waits_by_week = Counter(), defaultdict(list), defaultdict(list)
-    cells, outcome_cells = Counter(), Counter()
-    waits, unanswered, still_open = [], 0, 0
-    for created, first_reply, status, outcome, topic, language, slug, _name in handoffs:
-        week = iso_week(created)
-        by_hub[slug] += 1
-        by_topic[topic or "none"] += 1
-        by_language[language] += 1
-        by_week[week] += 1
-        cells[(week, slug, topic or "none", language)] += 1
+    hub_names = {row.slug: row.name for row in handoffs}
+    who: dict[str, dict] = defaultdict(lambda: defaultdict(list))
+    waits: dict[str, dict] = defaultdict(lambda: defaultdict(list))  # (minutes, resident) per hub, week...
+    for created, first_reply, status, outcome, topic, language, slug, _name, resident in handoffs:
+        week, topic = iso_week(created), topic or "none"
+        for figure, key in (("total", "all"), ("by_hub", slug), ("by_topic", topic), ("by_language", language),
+                            ("by_week", week), ("cells", (week, slug, topic, language))):
+            who[f"handoffs.{figure}"][key].append(resident)
         if first_reply is not None:
             minutes = (aware(first_reply) - aware(created)).total_seconds() / 60
-            waits.append(minutes)
-            waits_by_hub[slug].append(minutes)
-            waits_by_week[week].append(minutes)
-        else:
-            unanswered += 1
+            for figure, key in (("all", "all"), ("by_hub", slug), ("by_week", week), ("cells", (week, slug))):
+                waits[figure][key].append((minutes, resident))
+        who["first_reply.split"]["answered" if first_reply is not None else "unanswered"].append(resident)
+        who["outcomes.split"]["closed" if status == "closed" else "still_open"].append(resident)
         if status == "closed":
-            outcomes[outcome] += 1
-            outcome_cells[(week, slug, outcome)] += 1
-        else:
-            still_open += 1
-    topic_cells = question_topics(since) or Counter()
-    q_topic = Counter()
-    for (_week, topic, _language), n in topic_cells.items():
-        q_topic[topic] += n
-    q_language, q_week, q_cells = Counter(), Counter(), Counter()
-    for created, language in questions:
+            who["outcomes.by_outcome"][outcome].append(resident)
+            who["outcomes.cells"][(week, slug, outcome)].append(resident)
+    for key, senders in (question_topics(since) or {}).items():
+        who["questions.by_topic"][key[1]] += senders
+        who["questions.topic_cells"][key] = senders
+    for created, language, resident in questions:
         week, language = iso_week(created), language or "unknown"
-        q_language[language] += 1
-        q_week[week] += 1
-        q_cells[(week, language)] += 1
+        for figure, key in (("total", "all"), ("by_language", language), ("by_week", week),
+                            ("cells", (week, language))):
+            who[f"questions.{figure}"][key].append(resident)
 
-    language_labels = {code: language_name(code) for code in set(by_language) | set(q_language)}
+    def count(figure: str, key: str) -> int:
+        return len(who[figure].get(key, ()))
+    language_labels = {code: language_name(code) for code in set(who["handoffs.by_language"])
+                       | set(who["questions.by_language"])}
     return {
         "period": {"weeks": week_labels, "from": since.astimezone(TZ).date().isoformat(),
                    "to": now.astimezone(TZ).date().isoformat()},
         "scope": {"handoffs": "all hubs" if user.is_admin else (user.hub_name or "your hub"),
                   "questions": "all hubs"},
         "handoffs": {
-            "total": len(handoffs),
-            "by_hub": _bars(by_hub, hub_names),
-            "by_topic": _bars(by_topic),
-            "by_language": _bars(by_language, language_labels),
-            "by_week": _bars(by_week, order=week_labels),
+            "total": count("handoffs.total", "all"),
+            "by_hub": _bars(who["handoffs.by_hub"], hub_names),
+            "by_topic": _bars(who["handoffs.by_topic"]),
+            "by_language": _bars(who["handoffs.by_language"], language_labels),
+            "by_week": _bars(who["handoffs.by_week"], order=week_labels),
         },
         "questions": {
-            "total": len(questions),
-            "by_language": _bars(q_language, language_labels),
-            "by_week": _bars(q_week, order=week_labels),
-            "by_topic": _bars(q_topic),
+            "total": count("questions.total", "all"),
+            "by_language": _bars(who["questions.by_language"], language_labels),
+            "by_week": _bars(who["questions.by_week"], order=week_labels),
+            "by_topic": _bars(who["questions.by_topic"]),
             "by_language_and_week": [
-                {"week": week, "language": language, "language_name": language_labels[language], "count": n}
-                for (week, language), n in sorted(q_cells.items())],
+                {"week": week, "language": language, "language_name": language_labels[language], "count": len(ids)}
+                for (week, language), ids in sorted(who["questions.cells"].items())],
             "note": QUESTIONS_NOTE,
         },
         "first_reply": {
-            "median_minutes": _minutes(waits),
-            "answered": len(waits),
-            "unanswered": unanswered,
-            "by_hub": [{"key": slug, "label": hub_names[slug], "median_minutes": _minutes(values),
-                        "count": len(values)} for slug, values in sorted(waits_by_hub.items())],
-            "by_week": [{"key": week, "label": week, "median_minutes": _minutes(waits_by_week.get(week, [])),
-                         "count": len(waits_by_week.get(week, []))} for week in week_labels],
+            "median_minutes": _minutes([m for m, _ in waits["all"].get("all", [])]),
+            "answered": count("first_reply.split", "answered"),
+            "unanswered": count("first_reply.split", "unanswered"),
+            "by_hub": _median_bars(waits["by_hub"], sorted(waits["by_hub"]), hub_names),
+            "by_week": _median_bars(waits["by_week"], week_labels),
         },
         "outcomes": {
-            "closed": sum(outcomes.values()),
-            "still_open": still_open,
-            "by_outcome": _bars(outcomes, OUTCOME_LABELS, order=list(OUTCOMES)),
+            "closed": count("outcomes.split", "closed"),
+            "still_open": count("outcomes.split", "still_open"),
+            "by_outcome": _bars(who["outcomes.by_outcome"], OUTCOME_LABELS, order=list(OUTCOMES)),
         },
-        "_cells": {"handoffs": cells, "outcomes": outcome_cells, "questions": q_cells, "question_topics": topic_cells,
-                   "hub_names": hub_names,
-                   "languages": language_labels, "waits_by_week_hub": _waits_by_week_hub(handoffs)},
+        "suppression": {"threshold": THRESHOLD, "note": SUPPRESSION_NOTE},
+        "_cells": {"handoffs": {k: len(v) for k, v in who["handoffs.cells"].items()},
+                   "outcomes": {k: len(v) for k, v in who["outcomes.cells"].items()},
+                   "questions": {k: len(v) for k, v in who["questions.cells"].items()},
+                   "question_topics": {k: len(v) for k, v in who["questions.topic_cells"].items()},
+                   "waits": {k: _minutes([m for m, _ in v]) for k, v in waits["cells"].items()},
+                   "hub_names": hub_names, "languages": language_labels},
+        "_who": {**who, **{f"waits.{figure}": {k: [r for _, r in v] for k, v in cells.items()}
+                           for figure, cells in waits.items()}},
     }
 
 
+# --- suppressing small cells -------------------------------------------------------------------
+
+def _few(ids) -> bool:
+    return 0 < len(set(ids)) < THRESHOLD
+
+
+def _protect(cells: dict[object, list], groups: list[list]) -> set:
+    """The keys of ``cells`` (residents behind each count) to hide: those of fewer than ``THRESHOLD``
+    residents; then, in each group of cells that add up to a figure shown elsewhere, the smallest
+    others until the hidden ones are at least two and together ``THRESHOLD`` residents or more.
+    (Hand-written: statistical offices' tools for this, such as tau-argus, are not Python libraries.)"""
+    hidden = {key for key, ids in cells.items() if _few(ids)}
+    changed = True
+    while changed:
+        changed = False
+        for group in groups:
+            gone = [key for key in group if key in hidden]
+            if not gone or (len(gone) >= 2 and not _few([i for key in gone for i in cells[key]])):
+                continue
+            shown = sorted((key for key in group if key not in hidden and cells.get(key)),
+                           key=lambda key: (len(set(cells[key])), len(cells[key]), str(key)))
+            if shown:
+                hidden.add(shown[0])
+                changed = True
+    return hidden
+
+
+def _by_dimension(keys) -> list[list]:
+    """Groups of tuple keys sharing one part (a week, a hub...): each adds up to a figure of a chart."""
+    groups: dict[tuple, list] = defaultdict(list)
+    for key in keys:
+        for i, part in enumerate(key):
+            groups[(i, part)].append(key)
+    return list(groups.values())
+
+
+def suppress(figures: dict) -> dict:
+    """The figures as they may be shown: a suppressed count or median is None (``suppressed``: True
+    on a bar or row), and None in ``_cells`` (the CSV's)."""
+    def who(name: str) -> dict:
+        return figures["_who"].get(name, {})
+    shown = copy.deepcopy({key: value for key, value in figures.items() if key != "_who"})
+    for section in ("handoffs", "questions"):
+        if _few(who(f"{section}.total").get("all", [])):
+            shown[section]["total"] = None
+    for section in ("first_reply", "outcomes"):  # answered + unanswered, closed + still open: the total
+        for key in _protect(who(f"{section}.split"), [list(who(f"{section}.split"))]):
+            shown[section][key] = None
+    for name in ("handoffs.by_hub", "handoffs.by_topic", "handoffs.by_language", "handoffs.by_week",
+                 "questions.by_language", "questions.by_week", "questions.by_topic", "outcomes.by_outcome"):
+        section, chart = name.split(".")
+        hidden = _protect(who(name), [list(who(name))])
+        for bar in shown[section][chart]:
+            bar["suppressed"] = bar["key"] in hidden
+            bar["count"] = None if bar["suppressed"] else bar["count"]
+    for name, chart in (("waits.by_hub", "by_hub"), ("waits.by_week", "by_week")):
+        for bar in shown["first_reply"][chart]:
+            bar["suppressed"] = _few(who(name).get(bar["key"], []))
+            if bar["suppressed"]:
+                bar["median_minutes"] = bar["count"] = None
+    if _few(who("waits.all").get("all", [])):
+        shown["first_reply"]["median_minutes"] = None
+    cells = shown["_cells"]
+    for name, figure in (("handoffs", "handoffs.cells"), ("outcomes", "outcomes.cells"),
+                         ("questions", "questions.cells"), ("question_topics", "questions.topic_cells")):
+        for key in _protect(who(figure), _by_dimension(who(figure))):
+            cells[name][key] = None
+    for row in shown["questions"]["by_language_and_week"]:
+        row["suppressed"] = cells["questions"][(row["week"], row["language"])] is None
+        row["count"] = None if row["suppressed"] else row["count"]
+    for key, ids in who("waits.cells").items():
+        if _few(ids):
+            cells["waits"][key] = None
+    return shown
+
+
 async def gather(user: User, weeks: int = DEFAULT_WEEKS) -> dict:
-    """``compute`` in its own session on the database thread: the tracker-store
-    read grows with traffic and must not hold the event loop (SMS acks wait there)."""
-    return await db.in_session(compute, user, weeks)
-
-
-def _waits_by_week_hub(handoffs) -> dict[tuple[str, str], list[float]]:
-    result: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
-    for created, first_reply, *_rest, slug, _name in handoffs:
-        if first_reply is not None:
-            result[(iso_week(created), slug)].append((aware(first_reply) - aware(created)).total_seconds() / 60)
-    return result
+    """``compute`` in its own session on the database thread (the tracker-store read grows with
+    traffic and must not hold the event loop, where SMS acks wait), suppressed for showing."""
+    return suppress(await db.in_session(compute, user, weeks))
 
 
 def public(stats: dict) -> dict:
@@ -221,24 +307,29 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
+def _value(value) -> object:
+    return SUPPRESSED if value is None else value
+
+
 def to_csv(stats: dict) -> str:
     """One row per figure (long format, for a pivot table): metric, week, hub,
-    topic, language, outcome, value. Empty cells mean "all"."""
+    topic, language, outcome, value. Empty cells mean "all"; "suppressed", too few residents."""
     cells = stats["_cells"]
     hubs, languages = cells["hub_names"], cells["languages"]
     rows = []
     for (week, slug, topic, language), n in sorted(cells["handoffs"].items()):
-        rows.append(("handoffs", week, hubs[slug], topic, languages[language], "", n))
+        rows.append(("handoffs", week, hubs[slug], topic, languages[language], "", _value(n)))
     for (week, slug, outcome), n in sorted(cells["outcomes"].items(), key=lambda item: tuple(map(str, item[0]))):
-        rows.append(("outcome", week, hubs[slug], "", "", outcome, n))
+        rows.append(("outcome", week, hubs[slug], "", "", outcome, _value(n)))
     for (week, language), n in sorted(cells["questions"].items()):
-        rows.append(("questions", week, "", "", languages[language], "", n))
+        rows.append(("questions", week, "", "", languages[language], "", _value(n)))
     for (week, topic, language), n in sorted(cells["question_topics"].items()):
-        rows.append(("questions_by_topic", week, "", topic, languages.get(language, language), "", n))
-    for (week, slug), values in sorted(cells["waits_by_week_hub"].items()):
-        rows.append(("median_minutes_to_first_reply", week, hubs[slug], "", "", "", _minutes(values)))
-    if stats["first_reply"]["median_minutes"] is not None:
-        rows.append(("median_minutes_to_first_reply", "", "", "", "", "", stats["first_reply"]["median_minutes"]))
+        rows.append(("questions_by_topic", week, "", topic, languages.get(language, language), "", _value(n)))
+    for (week, slug), median in sorted(cells["waits"].items()):
+        rows.append(("median_minutes_to_first_reply", week, hubs[slug], "", "", "", _value(median)))
+    if cells["waits"]:
+        overall = stats["first_reply"]["median_minutes"]
+        rows.append(("median_minutes_to_first_reply", "", "", "", "", "", _value(overall)))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)

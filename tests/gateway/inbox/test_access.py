@@ -97,8 +97,9 @@ def test_a_reassigned_handoff_leaves_the_old_hub(two_hubs, gateway):
 def test_stats_of_a_coordinator_cover_their_hub_only(two_hubs, gateway):
     ana, *_ = two_hubs
     admin = Browser(gateway, "admin@hub.example")
-    assert ana.get("/api/stats").json()["handoffs"]["total"] == 1
-    assert admin.get("/api/stats").json()["handoffs"]["total"] == 2
+    # The counts themselves are too small to show (tests/gateway/inbox/test_stats.py): which hubs are there is not.
+    assert [bar["key"] for bar in ana.get("/api/stats").json()["handoffs"]["by_hub"]] == ["hjallbo"]
+    assert {bar["key"] for bar in admin.get("/api/stats").json()["handoffs"]["by_hub"]} == {"hjallbo", "bergsjon"}
 
 
 def test_admins_manage_accounts_with_a_one_time_password_shown_once(gateway):

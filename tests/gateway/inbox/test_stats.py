@@ -1,6 +1,7 @@
 """Statistics for reporting: the right counts, and no personal data at all."""
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -143,7 +144,7 @@ def test_no_personal_data_in_the_stats_api_page_or_csv(history, gateway):
     assert "Framtidshubben Hjällbo" in outputs[2]  # hub names are public
 
 
-def test_the_csv_has_one_figure_per_row_with_fixed_columns(history, gateway):
+def test_the_csv_has_one_figure_per_row_with_fixed_columns(crowd, gateway):
     add_coordinator("admin@hub.example", role="admin", hub=None)
     admin = Browser(gateway, "admin@hub.example")
     response = admin.get("/inbox/stats.csv?weeks=4")
@@ -152,21 +153,74 @@ def test_the_csv_has_one_figure_per_row_with_fixed_columns(history, gateway):
     assert response.content.startswith("\ufeff".encode())
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert list(rows[0].keys()) == ["metric", "week", "hub", "topic", "language", "outcome", "value"]
-    assert {r["metric"] for r in rows} == {"handoffs", "outcome", "questions", "median_minutes_to_first_reply"}
-    handoffs = [r for r in rows if r["metric"] == "handoffs"]
-    assert sum(int(r["value"]) for r in handoffs) == 4
-    assert {(r["hub"], r["topic"], r["language"]) for r in handoffs} >= {
-        ("Framtidshubben Hjällbo", "start_business", "Arabic"), ("Framtidshubben Bergsjön", "job_search", "Somali")}
-    assert sum(int(r["value"]) for r in rows if r["metric"] == "questions") == 4
+    assert {r["metric"] for r in rows} == {"handoffs", "questions", "median_minutes_to_first_reply"}
+    handoffs = {(r["hub"], r["topic"], r["language"]): r["value"] for r in rows if r["metric"] == "handoffs"}
+    assert handoffs == {("Framtidshubben Hjällbo", "job_search", "Swedish"): "6",
+                        ("Framtidshubben Hjällbo", "job_search", "English"): stats.SUPPRESSED,
+                        ("Framtidshubben Hjällbo", "job_search", "Tigrinya"): stats.SUPPRESSED}
     overall = [r for r in rows if r["metric"] == "median_minutes_to_first_reply" and not r["week"]]
-    assert overall and float(overall[0]["value"]) == 20.0
+    assert overall and float(overall[0]["value"]) == 10.0
 
 
-def test_the_stats_page_draws_bars_without_script(history, gateway):
+def test_the_stats_page_draws_bars_without_script(crowd, gateway):
     add_coordinator("admin@hub.example", role="admin", hub=None)
     page = Browser(gateway, "admin@hub.example").get("/inbox/stats?weeks=4").text
     assert page.count("<svg") >= 6 and 'class="bar"' in page and "style=" not in page
-    assert "Median" in page and "20 min" in page
+    assert "Median" in page and "10 min" in page
+
+
+# --- small cells ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def crowd(gateway):
+    """Twelve residents handed to Hjällbo an hour ago: six write Swedish, five English, one Tigrinya;
+    each asked once, the one in Tigrinya twelve times."""
+    created = utcnow() - timedelta(hours=1)
+    for i, language in enumerate(["sv"] * 6 + ["en"] * 5 + ["ti"]):
+        handoff_id = add_handoff(address=f"+4670200{i:04d}", language=language, said=("en fråga",) * (
+            12 if language == "ti" else 1))
+        with session_scope() as session:
+            handoff = session.get(Handoff, handoff_id)
+            handoff.created_at, handoff.first_reply_at = created, created + timedelta(minutes=10)
+            for message in session.query(Message).filter(Message.resident_id == handoff.resident_id):
+                message.created_at = created
+    return created
+
+
+def published(user: User, weeks: int = 4) -> dict:
+    return asyncio.run(stats.gather(user, weeks))
+
+
+def test_a_cell_of_fewer_than_five_residents_is_suppressed_and_so_is_what_would_give_it_away(crowd):
+    figures = stats.public(published(ADMIN))
+    by_language = {b["key"]: (b["count"], b["suppressed"]) for b in figures["handoffs"]["by_language"]}
+    # Tigrinya is one resident; with English hidden too, 12 - 6 cannot tell the Tigrinya count.
+    assert by_language == {"sv": (6, False), "en": (None, True), "ti": (None, True)}
+    assert figures["handoffs"]["total"] == 12 and counts(figures["handoffs"]["by_hub"]) == {"hjallbo": 12}
+    questions = {b["key"]: b["count"] for b in figures["questions"]["by_language"]}
+    assert questions == {"sv": 6, "en": None, "ti": None}  # twelve questions, but from one resident
+    assert figures["questions"]["total"] == 23
+    assert {r["language"]: r["count"] for r in figures["questions"]["by_language_and_week"]
+            if r["week"] == stats.iso_week(crowd)} == {"sv": 6, "en": None, "ti": None}
+    assert figures["first_reply"]["median_minutes"] == 10.0
+    assert "fewer than 5 residents" in figures["suppression"]["note"]
+
+
+def test_a_small_hub_shows_no_figure_that_could_identify_a_resident(history):
+    figures = stats.public(published(ADMIN))
+    assert figures["handoffs"]["total"] is None  # four residents in all
+    for bars in (figures["handoffs"]["by_hub"], figures["handoffs"]["by_language"], figures["questions"]["by_week"],
+                 figures["outcomes"]["by_outcome"]):
+        assert all(b["count"] in (None, 0) for b in bars)
+    assert figures["first_reply"]["median_minutes"] is None and figures["first_reply"]["answered"] is None
+    rows = list(csv.DictReader(io.StringIO(stats.to_csv(published(ADMIN)))))
+    assert rows and {r["value"] for r in rows} == {stats.SUPPRESSED}
+
+
+def test_the_api_suppresses_small_cells_too(crowd, gateway):
+    add_coordinator("ana@hjallbo.example", hub="hjallbo")
+    figures = Browser(gateway, "ana@hjallbo.example").get("/api/stats?weeks=4").json()
+    assert {b["key"]: b["count"] for b in figures["handoffs"]["by_language"]} == {"sv": 6, "en": None, "ti": None}
 
 
 def test_a_spreadsheet_formula_cannot_hide_in_a_cell():
