@@ -12,10 +12,9 @@ from fastapi import FastAPI
 def install(app: FastAPI) -> None:
     """Add the inbox pages (``/inbox``) and the API (``/api``) to the gateway."""
     from gateway.inbox import api, pages
-    from gateway.inbox.security import PageError, Revoked, SignInRequired, Throttles
+    from gateway.inbox.security import PageError, SignInRequired, Throttles
 
     app.state.inbox_throttles = Throttles.default()
-    app.state.inbox_revoked = Revoked()
     app.include_router(pages.router)
     app.include_router(api.router)
     app.add_exception_handler(SignInRequired, pages.sign_in_required)

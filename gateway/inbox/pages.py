@@ -32,6 +32,7 @@ from gateway.inbox.security import (
     new_session,
     session_data,
     set_session,
+    sign_out,
     signed_in,
 )
 from gateway.models import Coordinator
@@ -126,7 +127,7 @@ async def logout(request: Request) -> Response:
     user = await signed_in(request)
     if user is not None:
         await checked_form(request, user)
-        request.app.state.inbox_revoked.add(session_data(request))
+        await sign_out(session_data(request))  # stored before the answer: every replica refuses it
     response = see("/inbox/login?signed_out=1")
     clear_session(response, request.app.state.settings)
     return response
@@ -217,9 +218,8 @@ async def close(handoff_id: int, request: Request, user: PageUser) -> Response:
             responses={200: {"content": {"text/event-stream": {}}, "description": "Events naming ids only"},
                        401: {"description": "Not signed in"}})
 async def events(request: Request, user: ApiUser) -> StreamingResponse:
-    data, revoked = session_data(request), request.app.state.inbox_revoked
-    stream = live.event_stream(request.app.state.events, user,
-                               lambda: None if data in revoked else load_user(data))
+    data = session_data(request)
+    stream = live.event_stream(request.app.state.events, user, lambda: load_user(data))
     return StreamingResponse(stream, media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

@@ -280,37 +280,9 @@ async def sign_out(data: dict | None) -> None:
         await in_session(end_sessions, data["c"], data.get("g", 0))
 
 
-class Revoked:
-    """Sessions signed out here, refused at once in this process while ``sign_out`` stores it for
-    every process (a task: ``add`` is called where nothing is awaited)."""
-
-    def __init__(self) -> None:
-        self._until: dict[str, float] = {}
-        self._storing: set[asyncio.Task] = set()
-
-    def add(self, data: dict | None) -> None:
-        if data:
-            now = time.time()
-            self._until = {t: until for t, until in self._until.items() if until > now}
-            self._until[data["t"]] = data["i"] + SESSION_SECONDS
-            task = asyncio.get_running_loop().create_task(sign_out(data))
-            self._storing.add(task)
-            task.add_done_callback(self._stored)
-
-    def _stored(self, task: asyncio.Task) -> None:
-        self._storing.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("a sign-out was not stored", exc_info=task.exception())
-
-    def __contains__(self, data: dict) -> bool:
-        return data["t"] in self._until
-
-
 def current_user(request: Request) -> User | None:
     if not hasattr(request.state, "inbox_user"):
-        data = session_data(request)
-        revoked = data is not None and data in request.app.state.inbox_revoked
-        request.state.inbox_user = None if revoked else load_user(data)
+        request.state.inbox_user = load_user(session_data(request))
     return request.state.inbox_user
 
 
