@@ -61,11 +61,19 @@
     });
   }
 
+  // Says what changed to screen readers through the page's live region (#announce), which was there
+  // from the start: a region added together with its text is often not read out.
+  function announce(text) {
+    const region = document.getElementById("announce");
+    if (region) region.textContent = text;
+  }
+
   function notice(text, link) {
     const main = document.querySelector("main");
-    const p = el("p", { class: "notice live-notice", role: "status" }, text);
+    const p = el("p", { class: "notice live-notice" }, text);
     if (link) p.append(" ", el("a", { href: link }, "Open"));
     main.prepend(p);
+    announce(text);
   }
 
   // --- the list -------------------------------------------------------------------------------
@@ -113,8 +121,12 @@
     } else {
       const fresh = row(h);
       fresh.classList.add("fresh");
-      if (existing) existing.replaceWith(fresh);
-      else table.tBodies[0].append(fresh);
+      if (existing) {
+        existing.replaceWith(fresh);
+      } else {
+        table.tBodies[0].append(fresh);
+        announce(`New handoff #${h.id}${h.crisis ? `, crisis: ${CRISIS[h.crisis] || h.crisis}` : ""}.`);
+      }
     }
     updateEmpty();
   }
@@ -145,9 +157,10 @@
       el("span", { class: "sender" }, m.sender_label), " ",
       el("time", { datetime: m.created_at }, when(m.created_at)), " ",
       el("span", { class: "delivery" }, deliveryText(m))),
-    el("p", { class: "body", dir: "auto" }, m.body));
+    el("p", { class: "body", dir: "auto", lang: m.language }, m.body));
     if (m.buttons.length) {
-      item.append(el("p", { class: "buttons" }, ...m.buttons.map((t) => el("span", { class: "button" }, t))));
+      item.append(el("p", { class: "buttons", lang: m.language },
+        ...m.buttons.map((t) => el("span", { class: "button" }, t))));
     }
     return item;
   }
@@ -164,6 +177,7 @@
         const fresh = message(m);
         fresh.classList.add("fresh");
         conversation.append(fresh);
+        if (m.direction === "in") announce("New message from the resident.");
       } else if (shown.dataset.state !== m.status) {
         shown.replaceWith(message(m));
       }
