@@ -52,6 +52,38 @@ SWEDISH: dict[str, str] = {
     # To a coordinator's phone (or the admins' when no hub is known): nothing
     # that identifies the resident, only that a crisis message waits.
     "crisis_alert": "Hubbguiden: ett meddelande kan handla om en kris ({kind}, {language}). Läs det nu: {url}",
+    # Erasure by SMS keyword (RADERA, DELETE...; gateway/erasure.py): the code to send back confirms,
+    # anything else cancels, so a typo erases nothing.
+    "erase_confirm": "Vill du att vi raderar allt du har skrivit till oss och ditt nummer? Svara {code} inom "
+                     "{minutes} minuter för att bekräfta. Allt annat avbryter.",
+    "erase_done": "Klart: dina meddelanden och ditt nummer är raderade. Skriver du igen börjar vi från början.",
+    "erase_cancelled": "Inget har raderats. Skriv RADERA om du vill att vi raderar dina uppgifter.",
+    # The privacy notice (GDPR Art. 13), once per resident, after the first SMS reply it fits in;
+    # {url} is the privacy page (gateway/privacy.py).
+    "privacy_notice": "Vi sparar dina meddelanden i {days} dagar. Skriv RADERA så raderar vi dem. Mer: {url}",
+    # The privacy page (/privacy?lang=...): who is responsible, what is kept, how long, how to erase.
+    "web_privacy_title": "Dina uppgifter i hubbguiden",
+    "web_privacy_intro": "Hubbguiden sparar det du skriver, det den svarar och ditt telefonnummer. Vi använder "
+                         "det bara för att svara dig och, om du ber om det, ge dig kontakt med en koordinator "
+                         "på en hubb.",
+    "web_privacy_controller": "Ansvarig för dina uppgifter: {name}",
+    "web_privacy_contact": "Kontakt: {contact}",
+    "web_privacy_kept": "Så länge sparar vi dem",
+    "web_privacy_messages": "Det du skriver och det hubbguiden svarar: {days} dagar. Har du ett ärende hos en "
+                            "koordinator sparas det tills ärendet är avslutat.",
+    "web_privacy_handoffs": "Ett ärende hos en koordinator: {days} dagar efter att det avslutats. Det du skrev "
+                            "i ärendet: {summary_days} dagar efter att det avslutats.",
+    "web_privacy_statistics": "Statistiken räknar bara antal, utan namn, nummer eller meddelanden.",
+    "web_privacy_erase_title": "Radera dina uppgifter",
+    "web_privacy_erase": "Skriv RADERA till oss, i ett SMS eller i chatten. Du får en kod: skicka den inom "
+                         "{minutes} minuter, så raderar vi dina meddelanden och ditt nummer. Du kan också be "
+                         "personalen på hubben om det.",
+    "web_privacy_stop": "Har du skrivit STOPP sparar vi bara en kod som inte kan göras om till ditt nummer, så "
+                        "att du inte får fler SMS.",
+    "web_privacy_rights": "Du har rätt att få veta vilka uppgifter vi har om dig, att få fel rättade och att "
+                          "klaga hos Integritetsskyddsmyndigheten (IMY).",
+    # The web chat page's link to the privacy page.
+    "web_privacy_link": "Om dina uppgifter",
     # Shown when a message is in a language the assistant does not speak, in
     # every language at once ("Välj språk / Choose language / ..."); the
     # buttons (one per language) follow, numbered over SMS.
@@ -67,6 +99,11 @@ SWEDISH: dict[str, str] = {
     "web_picker_button": "Byt språk",
     # The chat's send button, for screen readers (it shows only an icon).
     "web_send": "Skicka",
+    # The web chat's button that ends the conversation and clears it from the browser (shared computers).
+    "web_end": "Avsluta samtalet",
+    # A web chat message over the rate limit: it was not taken in, the resident sends it again.
+    "web_slow_down": "Ditt meddelande kom inte fram: du skriver fortare än jag hinner svara. "
+                     "Vänta en stund och skicka det igen.",
 }
 # Read by coordinators, not residents: Swedish only, not in the catalogues.
 UNTRANSLATED = frozenset({"coordinator_alert", "crisis_alert"})

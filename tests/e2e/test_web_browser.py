@@ -3,8 +3,10 @@ against the real gateway, Rasa server and action server.
 
 The page in Arabic reads right to left (the widget too), the widget answers an
 Arabic question with the Arabic web answer and keeps the conversation across a
-reload, the quick-reply buttons are buttons a keyboard can reach and press, the
-language picker works without JavaScript, and the text is readable.
+reload (in the tab's session storage only), the quick-reply buttons are buttons
+a keyboard can reach and press, the language picker works without JavaScript,
+the text is readable, and "end conversation" leaves nothing for the next person
+at a shared computer.
 
 Needs ``/usr/bin/chromium`` (``apt-get install chromium``); Playwright's own
 browser downloads are never used. Nothing leaves 127.0.0.1: every other
@@ -107,7 +109,27 @@ def inbound_messages(session_id: str) -> list[str]:
 
 
 def stored_session_id(page) -> str | None:
-    return page.evaluate("JSON.parse(localStorage.getItem('chat_session') || '{}').session_id || null")
+    """The widget's session id, kept in the tab's session storage (never local storage)."""
+    assert page.evaluate("localStorage.getItem('chat_session')") is None, "the chat outlives the tab"
+    return page.evaluate("JSON.parse(sessionStorage.getItem('chat_session') || '{}').session_id || null")
+
+
+def fresh_conversation(page, old: str) -> str:
+    """Waits until the tab holds another conversation than ``old``, with the bot's greeting and
+    nothing the resident wrote (the page may load twice on the way); its id."""
+    page.wait_for_function("""(old) => {
+        const stored = JSON.parse(sessionStorage.getItem('chat_session') || '{}');
+        const shown = stored.conversation || [];
+        return stored.session_id && stored.session_id !== old && shown.length > 0
+            && shown.every(message => message.sender !== 'client');
+    }""", arg=old, timeout=BOT_SECONDS * 1000)
+    return stored_session_id(page)
+
+
+def say(page, language: str, message: str) -> None:
+    question = chat_input(page, language)
+    question.fill(message)
+    question.press("Enter")
 
 
 def test_in_arabic_the_page_reads_right_to_left_answers_and_keeps_the_conversation(stack, page, tmp_path):
@@ -236,3 +258,44 @@ def test_each_bubble_keeps_its_own_direction_after_a_switch_of_language(stack, p
         assert answer.last.evaluate(direction) == "rtl"
         assert resident_messages(page).last.evaluate(direction) == "rtl"
         page.screenshot(path=tmp_path / f"web_chat_{language}.png")
+
+
+def test_ending_the_conversation_leaves_nothing_for_the_next_person(stack, page, web):
+    """A shared computer (the security review's M6): the button clears the tab and the
+    server ends the conversation, so a copy of its id brings nothing back."""
+    page.goto(stack.gateway_url + "/?lang=sv")
+    expect(bot_messages(page).first).to_be_visible(timeout=BOT_SECONDS * 1000)
+    thanks = first_example("sv", "thank")
+    say(page, "sv", thanks)
+    expect(bot_messages(page).last).to_have_text(variant("utter_thank", "sv", "web"), timeout=BOT_SECONDS * 1000)
+    ended = stored_session_id(page)
+    assert inbound_messages(ended) == ["/greet", thanks]
+
+    page.get_by_role("button", name=text("web_end", "sv"), exact=True).click()
+    fresh = fresh_conversation(page, ended)
+    expect(bot_messages(page)).to_have_text([variant("utter_greet", "sv", "web")])
+    expect(resident_messages(page)).to_have_count(0)
+    assert inbound_messages(ended) == []  # the ended conversation no longer answers to its id
+
+    web.emit("session_request", {"session_id": ended})
+    event, session_id = web.receive(timeout=10)
+    assert event == "session_confirm" and session_id not in (ended, fresh)
+
+
+def test_a_conversation_the_server_no_longer_takes_leaves_the_screen(stack, page):
+    """The stored id ended, was idle too long or was altered: the server starts a fresh
+    conversation and the page shows nothing of the last one."""
+    page.goto(stack.gateway_url + "/?lang=en")
+    expect(bot_messages(page).first).to_be_visible(timeout=BOT_SECONDS * 1000)
+    thanks = first_example("en", "thank")
+    say(page, "en", thanks)
+    expect(bot_messages(page).last).to_have_text(variant("utter_thank", "en", "web"), timeout=BOT_SECONDS * 1000)
+    altered = stored_session_id(page) + "x"
+    page.evaluate("""(id) => {
+        const stored = JSON.parse(sessionStorage.getItem('chat_session'));
+        sessionStorage.setItem('chat_session', JSON.stringify({...stored, session_id: id}));
+    }""", altered)
+    page.reload()
+    fresh_conversation(page, altered)
+    expect(bot_messages(page)).to_have_text([variant("utter_greet", "en", "web")])
+    expect(resident_messages(page)).to_have_count(0)
