@@ -45,10 +45,10 @@ class ValidateHandoffForm(FormValidationAction):
             return chosen(hub, hub.area)
         place = hubs.match_place(text)
         hub = hubs.hub_for(place) if place is not None else None
-        if place is not None and place.outside and hub is not None:
-            dispatcher.utter_message(response="utter_area_outside", place=place.name, hub_name=hub.name)
-            return {"area": None, "area_offer": {"hub": hub.slug, "area": place.name}}
-        if hub is not None:
+        if place is not None and hub is not None:
+            if place.outside:
+                dispatcher.utter_message(response="utter_area_outside", place=place.name, hub_name=hub.name)
+                return {"area": None, "area_offer": {"hub": hub.slug, "area": place.name}}
             return chosen(hub, place.name)
         offer = tracker.get_slot("area_offer")
         intent = (tracker.latest_message.get("intent") or {}).get("name")

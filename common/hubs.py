@@ -104,9 +104,9 @@ def _codes(ranges) -> tuple[tuple[int, int], ...]:
     """"418 30-418 43" -> ((41830, 41843),); a single code is a range of one."""
     found = []
     for text in ranges or ():
-        low, _, high = str(text).partition("-")
-        low = int(low.replace(" ", ""))
-        found.append((low, int(high.replace(" ", "")) if high else low))
+        first, _, last = str(text).partition("-")
+        low = int(first.replace(" ", ""))
+        found.append((low, int(last.replace(" ", "")) if last else low))
     return tuple(found)
 
 
@@ -274,13 +274,20 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * 6371.0 * math.asin(math.sqrt(h))
 
 
+def _located(hub: HubInfo) -> tuple[float, float]:
+    """A routable hub's point (``Directory.routable`` holds only hubs with one)."""
+    if hub.point is None:
+        raise ValueError(f"hub {hub.slug} has no point to measure from")
+    return hub.point
+
+
 def nearest_hub(point: tuple[float, float], directory: Directory | None = None,
                 municipality: str | None = None) -> HubInfo | None:
     """The routable hub closest to ``point`` (in ``municipality`` if given);
     None when no hub there has a point."""
     directory = directory or globals()["directory"]()  # the module function below, shadowed by the argument
     hubs = [h for h in directory.routable if municipality is None or h.municipality == municipality]
-    return min(hubs, key=lambda h: distance_km(point, h.point)) if hubs else None
+    return min(hubs, key=lambda h: distance_km(point, _located(h))) if hubs else None
 
 
 def hub_for(place: Place, directory: Directory | None = None) -> HubInfo | None:
@@ -298,10 +305,10 @@ def hub_for(place: Place, directory: Directory | None = None) -> HubInfo | None:
     # A served town whose hubs have no point yet (Borås) may be closer than any
     # hub that has one: then the resident chooses from the list, rather than
     # being offered a hub in another town.
-    towns = [p for p in directory.places if p.name in directory.served and p.point is not None
+    towns = [p.point for p in directory.places if p.name in directory.served and p.point is not None
              and not any(h.municipality == p.name for h in directory.routable)]
-    if hub is not None and any(distance_km(place.point, t.point) < distance_km(place.point, hub.point)
-                               for t in towns):
+    if hub is not None and any(distance_km(place.point, town) < distance_km(place.point, _located(hub))
+                               for town in towns):
         return None
     return hub
 

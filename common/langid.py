@@ -48,8 +48,12 @@ import threading
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from common.languages import DEFAULT_LANGUAGE, LANGUAGES, explicit_choice
+
+if TYPE_CHECKING:  # lingua loads when first used (_lingua)
+    from lingua import LanguageDetector
 
 # A supported detection at or above this probability switches a resident's
 # language; an unsupported one at or above it counts as "confidently not ours".
@@ -140,9 +144,9 @@ ARABIZI = re.compile(r"[a-z][2379][a-z]|^[37][aeiouny]")
 LATIN_SUPPORTED = tuple(code for code, lang in LANGUAGES.items() if lang.script == "latin" and lang.lingua)
 LATIN_OTHERS = tuple(code for code in ("tr", "es", "fi", "pl", "bs", "hr", "de", "fr", "sq") if code not in LANGUAGES)
 # The languages each lingua detector weighs, by lingua's codes (the table's ``lingua``).
-LINGUA = {
-    "latin": [LANGUAGES[code].lingua for code in LATIN_SUPPORTED] + list(LATIN_OTHERS),
-    "arabic": [LANGUAGES[code].lingua for code in WRITTEN_IN.get("arabic", ()) if LANGUAGES[code].lingua],
+LINGUA: dict[str, list[str]] = {
+    "latin": [lingua for code in LATIN_SUPPORTED if (lingua := LANGUAGES[code].lingua)] + list(LATIN_OTHERS),
+    "arabic": [lingua for code in WRITTEN_IN.get("arabic", ()) if (lingua := LANGUAGES[code].lingua)],
     "restricted": [lang.lingua for lang in LANGUAGES.values() if lang.lingua],
 }
 FROM_LINGUA = {lang.lingua: code for code, lang in LANGUAGES.items() if lang.lingua}
@@ -161,10 +165,10 @@ def letter_word_count(text: str) -> int:
 # --- lingua, built once ----------------------------------------------------------
 
 _lock = threading.Lock()
-_detectors: dict[str, object] = {}
+_detectors: dict[str, LanguageDetector] = {}
 
 
-def _lingua(name: str):
+def _lingua(name: str) -> LanguageDetector:
     """A lingua detector, built on first use; its models load on its first call."""
     detector = _detectors.get(name)
     if detector is None:
@@ -232,7 +236,7 @@ def _romanised(words: list[str]) -> tuple[str, int] | None:
         for code, lexicon in ROMANISED.items():
             if bare in lexicon:
                 hits[code] += 1
-    best = max(hits, key=hits.get, default=None)
+    best = max(hits, key=hits.__getitem__, default=None)
     if best is None or hits[best] == 0 or list(hits.values()).count(hits[best]) > 1:  # none, or a tie
         return None
     return best, hits[best] - min(hits.values())
@@ -273,7 +277,7 @@ def _latin_script(text: str) -> Detection:
     rival = max(v for code, v in probs.items() if code != supported)
     p = probs[supported] / ((probs[supported] + rival) or 1.0)
     others = [code for code in probs if code not in LANGUAGES]
-    other = max(others, key=probs.get)
+    other = max(others, key=probs.__getitem__)
     p_other = sum(probs[code] for code in others)  # any language not ours
     if any(ch in CIRCUMFLEX for w in foreign for ch in w) and other != "fr":
         other = "ku"
@@ -333,7 +337,7 @@ def _detect_langdetect(text: str) -> Detection:
 def _detect_lingua(text: str) -> Detection:
     """Lingua restricted to the supported languages it knows (not Tigrinya)."""
     values = _lingua_values("restricted", text)
-    best = max(values, key=values.get)
+    best = max(values, key=values.__getitem__)
     return Detection(best, values[best]) if values[best] > 0 else NOTHING
 
 

@@ -25,7 +25,9 @@ generates is read by both.
 from __future__ import annotations
 
 import copy
+import functools
 import json
+import math
 import re
 import sys
 from dataclasses import dataclass
@@ -99,7 +101,9 @@ def template(domain: Path = DOMAIN, texts: dict[str, str] | None = None) -> Cata
             raise ValueError(f"{where}: {key} has different Swedish texts (a button titled per channel?)")
         seen.add(key)
         comments = [NOTES[note]] + ([FACTS_NOTE] if re.search(r"\{\w+\}|\d|\.se\b", swedish) else [])
-        catalogue.add(swedish, context=key, locations=[(where, None)], auto_comments=comments)
+        # No line number: as Babel's read_po gives a location without one (its annotation says int).
+        catalogue.add(swedish, context=key, locations=[(where, None)],  # type: ignore[list-item]
+                      auto_comments=comments)
 
     seen: set[str] = set()
     for path in sorted(domain.glob("*.yml")):
@@ -122,12 +126,12 @@ def load(language: str, locale: Path = LOCALE) -> Catalog:
     if path.exists():
         with path.open("rb") as stream:
             return read_po(stream, domain=DOMAIN_NAME)  # the locale from its Language header
-    header = {"domain": DOMAIN_NAME, "project": DOMAIN_NAME, "version": "1",
-              "language_team": LANGUAGES[language].name, "fuzzy": False}
+    new = functools.partial(Catalog, domain=DOMAIN_NAME, project=DOMAIN_NAME, version="1",
+                            language_team=LANGUAGES[language].name, fuzzy=False)
     try:
-        catalogue = Catalog(locale=language, **header)
+        catalogue = new(locale=language)
     except UnknownLocaleError:  # a language Babel's CLDR data does not know: no plural rules, no Language header
-        catalogue = Catalog(**header)
+        catalogue = new()
     catalogue.header_comment = (f"# {LANGUAGES[language].name} translations of the hub guide. Swedish is the "
                                 "source: see docs/translations.md.\n#")
     return catalogue
@@ -148,7 +152,8 @@ def merge(catalogue: Catalog, source: Catalog) -> Catalog:
     (python-babel/babel#206) and write_po wraps a long one into a broken comment."""
     # A copy: Babel's update adds the template's own Message objects for new entries.
     catalogue.update(copy.deepcopy(source), no_fuzzy_matching=True, update_creation_date=False)
-    by_context = {key[1]: key for key in catalogue.obsolete if isinstance(key, tuple)}
+    by_context: dict[str | None, tuple[str, str]] = {
+        key[1]: key for key in catalogue.obsolete if isinstance(key, tuple)}
     for message in catalogue:
         old_key = by_context.get(message.context)
         if not message.id or message.string or old_key is None:
@@ -168,8 +173,10 @@ def po_text(catalogue: Catalog) -> bytes:
 
 
 def usable(catalogue: Catalog) -> dict[str, str]:
-    """msgctxt -> translation, for entries translated and not fuzzy."""
-    return {m.context: m.string for m in catalogue if m.id and m.string and not m.fuzzy}
+    """msgctxt -> translation, for entries translated and not fuzzy (every entry has a msgctxt, and
+    none a plural)."""
+    return {m.context: m.string for m in catalogue
+            if m.id and m.context is not None and isinstance(m.string, str) and m.string and not m.fuzzy}
 
 
 @dataclass(frozen=True)
@@ -193,22 +200,23 @@ def counts(catalogue: Catalog) -> Counts:
 
 def _last_line(node: yaml.Node) -> int:
     """The last line a node's own text is on (block collections end where the next token starts)."""
-    if isinstance(node, yaml.ScalarNode) or node.flow_style:
-        return node.end_mark.line if node.end_mark.column else node.end_mark.line - 1
-    last = node.value[-1]
-    return _last_line(last[1] if isinstance(last, tuple) else last)
+    if isinstance(node, yaml.CollectionNode) and not node.flow_style:
+        last = node.value[-1]
+        return _last_line(last[1] if isinstance(last, tuple) else last)
+    return node.end_mark.line if node.end_mark.column else node.end_mark.line - 1
 
 
 def _emit(variant: dict, indent: int, double_quoted: bool) -> list[str]:
     """One variant as the file writes its Swedish ones: flow-style conditions and buttons,
     the text double-quoted (as JSON, which YAML reads) or as PyYAML writes it."""
-    flow = {"default_flow_style": True, "allow_unicode": True, "width": float("inf"), "sort_keys": False}
+    def flow(data: object) -> str:
+        return yaml.dump(data, default_flow_style=True, allow_unicode=True, width=math.inf, sort_keys=False)
     text = (f"text: {json.dumps(variant['text'], ensure_ascii=False)}" if double_quoted else
-            yaml.dump({"text": variant["text"]}, allow_unicode=True, width=float("inf")).rstrip("\n"))
-    lines = [f"- condition: {yaml.dump(variant['condition'], **flow).strip()}"]
+            yaml.dump({"text": variant["text"]}, allow_unicode=True, width=math.inf).rstrip("\n"))
+    lines = [f"- condition: {flow(variant['condition']).strip()}"]
     lines += [f"  {line}" if line else line for line in text.split("\n")]
     if "buttons" in variant:
-        lines += ["  buttons:"] + [f"  - {yaml.dump(button, **flow).strip()}" for button in variant["buttons"]]
+        lines += ["  buttons:"] + [f"  - {flow(button).strip()}" for button in variant["buttons"]]
     return [" " * indent + line if line else line for line in lines]
 
 
@@ -227,7 +235,10 @@ def domain_file(text: str, translations: dict[str, dict[str, str]]) -> str:
     each response's Swedish ones; the Swedish variants, comments and the rest stay as they are."""
     lines = text.split("\n")
     data, root = yaml.load(text, LOADER) or {}, yaml.compose(text, LOADER)
-    sequences = next((value.value for key, value in root.value if key.value == "responses"), [])
+    if root is None:  # nothing in the file but comments
+        return text
+    sequences: list[tuple[yaml.Node, yaml.Node]] = next(
+        (value.value for key, value in root.value if key.value == "responses"), [])
     dropped: set[int] = set()
     inserted: dict[int, list[str]] = {}  # after this line
     for (_, sequence), (name, variants) in zip(sequences, data.get("responses", {}).items(), strict=True):

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from common.languages import language_name
@@ -128,11 +129,20 @@ def _alert(session: Session, handoff: Handoff, body: str) -> int:
     return len(coordinators)
 
 
-def visible_to(coordinator: Coordinator):
+class Viewer(Protocol):
+    """Who looks at handoffs: a ``Coordinator``, or the inbox's signed-in ``User`` (gateway.inbox.security)."""
+
+    @property
+    def role(self) -> str: ...
+    @property
+    def hub_id(self) -> int | None: ...
+
+
+def visible_to(viewer: Viewer) -> ColumnElement[bool]:
     """A filter on Handoff for what a coordinator may see: their hub; admins all."""
-    if coordinator.role == "admin":
-        return True
-    return Handoff.hub_id == coordinator.hub_id
+    if viewer.role == "admin":
+        return true()
+    return Handoff.hub_id == viewer.hub_id
 
 
 def claim(session: Session, handoff: Handoff, coordinator: Coordinator) -> None:

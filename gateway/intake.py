@@ -13,6 +13,7 @@ import asyncio
 import logging
 import queue
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert, select, tuple_, update
@@ -90,7 +91,7 @@ class Intake:
             for (_, future, loop), result in zip(batch, results, strict=True):
                 loop.call_soon_threadsafe(_settle, future, result)
 
-    def _write_together(self, items: list[Inbound]) -> list[Stored | None | Exception]:
+    def _write_together(self, items: list[Inbound]) -> Sequence[Stored | None | Exception]:
         try:
             with self._engine.begin() as conn:
                 return _write(conn, items)

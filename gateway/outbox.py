@@ -158,6 +158,8 @@ class Outbox:
             for outcome in outcomes:
                 delivery, status, error = outcome.delivery, outcome.status, outcome.error
                 message = session.get(Message, delivery.message_id)
+                if message is None:  # erased while it was sent (gateway.erasure): nothing to record
+                    continue
                 message.attempts += 1
                 message.status, message.provider_id, message.error = status, outcome.provider_id, error
                 if status == "awaiting_connection":

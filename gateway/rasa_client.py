@@ -53,9 +53,9 @@ class RasaClient:
 
     async def _get_ok(self, url: str, timeout: float | None = None, **params) -> dict | None:
         """The JSON of a 200 answer, else None."""
-        extra = {"timeout": aiohttp.ClientTimeout(total=timeout)} if timeout else {}
+        limit = aiohttp.ClientTimeout(total=timeout) if timeout else self._timeout  # the session's own by default
         try:
-            async with self._http.get(url, params=params or None, **extra) as response:
+            async with self._http.get(url, params=params or None, timeout=limit) as response:
                 return await response.json(content_type=None) if response.status == 200 else None
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
             return None

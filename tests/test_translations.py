@@ -219,6 +219,10 @@ def test_the_generator_keeps_the_swedish_and_the_comments_and_rewrites_the_rest(
     assert translations.domain_file(result, {code: english if code == "en" else {} for code in LANGUAGES}) == result
 
 
+@pytest.mark.parametrize("source", ["", "# Responses to come.\n", 'version: "3.1"\nintents:\n- greet\n'])
+def test_a_domain_file_without_responses_is_left_as_it_is(source):
+    assert translations.domain_file(source, {code: {} for code in LANGUAGES}) == source
+
 def test_the_language_menu_asks_in_every_language_from_the_catalogues():
     menu, buttons = language_menu()
     assert menu.removesuffix(":").split(" / ") == [text("language_menu", code) for code in LANGUAGES]

@@ -256,7 +256,9 @@ async def client_address(scope: dict, trusted_proxies: str) -> str:
     """The client's address as uvicorn's ProxyHeadersMiddleware reads it: X-Forwarded-For
     believed only from ``trusted_proxies`` (as the inbox does)."""
     scope = {"type": "websocket", "headers": [], **scope}  # a copy: the request's own is left alone
-    await _forwarded(trusted_proxies)(scope, None, None)
+    # uvicorn types the scope as its own TypedDicts (this is a plain dict of the same keys) and wants
+    # receive and send, which ``keep`` never calls.
+    await _forwarded(trusted_proxies)(scope, None, None)  # type: ignore[arg-type]
     return (scope.get("client") or ("unknown",))[0]
 
 
@@ -270,7 +272,10 @@ def page(language: str | None) -> str:
     )
     # The page's one inline script is the same in every language: its hash in the page's
     # Content-Security-Policy lets it run, and no other inline script.
-    script = re.search(r"<script>(.*?)</script>", PAGE.template, re.DOTALL).group(1)
+    inline = re.search(r"<script>(.*?)</script>", PAGE.template, re.DOTALL)
+    if inline is None:
+        raise RuntimeError("web_page.html has no inline <script>")
+    script = inline.group(1)
     script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     texts = {key: html.escape(text(f"web_{key}", lang.code))
              for key in ("title", "intro", "picker_label", "picker_button", "hint", "send", "end")}

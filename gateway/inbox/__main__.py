@@ -65,12 +65,12 @@ def main(argv: list[str] | None = None) -> int:
                     password=password)
                 print(f"admin account {coordinator.id} created for {coordinator.email}; sign in at /inbox")
             else:
-                coordinator = session.scalars(select(Coordinator).where(
+                found = session.scalars(select(Coordinator).where(
                     Coordinator.email == accounts.normalise_email(args.email))).first()
-                if coordinator is None:
+                if found is None:
                     raise SystemExit(f"no account with the email {args.email}")
-                accounts.reset_password(session, coordinator.id, password)
-                print(f"password set and account unlocked for {coordinator.email}")
+                accounts.reset_password(session, found.id, password)
+                print(f"password set and account unlocked for {found.email}")
     except accounts.AccountError as exc:
         print(f"not done: {exc}", file=sys.stderr)
         return 1

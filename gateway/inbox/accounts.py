@@ -5,8 +5,9 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from gateway.db import in_session
@@ -174,14 +175,15 @@ class Claim:
 def _claim(session: Session, coordinator_id: int, now: datetime) -> Claim:
     """Claim a password check on the account, counted as a failure until it succeeds: one UPDATE,
     which a second transaction (another process) sees only after this one commits."""
-    claimed = session.execute(
+    # An UPDATE's result is a CursorResult (with rowcount); Session.execute is typed for any statement.
+    claimed = cast(CursorResult[Any], session.execute(
         update(Coordinator)
         .where(Coordinator.id == coordinator_id,
                or_(Coordinator.locked_until.is_(None), Coordinator.locked_until <= now),
                or_(Coordinator.verifying_since.is_(None),
                    Coordinator.verifying_since <= now - timedelta(seconds=CLAIM_SECONDS)))
-        .values(failed_logins=Coordinator.failed_logins + 1, verifying_since=now)).rowcount == 1
-    coordinator = session.get(Coordinator, coordinator_id)
+        .values(failed_logins=Coordinator.failed_logins + 1, verifying_since=now))).rowcount == 1
+    coordinator = session.get_one(Coordinator, coordinator_id)  # accounts are deactivated, never deleted
     locked = aware(coordinator.locked_until)
     return Claim(coordinator_id, now if claimed else None, coordinator.password_hash,
                  locked if locked is not None and locked > now and not claimed else None)
@@ -191,7 +193,7 @@ def _settle(session: Session, claim: Claim, good: bool, rehashed: str | None, no
     """Clear the count after a success, if the account is as it was when claimed (active, the same
     password); after a failure (counted by the claim), hold the account once it has ``MAX_FAILURES``
     in a row. A changed hash (new hashing parameters) is stored."""
-    coordinator = session.get(Coordinator, claim.coordinator_id)
+    coordinator = session.get_one(Coordinator, claim.coordinator_id)
     if aware(coordinator.verifying_since) == claim.since:  # still this claim's (it may have lapsed)
         coordinator.verifying_since = None
     if good and coordinator.active and coordinator.password_hash == claim.password_hash:
@@ -299,12 +301,12 @@ async def change_own_password(coordinator_id: int, current: str, new: str) -> Co
 
 
 def _password_hash(session: Session, coordinator_id: int) -> tuple[str, str, str]:
-    coordinator = session.get(Coordinator, coordinator_id)
+    coordinator = session.get_one(Coordinator, coordinator_id)
     return coordinator.password_hash, coordinator.email, coordinator.name
 
 
 def _replace_password(session: Session, coordinator_id: int, checked: str, new: Password) -> Coordinator:
-    coordinator = session.get(Coordinator, coordinator_id)
+    coordinator = session.get_one(Coordinator, coordinator_id)
     if coordinator.password_hash != checked:  # changed (reset by an admin) since it was checked
         raise AccountError("Your password was changed meanwhile. Please sign in again.")
     reset_password(session, coordinator_id, new)
@@ -322,15 +324,18 @@ def coordinators(session: Session) -> list[dict]:
     } for c in rows]
 
 
+def _per_hub(session: Session, query: Select[tuple[int | None, int]]) -> dict[int | None, int]:
+    return {hub_id: count for hub_id, count in session.execute(query)}
+
+
 def hubs_overview(session: Session) -> list[dict]:
-    on_duty = dict(session.execute(
-        select(Coordinator.hub_id, func.count()).where(Coordinator.active, Coordinator.on_duty,
-                                                      Coordinator.phone.is_not(None))
-        .group_by(Coordinator.hub_id)).all())
-    staff = dict(session.execute(select(Coordinator.hub_id, func.count()).where(Coordinator.active)
-                                 .group_by(Coordinator.hub_id)).all())
-    waiting = dict(session.execute(select(Handoff.hub_id, func.count()).where(Handoff.status != "closed")
-                                   .group_by(Handoff.hub_id)).all())
+    on_duty = _per_hub(session, select(Coordinator.hub_id, func.count())
+                       .where(Coordinator.active, Coordinator.on_duty, Coordinator.phone.is_not(None))
+                       .group_by(Coordinator.hub_id))
+    staff = _per_hub(session, select(Coordinator.hub_id, func.count()).where(Coordinator.active)
+                     .group_by(Coordinator.hub_id))
+    waiting = _per_hub(session, select(Handoff.hub_id, func.count()).where(Handoff.status != "closed")
+                       .group_by(Handoff.hub_id))
     return [{
         "id": h.id, "slug": h.slug, "name": h.name, "municipality": h.municipality, "active": h.active,
         "routable": h.lat is not None and h.lon is not None, "coordinators": staff.get(h.id, 0),

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Annotated
+from typing import Annotated, overload
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
@@ -156,6 +156,12 @@ def fingerprint(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
+@overload
+def aware(moment: datetime) -> datetime: ...
+@overload
+def aware(moment: None) -> None: ...
+@overload
+def aware(moment: datetime | None) -> datetime | None: ...
 def aware(moment: datetime | None) -> datetime | None:
     """SQLite gives datetimes back without a time zone; they are UTC."""
     if moment is not None and moment.tzinfo is None:
@@ -396,7 +402,10 @@ class InboxRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def with_headers(request: Request) -> Response:
-            await _forwarded(request.app.state.settings.trusted_proxies)(request.scope, None, None)
+            forwarded = _forwarded(request.app.state.settings.trusted_proxies)
+            # uvicorn types the scope as its own TypedDicts (Starlette's is a plain mapping of the same
+            # keys) and wants receive and send, which ``keep`` never calls.
+            await forwarded(request.scope, None, None)  # type: ignore[arg-type]
             response = await handler(request)
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)

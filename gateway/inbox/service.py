@@ -54,7 +54,7 @@ def visible_handoff(session: Session, user: User, handoff_id: int) -> Handoff:
     return found
 
 
-def _waiting(handoff: Handoff, last_resident: datetime | None, last_coordinator: datetime | None):
+def _waiting(handoff: Handoff, last_resident: datetime | None, last_coordinator: datetime | None) -> datetime | None:
     """Since when the resident has been waiting for a coordinator; None when answered."""
     if handoff.status == "closed":
         return None
@@ -166,7 +166,7 @@ def detail_view(session: Session, handoff: Handoff) -> dict:
 # --- actions ------------------------------------------------------------------------------
 
 def _coordinator(session: Session, user: User) -> Coordinator:
-    return session.get(Coordinator, user.id)
+    return session.get_one(Coordinator, user.id)  # signed in: the account is there (never deleted)
 
 
 def claim(session: Session, user: User, handoff_id: int) -> Handoff:
@@ -197,8 +197,9 @@ def reply(session: Session, user: User, handoff_id: int, body: str) -> Message:
     return message
 
 
-def reassign(session: Session, user: User, handoff_id: int, hub: str, inbox_url: str) -> tuple[Handoff, int]:
-    """Move to another hub (whose on-duty coordinators get the alert SMS); returns the old hub's id."""
+def reassign(session: Session, user: User, handoff_id: int, hub: str, inbox_url: str) -> tuple[Handoff, int | None]:
+    """Move to another hub (whose on-duty coordinators get the alert SMS); returns the old hub's id
+    (None: a crisis handoff from a resident whose hub was not known)."""
     handoff = visible_handoff(session, user, handoff_id)
     target = session.scalars(select(Hub).where(Hub.slug == hub, Hub.active)).first() if hub else None
     if target is None:

@@ -81,3 +81,22 @@ def test_a_web_reply_waits_for_the_resident_to_come_back(settings):
     outbox = Outbox({"web": Recorder([NotConnected()])})
     asyncio.run(outbox.deliver_due())
     assert statuses() == [("hello", "awaiting_connection", 0)]
+
+
+def test_a_message_erased_while_it_is_sent_does_not_hold_back_the_batch(settings):
+    """Erasure deletes a resident's messages, also one the outbox is sending right then: the
+    batch's other outcomes are still recorded, so nothing already sent goes out twice."""
+    queue("+46700000001", "to be erased")
+    queue("+46700000002", "kept")
+
+    class ErasedMidway(Recorder):
+        async def send(self, delivery):
+            if delivery.body == "to be erased":
+                with session_scope() as session:
+                    session.query(Message).filter_by(id=delivery.message_id).delete()
+            return await super().send(delivery)
+
+    sender = ErasedMidway()
+    drain(Outbox({"sms": sender}))
+    assert sorted(body for _, body in sender.sent) == ["kept", "to be erased"]
+    assert statuses() == [("kept", "sent", 1)]
