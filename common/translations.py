@@ -3,18 +3,20 @@
     python -m common.translations     # make translations
 
 extracts every Swedish text a resident reads (the Swedish variants of the
-responses in ``domain/*.yml`` and ``common.texts.SWEDISH``), merges them into
+responses in ``domain/*.yml``, ``common.texts.SWEDISH`` and the coordinator
+phrasebook's ``common.phrases.SWEDISH``), merges them into
 ``locale/<lang>/LC_MESSAGES/hubguide.po`` for every language of the language
 table but Swedish (a new text is missing, a changed Swedish text makes its
 translation fuzzy), writes what is generated from the catalogues (the other
 languages' variants in ``domain/*.yml``, ``locale/texts.json`` for
-``common.texts``) and reports per language. docs/translations.md is the
+``common.texts``, ``locale/phrases.json`` for ``common.phrases``) and reports
+per language. docs/translations.md is the
 translators' guide.
 
 An entry's msgctxt is the text's key: the response (``utter_help``), its
 channel where SMS and web differ (``utter_help/sms``), a button
-(``utter_help/button/job_search``, by payload) or a gateway text
-(``text/bot_unavailable``); msgid is the Swedish, msgstr the translation.
+(``utter_help/button/job_search``, by payload), a gateway text
+(``text/bot_unavailable``) or a phrase (``phrase/call_you``); msgid is the Swedish, msgstr the translation.
 A fuzzy or missing translation is generated as the Swedish text (what gettext
 does: a stale translation may state a number or a rule that is no longer true)
 and fails CI (tests/test_translations.py).
@@ -52,6 +54,8 @@ WIDTH = 79  # as Poedit and msgmerge wrap, so a save in Poedit changes little
 # A translator comment: "reviewed: 2026-12-05 Amina Hassan" (a native speaker read it and agrees).
 REVIEWED = re.compile(r"reviewed: (\d{4}-\d{2}-\d{2}) (\S.*)")
 TEXT_PREFIX = "text/"
+PHRASE_PREFIX = "phrase/"
+PHRASES_NAME = "phrases.json"  # next to texts.json; common.phrases reads it
 NOTES = {
     "sms": "SMS. With the coordinator offer that often follows, at most 3 SMS: about 130 characters "
            "in Arabic, Persian and Tigrinya, 360 in Latin letters (docs/content.md).",
@@ -59,6 +63,8 @@ NOTES = {
     "button": "A button on the web, a numbered choice over SMS: a few words.",
     "both": "Over SMS and on the web: short. Over SMS often followed by the coordinator offer (docs/content.md).",
     "text": "Said by the gateway (common/texts.py), over SMS and on the web.",
+    "phrase": "A coordinator's phrase (common/phrases.py), picked in the inbox and sent as it is or with a few "
+              "words added, over SMS or on the web: plain, short and polite.",
 }
 FACTS_NOTE = "Keep every address, phone number, amount and {field} as in the Swedish (docs/translations.md)."
 
@@ -87,15 +93,20 @@ def _button_key(name: str, button: dict) -> str:
     return f"{name}/button{button['payload']}"
 
 
-def template(domain: Path = DOMAIN, texts: dict[str, str] | None = None) -> Catalog:
+def template(domain: Path = DOMAIN, texts: dict[str, str] | None = None,
+             phrases: dict[str, str] | None = None) -> Catalog:
     """Every Swedish text a resident reads, keyed by msgctxt (in file order)."""
     if texts is None:
         from common import texts as gateway
 
         texts = {key: sv for key, sv in gateway.SWEDISH.items() if key not in gateway.UNTRANSLATED}
+    if phrases is None:
+        from common import phrases as book
+
+        phrases = book.SWEDISH
     catalogue = Catalog(project=DOMAIN_NAME, fuzzy=False)
 
-    def add(key: str, swedish: str, where: str, note: str) -> None:
+    def add(key: str, swedish: str, where: str, note: str, flags: tuple[str, ...] = ()) -> None:
         before = catalogue.get(swedish, key)
         if key in seen and before is None:
             raise ValueError(f"{where}: {key} has different Swedish texts (a button titled per channel?)")
@@ -103,7 +114,7 @@ def template(domain: Path = DOMAIN, texts: dict[str, str] | None = None) -> Cata
         comments = [NOTES[note]] + ([FACTS_NOTE] if re.search(r"\{\w+\}|\d|\.se\b", swedish) else [])
         # No line number: as Babel's read_po gives a location without one (its annotation says int).
         catalogue.add(swedish, context=key, locations=[(where, None)],  # type: ignore[list-item]
-                      auto_comments=comments)
+                      auto_comments=comments, flags=flags)
 
     seen: set[str] = set()
     for path in sorted(domain.glob("*.yml")):
@@ -116,6 +127,9 @@ def template(domain: Path = DOMAIN, texts: dict[str, str] | None = None) -> Cata
                         add(_button_key(name, button), button["title"], where, "button")
     for key, swedish in texts.items():
         add(TEXT_PREFIX + key, swedish, "common/texts.py", "text")
+    for key, swedish in phrases.items():  # python-brace-format: Poedit and Weblate check the {fields}
+        add(PHRASE_PREFIX + key, swedish, "common/phrases.py", "phrase",
+            ("python-brace-format",) if re.search(r"\{\w+\}", swedish) else ())
     return catalogue
 
 
@@ -269,9 +283,10 @@ def generate(catalogues: dict[str, Catalog], domain: Path = DOMAIN, texts_file: 
     """Every generated file's path and content, from the catalogues of the target languages."""
     translations = {language: usable(catalogues[language]) for language in targets()}
     files = {path: domain_file(path.read_text(encoding="utf-8"), translations) for path in sorted(domain.glob("*.yml"))}
-    texts = {language: {key.removeprefix(TEXT_PREFIX): value for key, value in translations[language].items()
-                        if key.startswith(TEXT_PREFIX)} for language in targets()}
-    files[texts_file] = json.dumps(texts, ensure_ascii=False, indent=1) + "\n"
+    for prefix, path in ((TEXT_PREFIX, texts_file), (PHRASE_PREFIX, texts_file.with_name(PHRASES_NAME))):
+        chosen = {language: {key.removeprefix(prefix): value for key, value in translations[language].items()
+                             if key.startswith(prefix)} for language in targets()}
+        files[path] = json.dumps(chosen, ensure_ascii=False, indent=1) + "\n"
     return files
 
 

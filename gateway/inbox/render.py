@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from common.languages import DEFAULT_LANGUAGE, LANGUAGES
+from common.phrases import phrasebook
 from gateway.channels.gsm import MAX_BODY
 from gateway.handoff import OUTCOMES
 from gateway.inbox.accounts import ROLES
@@ -66,6 +68,16 @@ def delivery(m: dict) -> str:
     return f"{text}: {m['error']}" if m["delivery_failed"] and m["error"] else text
 
 
+def phrases(h: dict, user: User) -> dict:
+    """The coordinator's phrasebook for a handoff: the resident's language (its code and direction)
+    and the phrase groups in it, filled in with the coordinator's name and the hub's facts."""
+    code = h["resident"]["language"]["code"] or h["language"]["code"]
+    language = LANGUAGES.get(code or "") or LANGUAGES[DEFAULT_LANGUAGE]  # unknown: the Swedish
+    return {"code": language.code, "name": language.name, "dir": language.direction,
+            "groups": phrasebook(language.code, name=user.name, hub=h["hub"]["name"] if h["hub"] else None,
+                                 **h["hub_facts"])}
+
+
 def per_language_and_week(rows: list[dict]) -> dict[str, dict[str, int]]:
     """{language: {week: count}}, languages in alphabetical order, for the statistics table."""
     table: dict[str, dict[str, int]] = {}
@@ -83,7 +95,7 @@ ENV.filters.update(when=when, iso=iso, duration=duration, minutes=minutes_text, 
                    crisis=lambda kind: CRISIS_LABELS.get(kind, kind),
                    outcome=lambda outcome: OUTCOME_LABELS.get(outcome, outcome or ""))
 ENV.globals.update(CSRF_FIELD=CSRF_FIELD, MAX_BODY=MAX_BODY, MAX_FAILURES=MAX_FAILURES, MIN_PASSWORD=MIN_PASSWORD,
-                   ROLES=ROLES, OUTCOMES=OUTCOMES, OUTCOME_LABELS=OUTCOME_LABELS)
+                   ROLES=ROLES, OUTCOMES=OUTCOMES, OUTCOME_LABELS=OUTCOME_LABELS, phrases=phrases)
 
 
 def page(template: str, user: User | None, *, notice: str | None = None, error: str | None = None,

@@ -159,6 +159,8 @@ def detail_view(session: Session, handoff: Handoff) -> dict:
         },
         "messages": [message_view(m, resident.address, handoff.id) for m in messages],
         "failed_deliveries": sum(1 for m in messages if m.direction == "out" and m.status in FAILED),
+        # The hub's facts the coordinator's phrasebook fills in (common/phrases.py).
+        "hub_facts": {"hours": handoff.hub.opening_hours, "address": handoff.hub.address} if handoff.hub else {},
     })
     return view
 

@@ -196,6 +196,24 @@
   const count = document.getElementById("reply-count");
   if (reply && count) reply.addEventListener("input", () => { count.textContent = String(reply.value.length); });
 
+  // The phrasebook: a phrase's button holds the text in the resident's language (data-text), which goes
+  // into the reply at the cursor (replacing a selection), set off by spaces, the cursor after it.
+  const phrases = document.getElementById("phrases");
+  if (reply && phrases) {
+    phrases.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-text]");
+      if (!button) return;
+      const start = reply.selectionStart;
+      const end = reply.selectionEnd;
+      const before = start > 0 && !/\s/.test(reply.value[start - 1]) ? " " : "";
+      const after = end < reply.value.length && !/\s/.test(reply.value[end]) ? " " : "";
+      reply.setRangeText(before + button.dataset.text + after, start, end, "end");
+      reply.dispatchEvent(new Event("input")); // the character count
+      reply.focus();
+      announce("Phrase added to the reply.");
+    });
+  }
+
   // --- events ---------------------------------------------------------------------------------
 
   const seen = { events: 0 };
