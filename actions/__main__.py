@@ -1,5 +1,6 @@
 """Start the action server on the loopback interface (rasa-sdk 3.6 binds every
 interface unless SANIC_HOST says otherwise)."""
+
 import os
 import sys
 

@@ -1,4 +1,5 @@
 """Actions every conversation uses."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,19 +22,23 @@ class ActionReadMessage(Action):
     def name(self) -> str:
         return "action_read_message"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         message = tracker.latest_message or {}
         metadata = message.get("metadata") or {}
         events = []
         # Button payloads ("/greet") skip the NLU pipeline, so read the metadata too.
         given = metadata.get("language")
-        language = message.get("language") or (given if is_supported(given) else None) \
-            or tracker.get_slot("language") or DEFAULT_LANGUAGE
+        language = (
+            message.get("language")
+            or (given if is_supported(given) else None)
+            or tracker.get_slot("language")
+            or DEFAULT_LANGUAGE
+        )
         if language != tracker.get_slot("language"):
             events.append(SlotSet("language", language))
-        channel = message.get("channel") or metadata.get("channel") or tracker.get_slot("channel") \
-            or "web"
+        channel = message.get("channel") or metadata.get("channel") or tracker.get_slot("channel") or "web"
         if channel != tracker.get_slot("channel"):
             events.append(SlotSet("channel", channel))
         intent = (message.get("intent") or {}).get("name")
@@ -55,8 +60,11 @@ def likely_topics(message: dict[str, Any]) -> list[str]:
     """The topics a message most likely asks about, best first: the model's
     ranking, answerable topics only (not "hello" or "thanks")."""
     ranking = message.get("intent_ranking") or []
-    return [r["name"] for r in ranking
-            if r["name"] in TITLES and r["name"] != "none" and r.get("confidence", 0) >= MIN_CONFIDENCE][:MAX_CHOICES]
+    return [
+        r["name"]
+        for r in ranking
+        if r["name"] in TITLES and r["name"] != "none" and r.get("confidence", 0) >= MIN_CONFIDENCE
+    ][:MAX_CHOICES]
 
 
 class ActionDidYouMean(Action):
@@ -71,8 +79,9 @@ class ActionDidYouMean(Action):
     def name(self) -> str:
         return "action_did_you_mean"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         language = tracker.get_slot("language") or DEFAULT_LANGUAGE
         topics = likely_topics(tracker.latest_message or {})
         if not topics:

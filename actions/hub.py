@@ -1,4 +1,5 @@
 """Finding the nearest hub and handing the resident over."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,8 +36,9 @@ class ValidateHandoffForm(FormValidationAction):
     def name(self) -> str:
         return "validate_handoff_form"
 
-    def validate_area(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                      domain: dict[str, Any]) -> dict[str, Any]:
+    def validate_area(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         """A hub's number, a place (routed to its hub), or, after we offered the
         nearest hub to a place outside Göteborg and Borås, yes or no to it."""
         text = value if isinstance(value, str) else ""
@@ -57,8 +59,9 @@ class ValidateHandoffForm(FormValidationAction):
         dispatcher.utter_message(response="utter_area_unknown", hub_list=hub_list())
         return {"area": None, "area_offer": None}
 
-    def validate_note(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                      domain: dict[str, Any]) -> dict[str, Any]:
+    def validate_note(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         """A short description in the resident's own words, or none ("no")."""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         text = value.strip() if isinstance(value, str) else ""
@@ -75,15 +78,20 @@ class ActionHandoff(Action):
     def name(self) -> str:
         return "action_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[dict[str, Any]]:
-        dispatcher.utter_message(json_message={"handoff": {
-            "hub": tracker.get_slot("hub"),
-            "language": tracker.get_slot("language") or DEFAULT_LANGUAGE,
-            "topic": tracker.get_slot("topic"),
-            "area": tracker.get_slot("area"),
-            "note": None if tracker.get_slot("note") == NO_NOTE else tracker.get_slot("note"),
-        }})
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(
+            json_message={
+                "handoff": {
+                    "hub": tracker.get_slot("hub"),
+                    "language": tracker.get_slot("language") or DEFAULT_LANGUAGE,
+                    "topic": tracker.get_slot("topic"),
+                    "area": tracker.get_slot("area"),
+                    "note": None if tracker.get_slot("note") == NO_NOTE else tracker.get_slot("note"),
+                }
+            }
+        )
         dispatcher.utter_message(response="utter_handoff_done")
         return [SlotSet("area", None), SlotSet("note", None), SlotSet("area_offer", None)]
 
@@ -95,8 +103,9 @@ class ActionAskArea(Action):
     def name(self) -> str:
         return "action_ask_area"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         if not spoke_this_turn(tracker):
             dispatcher.utter_message(response="utter_ask_area")
         return []

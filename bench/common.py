@@ -2,6 +2,7 @@
 temporary data directory, SQLite and dry-run SMS, whose database this
 process reads too; webhooks signed as Twilio signs them; process figures
 (memory, CPU time) of a process with its children, from psutil."""
+
 from __future__ import annotations
 
 import json
@@ -31,9 +32,15 @@ def use_database(url: str) -> None:
 def bench_stack(prefix: str, log_level: str = "WARNING") -> Stack:
     data = Path(tempfile.mkdtemp(prefix=prefix))
     port = free_port()
-    settings = Settings(_env_file=None, app_env="test", data_dir=data,
-                        database_url=f"sqlite:///{data / 'hubguide.db'}",
-                        public_base_url=f"http://127.0.0.1:{port}", twilio_account_sid="", log_level=log_level)
+    settings = Settings(
+        _env_file=None,
+        app_env="test",
+        data_dir=data,
+        database_url=f"sqlite:///{data / 'hubguide.db'}",
+        public_base_url=f"http://127.0.0.1:{port}",
+        twilio_account_sid="",
+        log_level=log_level,
+    )
     use_database(settings.sqlalchemy_url)
     return Stack(settings, rasa_port=free_port(), action_port=free_port(), gateway_port=port)
 
@@ -64,8 +71,15 @@ class Signer:
     def __call__(self, number: str, body: str, sid: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
         """The form fields and the headers, to post with ``httpx``'s ``data=``."""
         sid = sid or "SM" + uuid.uuid4().hex
-        form = {"From": number, "To": TO_NUMBER, "Body": body, "MessageSid": sid, "NumMedia": "0",
-                "SmsSid": sid, "AccountSid": "AC" + "0" * 32}
+        form = {
+            "From": number,
+            "To": TO_NUMBER,
+            "Body": body,
+            "MessageSid": sid,
+            "NumMedia": "0",
+            "SmsSid": sid,
+            "AccountSid": "AC" + "0" * 32,
+        }
         return form, {"X-Twilio-Signature": self.validator.compute_signature(self.url, form)}
 
 

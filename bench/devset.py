@@ -7,6 +7,7 @@ data/nlu in the same run.
     python -m bench.devset            # current model and DIET (DIET trains for minutes)
     python -m bench.devset --no-diet  # current model only
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,11 @@ LABELS = frozenset(i for intents in TOPICS.values() for i in intents) | {"crisis
 SERVICE = frozenset(i for topic in ("work", "studies", "business", "hub") for i in TOPICS[topic])
 # Rasa's FallbackClassifier (config.yml): below its threshold, or with the top two this close, the
 # resident is offered "did you mean" choices instead of an answer.
-_FALLBACK = next(c for c in yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
-                 if c["name"] == "FallbackClassifier")
+_FALLBACK = next(
+    c
+    for c in yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+    if c["name"] == "FallbackClassifier"
+)
 THRESHOLD, AMBIGUITY = _FALLBACK["threshold"], _FALLBACK["ambiguity_threshold"]
 
 
@@ -63,8 +67,24 @@ def rank(model_path: Path, texts: list[str]) -> list[list[tuple[str, float]]]:
 def train_diet(out: Path) -> Path:
     config = out / "config.yml"
     config.write_text("recipe: default.v1\nlanguage: xx\nassistant_id: devset-diet\n", encoding="utf-8")
-    subprocess.run([str(model.RASA), "train", "nlu", "--config", str(config), "--nlu", str(ROOT / "data" / "nlu"),
-                    "--out", str(out), "--fixed-model-name", "diet", "--quiet"], cwd=ROOT, check=True)
+    subprocess.run(
+        [
+            str(model.RASA),
+            "train",
+            "nlu",
+            "--config",
+            str(config),
+            "--nlu",
+            str(ROOT / "data" / "nlu"),
+            "--out",
+            str(out),
+            "--fixed-model-name",
+            "diet",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        check=True,
+    )
     return out / "diet.tar.gz"
 
 
@@ -84,8 +104,11 @@ def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
             two = first
         else:
             first = top[0] in row["labels"] and not fallback and crisis.detect(row["text"]) is None
-            offered = likely_topics({"intent_ranking": [{"name": n, "confidence": c} for n, c in ranking]}) \
-                if fallback else []
+            offered = (
+                likely_topics({"intent_ranking": [{"name": n, "confidence": c} for n, c in ranking]})
+                if fallback
+                else []
+            )
             two = first or any(name in row["labels"] for name in offered)
             if not first:
                 confusions[(row["labels"][0], "fallback" if fallback else top[0])] += 1
@@ -93,36 +116,49 @@ def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
             counter["n"] += 1
             counter["first"] += first
             counter["two"] += two
-            counter["service_answer"] += (row["kind"] in ("referral", "unrelated") and not fallback
-                                          and top[0] in SERVICE)
+            counter["service_answer"] += row["kind"] in ("referral", "unrelated") and not fallback and top[0] in SERVICE
     return {"by_language": by_language, "by_kind": by_kind, "confusions": confusions.most_common(15)}
 
 
 def crisis_figures(rows: list[dict]) -> dict:
     crises = [r for r in rows if r["kind"] == "crisis"]
     ordinary = [r for r in rows if r["kind"] != "crisis"]
-    return {"crisis_rows": len(crises), "caught": sum(crisis.detect(r["text"]) is not None for r in crises),
-            "ordinary_rows": len(ordinary), "false_alarms": [r["text"] for r in ordinary if crisis.detect(r["text"])]}
+    return {
+        "crisis_rows": len(crises),
+        "caught": sum(crisis.detect(r["text"]) is not None for r in crises),
+        "ordinary_rows": len(ordinary),
+        "false_alarms": [r["text"] for r in ordinary if crisis.detect(r["text"])],
+    }
 
 
 def render(result: dict) -> str:
     lines = [f"# Real-question development set ({result['rows']} questions, eval/dev)", ""]
     for name, figures in result["models"].items():
-        lines += [f"## {name}", "", "| | n | right at first reply | right within two turns (did you mean) | "
-                  "referral/unrelated answered as a service topic |", "|---|---|---|---|---|"]
+        lines += [
+            f"## {name}",
+            "",
+            "| | n | right at first reply | right within two turns (did you mean) | "
+            "referral/unrelated answered as a service topic |",
+            "|---|---|---|---|---|",
+        ]
         for group in ("by_language", "by_kind"):
             for key, c in sorted(figures[group].items()):
                 n = c["n"] or 1
-                lines.append(f"| {key} | {c['n']} | {c['first'] / n:.1%} | {c['two'] / n:.1%} | "
-                             f"{c['service_answer']} |")
+                lines.append(
+                    f"| {key} | {c['n']} | {c['first'] / n:.1%} | {c['two'] / n:.1%} | {c['service_answer']} |"
+                )
         lines += ["", "Worst confusions (acceptable intent → given):", ""]
         lines += [f"- {want} → {got}: {count}" for (want, got), count in figures["confusions"]]
         lines.append("")
     c = result["crisis"]
-    lines += ["## Crisis messages (common/crisis.py)", "",
-              f"- caught: {c['caught']} of {c['crisis_rows']}",
-              f"- false alarms on the other {c['ordinary_rows']} questions: {len(c['false_alarms'])}",
-              *(f"  - {t}" for t in c["false_alarms"]), ""]
+    lines += [
+        "## Crisis messages (common/crisis.py)",
+        "",
+        f"- caught: {c['caught']} of {c['crisis_rows']}",
+        f"- false alarms on the other {c['ordinary_rows']} questions: {len(c['false_alarms'])}",
+        *(f"  - {t}" for t in c["false_alarms"]),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -137,8 +173,11 @@ def main() -> None:
         if not args.no_diet:
             print("== training Rasa's default pipeline (DIET) on data/nlu", flush=True)
             models["Rasa default pipeline (DIET)"] = train_diet(Path(tmp))
-        result = {"rows": len(rows), "crisis": crisis_figures(rows),
-                  "models": {name: score(rows, rank(path, texts)) for name, path in models.items()}}
+        result = {
+            "rows": len(rows),
+            "crisis": crisis_figures(rows),
+            "models": {name: score(rows, rank(path, texts)) for name, path in models.items()},
+        }
     write_report("devset", result, render)
 
 

@@ -18,6 +18,7 @@ HTTP and, when Chromium is installed, as a browser loads them.
 
 Writes reports/handoff-<time>.json and .md.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,16 @@ PASSWORD = "benchmark coordinator password"
 TURNS = ["jag vill ha jobb", "ja", "Hjällbo"]
 CONSENT = "nej"  # no note: the handoff is stored on this turn
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 HTTP = httpx.Client(timeout=30)
 
@@ -61,8 +70,13 @@ def post_sms(stack: Stack, number: str, body: str) -> None:
 
 def replies(number: str) -> int:
     with session_scope() as session:
-        return len(session.scalars(select(Message.id).join(Resident).where(
-            Resident.address == number, Message.direction == "out", Message.status == "dry_run")).all())
+        return len(
+            session.scalars(
+                select(Message.id)
+                .join(Resident)
+                .where(Resident.address == number, Message.direction == "out", Message.status == "dry_run")
+            ).all()
+        )
 
 
 def poll(predicate, timeout: float = 60.0, step: float = 0.002):
@@ -130,16 +144,22 @@ def one_handoff(stack: Stack, stream: EventStream, coordinator_id: int, number: 
         with session_scope() as session:
             row = session.scalars(select(Handoff).join(Resident).where(Resident.address == number)).first()
             return (row.id, aware(row.created_at).timestamp()) if row else None
+
     handoff_id, stored = poll(stored_handoff)
     if event.get("handoff") != handoff_id:
         raise RuntimeError(f"the event named handoff {event.get('handoff')}, not {handoff_id}")
 
     def alert_sent():
         with session_scope() as session:
-            row = session.scalars(select(Message).where(Message.coordinator_id == coordinator_id,
-                                                        Message.handoff_id == handoff_id,
-                                                        Message.sent_at.is_not(None))).first()
+            row = session.scalars(
+                select(Message).where(
+                    Message.coordinator_id == coordinator_id,
+                    Message.handoff_id == handoff_id,
+                    Message.sent_at.is_not(None),
+                )
+            ).first()
             return (aware(row.created_at).timestamp(), aware(row.sent_at).timestamp()) if row else None
+
     queued, sent = poll(alert_sent)
     poll(lambda: replies(number) >= len(TURNS) + 1)  # the resident's "done" SMS went out too
     return {
@@ -154,9 +174,13 @@ def one_handoff(stack: Stack, stream: EventStream, coordinator_id: int, number: 
 
 def summary(values: list[float]) -> dict:
     ordered = sorted(values)
-    return {"n": len(values), "median_ms": round(statistics.median(values), 1),
-            "p95_ms": round(ordered[max(0, round(0.95 * len(ordered)) - 1)], 1),
-            "min_ms": round(ordered[0], 1), "max_ms": round(ordered[-1], 1)}
+    return {
+        "n": len(values),
+        "median_ms": round(statistics.median(values), 1),
+        "p95_ms": round(ordered[max(0, round(0.95 * len(ordered)) - 1)], 1),
+        "min_ms": round(ordered[0], 1),
+        "max_ms": round(ordered[-1], 1),
+    }
 
 
 def page_times(client: httpx.Client, paths: dict[str, str]) -> dict:
@@ -208,8 +232,9 @@ def main() -> None:
     try:
         email = "bench-coordinator@hub.example"
         with session_scope() as session:
-            coordinator, _ = accounts.create_coordinator(session, name="Bench", email=email, hub="hjallbo",
-                                                         phone="+46709990999", password=PASSWORD)
+            coordinator, _ = accounts.create_coordinator(
+                session, name="Bench", email=email, hub="hjallbo", phone="+46709990999", password=PASSWORD
+            )
             coordinator_id = coordinator.id
         client = httpx.Client(base_url=stack.gateway_url, timeout=30)
         page = client.get("/inbox/login")
@@ -220,9 +245,13 @@ def main() -> None:
         samples = [one_handoff(stack, stream, coordinator_id, f"+4670888{i:04d}") for i in range(1, HANDOFFS + 1)]
         with session_scope() as session:
             some = session.scalars(select(Handoff.id).order_by(Handoff.id.desc())).first()
-        paths = {"inbox list (/inbox)": "/inbox", "one handoff (/inbox/handoffs/N)": f"/inbox/handoffs/{some}",
-                 "API list (/api/handoffs)": "/api/handoffs", "API one (/api/handoffs/N)": f"/api/handoffs/{some}",
-                 "statistics (/inbox/stats)": "/inbox/stats"}
+        paths = {
+            "inbox list (/inbox)": "/inbox",
+            "one handoff (/inbox/handoffs/N)": f"/inbox/handoffs/{some}",
+            "API list (/api/handoffs)": "/api/handoffs",
+            "API one (/api/handoffs/N)": f"/api/handoffs/{some}",
+            "statistics (/inbox/stats)": "/inbox/stats",
+        }
         http_pages = page_times(client, paths)
         browser_pages = browser_times(stack, email, {k: v for k, v in paths.items() if k.startswith(("inbox", "one"))})
     finally:
@@ -230,29 +259,53 @@ def main() -> None:
             stream.close()
         stack.stop()
     metrics = {key: summary([s[key] for s in samples]) for key in samples[0]}
-    result = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "handoffs": HANDOFFS,
-              "handoff": metrics, "pages_http": http_pages, "pages_browser": browser_pages}
-    lines = [f"# Handoff benchmark, {result['when']}", "",
-             f"{HANDOFFS} handoffs over SMS (dry-run), one after another, same run; times from the webhook POST "
-             "of the resident's last answer (the consent).", "",
-             "| measure | median ms | p95 ms | min | max |", "|---|---|---|---|---|"]
-    labels = {"consent_to_stored_ms": "consent → handoff stored (bot turn)",
-              "consent_to_alert_queued_ms": "consent → alert SMS queued",
-              "consent_to_alert_sent_ms": "consent → alert SMS sent (dry-run)",
-              "consent_to_event_ms": "consent → event at the coordinator's stream",
-              "stored_to_event_ms": "handoff stored → event at the stream (live update)",
-              "stored_to_alert_sent_ms": "handoff stored → alert SMS sent"}
+    result = {
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "handoffs": HANDOFFS,
+        "handoff": metrics,
+        "pages_http": http_pages,
+        "pages_browser": browser_pages,
+    }
+    lines = [
+        f"# Handoff benchmark, {result['when']}",
+        "",
+        f"{HANDOFFS} handoffs over SMS (dry-run), one after another, same run; times from the webhook POST "
+        "of the resident's last answer (the consent).",
+        "",
+        "| measure | median ms | p95 ms | min | max |",
+        "|---|---|---|---|---|",
+    ]
+    labels = {
+        "consent_to_stored_ms": "consent → handoff stored (bot turn)",
+        "consent_to_alert_queued_ms": "consent → alert SMS queued",
+        "consent_to_alert_sent_ms": "consent → alert SMS sent (dry-run)",
+        "consent_to_event_ms": "consent → event at the coordinator's stream",
+        "stored_to_event_ms": "handoff stored → event at the stream (live update)",
+        "stored_to_alert_sent_ms": "handoff stored → alert SMS sent",
+    }
     for key, label in labels.items():
         m = metrics[key]
         lines.append(f"| {label} | {m['median_ms']:.0f} | {m['p95_ms']:.0f} | {m['min_ms']:.0f} | {m['max_ms']:.0f} |")
-    lines += ["", f"Pages over HTTP ({PAGE_LOADS} loads each, signed in):", "",
-              "| page | median ms | p95 ms |", "|---|---|---|"]
+    lines += [
+        "",
+        f"Pages over HTTP ({PAGE_LOADS} loads each, signed in):",
+        "",
+        "| page | median ms | p95 ms |",
+        "|---|---|---|",
+    ]
     lines += [f"| {name} | {m['median_ms']:.1f} | {m['p95_ms']:.1f} |" for name, m in http_pages.items()]
     if browser_pages:
-        lines += ["", "In headless Chromium (10 loads each):", "",
-                  "| page | load event median ms | live stream open median ms |", "|---|---|---|"]
-        lines += [f"| {name} | {m['load_event']['median_ms']:.0f} | {m['live_stream_open']['median_ms']:.0f} |"
-                  for name, m in browser_pages.items()]
+        lines += [
+            "",
+            "In headless Chromium (10 loads each):",
+            "",
+            "| page | load event median ms | live stream open median ms |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {name} | {m['load_event']['median_ms']:.0f} | {m['live_stream_open']['median_ms']:.0f} |"
+            for name, m in browser_pages.items()
+        ]
     write_report("handoff", result, "\n".join(lines))
 
 

@@ -15,6 +15,7 @@ other languages (ku tr bs hr sr fi pl es) only count as answered confidently
 as a supported language or not, so bs/hr/sr being one language changes nothing.
 Writes reports/langid-<time>.json and .md and prints the markdown.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,8 +81,15 @@ def cold_start(name: str) -> dict:
     """Import, build and load one backend in a fresh process: seconds, and
     its memory read from outside (psutil) so measuring adds nothing to it."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    with subprocess.Popen([sys.executable, "-c", COLD.format(name=name)], cwd=ROOT, env=env, text=True,
-                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as child:
+    with subprocess.Popen(
+        [sys.executable, "-c", COLD.format(name=name)],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    ) as child:
         output = []
         for line in child.stdout:
             output.append(line)
@@ -118,10 +126,17 @@ def run_backend(name: str, rows: list[dict[str, str]]) -> dict:
             by_bucket_total[bucket(text)] += 1
             by_bucket_right[bucket(text)] += ok
             if not ok:
-                mistakes.append({"text": text, "gold": gold, "predicted": answer or "-",
-                                 "confidence": round(detection.confidence, 3),
-                                 "unsupported": detection.unsupported, "other": detection.other,
-                                 "acted_on": detection.confident or detection.unsupported})
+                mistakes.append(
+                    {
+                        "text": text,
+                        "gold": gold,
+                        "predicted": answer or "-",
+                        "confidence": round(detection.confidence, 3),
+                        "unsupported": detection.unsupported,
+                        "other": detection.other,
+                        "acted_on": detection.confident or detection.unsupported,
+                    }
+                )
         else:
             unsupported_total += 1
             unsupported_accepted += detection.confident
@@ -133,8 +148,10 @@ def run_backend(name: str, rows: list[dict[str, str]]) -> dict:
         "accuracy": pct(sum(right.values()), sum(total.values())),
         "accuracy_without_tigrinya": pct(sum(right.values()) - right["ti"], sum(total.values()) - total["ti"]),
         "per_language": {code: pct(right[code], total[code]) for code in LANGUAGES},
-        "per_bucket": {f"{low}-{high}": pct(by_bucket_right[f"{low}-{high}"], by_bucket_total[f"{low}-{high}"])
-                       for low, high in BUCKETS},
+        "per_bucket": {
+            f"{low}-{high}": pct(by_bucket_right[f"{low}-{high}"], by_bucket_total[f"{low}-{high}"])
+            for low, high in BUCKETS
+        },
         "tigrinya": pct(right["ti"], total["ti"]),
         "unsupported_confidently_supported": pct(unsupported_accepted, unsupported_total),
         "unsupported_recognised": pct(unsupported_flagged, unsupported_total),
@@ -156,7 +173,7 @@ def markdown(report: dict) -> str:
         "",
         f"Data: `{report['data']}` ({report['rows']} rows: {results[names[0]]['supported_rows']} in supported "
         f"languages, {results[names[0]]['unsupported_rows']} in others). `CONFIDENT` = {report['confident']}.",
-        "Accuracy in % over the six supported languages; \"unsupported → supported\" is the % of rows in "
+        'Accuracy in % over the six supported languages; "unsupported → supported" is the % of rows in '
         "other languages answered as a supported language with confidence.",
         "",
         "| | " + " | ".join(names) + " |",
@@ -180,11 +197,16 @@ def markdown(report: dict) -> str:
     row("× langdetect's median", [results[n]["time_ratio"] for n in names])
     row("cold start in a fresh process, s", [results[n]["cold_start_s"] for n in names])
     row("process memory after it, MB", [results[n]["rss_mb"] for n in names])
-    lines += ["",
-              "\"Acted on\": confident of the wrong supported language (would switch it) or \"unsupported\" "
-              "(would show the menu). Cold start: import, build the detectors and load their models.", "",
-              f"## The {WORST} worst hubguide mistakes (supported rows)", "",
-              "| text | gold | predicted | confidence |", "|---|---|---|---|"]
+    lines += [
+        "",
+        '"Acted on": confident of the wrong supported language (would switch it) or "unsupported" '
+        "(would show the menu). Cold start: import, build the detectors and load their models.",
+        "",
+        f"## The {WORST} worst hubguide mistakes (supported rows)",
+        "",
+        "| text | gold | predicted | confidence |",
+        "|---|---|---|---|",
+    ]
     for m in results["hubguide"]["mistakes"][:WORST]:
         predicted = m["predicted"] + (f" (unsupported: {m['other'] or '?'})" if m["unsupported"] else "")
         text = m["text"].replace("|", "\\|")

@@ -24,6 +24,7 @@ For trying changes, two shorter runs; the goal's numbers come from the full run.
   tests on the other 20% through Rasa's own processing, which also shows what
   both of the FallbackClassifier's rules do.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -99,12 +100,14 @@ def threshold_sweep(scored: list[tuple[str, str, float]]) -> list[dict]:
     for step in range(2, 13):
         threshold = step / 20
         pairs = [(gold, predicted if confidence >= threshold else FALLBACK) for gold, predicted, confidence in scored]
-        sweep.append({
-            "threshold": threshold,
-            "fallback": sum(p == FALLBACK for _, p in pairs) / max(1, len(pairs)),
-            "wrong": sum(p not in (g, FALLBACK) for g, p in pairs) / max(1, len(pairs)),
-            "macro_f1": round(macro_f1(pairs), 4),
-        })
+        sweep.append(
+            {
+                "threshold": threshold,
+                "fallback": sum(p == FALLBACK for _, p in pairs) / max(1, len(pairs)),
+                "wrong": sum(p not in (g, FALLBACK) for g, p in pairs) / max(1, len(pairs)),
+                "macro_f1": round(macro_f1(pairs), 4),
+            }
+        )
     return sweep
 
 
@@ -126,8 +129,9 @@ def write_nlu(path: Path, examples: list[tuple[str, str, str]]) -> None:
     for _, intent, text in examples:
         by_intent[intent][text] = None
     nlu = [{"intent": intent, "examples": "".join(f"- {t}\n" for t in texts)} for intent, texts in by_intent.items()]
-    path.write_text(yaml.safe_dump({"version": "3.1", "nlu": nlu}, allow_unicode=True, sort_keys=False),
-                    encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump({"version": "3.1", "nlu": nlu}, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
 
 
 def quick_split(nlu: Path, config: Path, out: Path, seed: int) -> list[tuple[str, list]]:
@@ -149,15 +153,39 @@ def quick_split(nlu: Path, config: Path, out: Path, seed: int) -> list[tuple[str
     write_nlu(out / "train.yml", train)
     write_nlu(out / "test.yml", test)
     started = time.perf_counter()
-    rasa("train", "nlu", "--nlu", str(out / "train.yml"), "--config", str(config), "--out", str(out),
-         "--fixed-model-name", "quick")
+    rasa(
+        "train",
+        "nlu",
+        "--nlu",
+        str(out / "train.yml"),
+        "--config",
+        str(config),
+        "--out",
+        str(out),
+        "--fixed-model-name",
+        "quick",
+    )
     print(f"trained in {time.perf_counter() - started:.0f} s", flush=True)
-    rasa("test", "nlu", "--nlu", str(out / "test.yml"), "--model", str(out / "quick.tar.gz"),
-         "--successes", "--no-plot", "--out", str(out))
+    rasa(
+        "test",
+        "nlu",
+        "--nlu",
+        str(out / "test.yml"),
+        "--model",
+        str(out / "quick.tar.gz"),
+        "--successes",
+        "--no-plot",
+        "--out",
+        str(out),
+    )
     (out / "texts.json").write_text(json.dumps([text for _, _, text in test]), encoding="utf-8")
     in_rasa("bench.rasa_rank", str(out / "quick.tar.gz"), str(out / "texts.json"), str(out / "ranked.json"))
-    return [(intent, ranking) for (_, intent, _), ranking in
-            zip(test, json.loads((out / "ranked.json").read_text(encoding="utf-8")), strict=True)]
+    return [
+        (intent, ranking)
+        for (_, intent, _), ranking in zip(
+            test, json.loads((out / "ranked.json").read_text(encoding="utf-8")), strict=True
+        )
+    ]
 
 
 def predicted(item: dict) -> tuple[str, float]:
@@ -177,8 +205,16 @@ def by_language(predictions: list[dict], languages: dict[str, set[str]]) -> dict
 
 def fast_folds(nlu: Path, config: Path, out: Path, folds: int, seeds: list[int]) -> list[dict]:
     """Held-out predictions per seed, from ``bench.rasa_folds``."""
-    in_rasa("bench.rasa_folds", str(config), str(nlu), str(out / "folds.json"), "--folds", str(folds),
-            "--seeds", *map(str, seeds))
+    in_rasa(
+        "bench.rasa_folds",
+        str(config),
+        str(nlu),
+        str(out / "folds.json"),
+        "--folds",
+        str(folds),
+        "--seeds",
+        *map(str, seeds),
+    )
     return json.loads((out / "folds.json").read_text(encoding="utf-8"))
 
 
@@ -196,8 +232,13 @@ def both_rules(ranked: list, threshold: float, ambiguity: float) -> dict:
         elif best != gold:
             wrong += 1
     n = max(1, len(ranked))
-    return {"threshold": threshold, "ambiguity_threshold": ambiguity, "fallback": round(fallback / n, 4),
-            "fallback_that_was_right": round(right_lost / n, 4), "wrong": round(wrong / n, 4)}
+    return {
+        "threshold": threshold,
+        "ambiguity_threshold": ambiguity,
+        "fallback": round(fallback / n, 4),
+        "fallback_that_was_right": round(right_lost / n, 4),
+        "wrong": round(wrong / n, 4),
+    }
 
 
 def main() -> None:
@@ -223,8 +264,21 @@ def main() -> None:
             ranked = quick_split(args.nlu, args.config, out, args.seed)
             method = f"one stratified 80/20 split (seed {args.seed})"
         else:
-            rasa("test", "nlu", "--nlu", str(args.nlu), "--config", str(args.config), "--cross-validation",
-                 "--folds", str(args.folds), "--successes", "--no-plot", "--out", str(out))
+            rasa(
+                "test",
+                "nlu",
+                "--nlu",
+                str(args.nlu),
+                "--config",
+                str(args.config),
+                "--cross-validation",
+                "--folds",
+                str(args.folds),
+                "--successes",
+                "--no-plot",
+                "--out",
+                str(out),
+            )
             method = f"`rasa test nlu --cross-validation --folds {args.folds}`"
         predictions = [
             *json.loads((out / "intent_successes.json").read_text()),
@@ -237,67 +291,122 @@ def main() -> None:
     scored = [(item["intent"], *predicted(item)) for item in predictions]  # (gold, predicted, confidence)
     per_language = by_language(predictions, languages)
     # What a resident would get: a prediction below the threshold is the fallback.
-    with_fallback = by_language([
-        {**item, "intent_prediction": {"name": FALLBACK}}
-        if threshold is not None and predicted(item)[1] < threshold else item for item in predictions], languages)
+    with_fallback = by_language(
+        [
+            {**item, "intent_prediction": {"name": FALLBACK}}
+            if threshold is not None and predicted(item)[1] < threshold
+            else item
+            for item in predictions
+        ],
+        languages,
+    )
     confusion = Counter((g, p) for pairs in per_language.values() for g, p in pairs if g != p)
-    seed_f1 = {seed: {lang: round(macro_f1(pairs), 4) for lang, pairs in by_language(items, languages).items()}
-               for seed, items in per_seed.items()}
+    seed_f1 = {
+        seed: {lang: round(macro_f1(pairs), 4) for lang, pairs in by_language(items, languages).items()}
+        for seed, items in per_seed.items()
+    }
     repeats = max(1, len(per_seed))  # --fast predicts every example once per seed
     per_intent = {lang: f1_scores(per_language[lang]) for lang in LANGUAGES}
     intents = sorted({intent for scores in per_intent.values() for intent in scores})
     result = {
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "method": method, "folds": None if args.quick else args.folds, "seconds": round(seconds),
+        "method": method,
+        "folds": None if args.quick else args.folds,
+        "seconds": round(seconds),
         "macro_f1": {lang: round(macro_f1(per_language[lang]), 4) for lang in LANGUAGES},
         "fallback_threshold": threshold,
         "macro_f1_with_fallback": {lang: round(macro_f1(with_fallback[lang]), 4) for lang in LANGUAGES},
         "macro_f1_per_seed": seed_f1 or None,
         "examples": {lang: len(per_language[lang]) // repeats for lang in LANGUAGES},
-        "accuracy": {lang: round(sum(g == p for g, p in per_language[lang]) / max(1, len(per_language[lang])), 4)
-                     for lang in LANGUAGES},
+        "accuracy": {
+            lang: round(sum(g == p for g, p in per_language[lang]) / max(1, len(per_language[lang])), 4)
+            for lang in LANGUAGES
+        },
         "per_intent_f1": {lang: {i: round(s, 3) for i, s in sorted(per_intent[lang].items())} for lang in LANGUAGES},
         "thresholds": threshold_sweep(scored),
-        "both_rules": None if ranked is None or fallback is None else both_rules(
-            ranked, threshold, fallback.get("ambiguity_threshold", 0.1)),
+        "both_rules": None
+        if ranked is None or fallback is None
+        else both_rules(ranked, threshold, fallback.get("ambiguity_threshold", 0.1)),
         "worst_pairs": [{"gold": g, "predicted": p, "count": n} for (g, p), n in confusion.most_common(12)],
     }
-    lines = [f"# Intent cross-validation, {result['when']}", "",
-             f"{method} with {_shown(args.config)} on {_shown(args.nlu)}: {seconds:.0f} s in all. "
-             f"Goal: macro F1 >= {GOAL_F1} in every language.", "",
-             f"`with fallback`: held-out predictions below the FallbackClassifier threshold ({threshold}) "
-             "counted as errors (Rasa's own figure, `macro F1`, ignores the threshold).", "",
-             *(["With several seeds, each figure pools every seed's held-out predictions; "
-                "macro F1 per seed follows the table.", ""] if seed_f1 else []),
-             "| language | examples | accuracy | macro F1 | with fallback | goal |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"# Intent cross-validation, {result['when']}",
+        "",
+        f"{method} with {_shown(args.config)} on {_shown(args.nlu)}: {seconds:.0f} s in all. "
+        f"Goal: macro F1 >= {GOAL_F1} in every language.",
+        "",
+        f"`with fallback`: held-out predictions below the FallbackClassifier threshold ({threshold}) "
+        "counted as errors (Rasa's own figure, `macro F1`, ignores the threshold).",
+        "",
+        *(
+            [
+                "With several seeds, each figure pools every seed's held-out predictions; "
+                "macro F1 per seed follows the table.",
+                "",
+            ]
+            if seed_f1
+            else []
+        ),
+        "| language | examples | accuracy | macro F1 | with fallback | goal |",
+        "|---|---|---|---|---|---|",
+    ]
     for lang in LANGUAGES:
         f1 = result["macro_f1"][lang]
-        lines.append(f"| {lang} | {result['examples'][lang]} | {result['accuracy'][lang]:.3f} | {f1:.3f} | "
-                     f"{result['macro_f1_with_fallback'][lang]:.3f} | {'met' if f1 >= GOAL_F1 else 'NOT met'} |")
+        lines.append(
+            f"| {lang} | {result['examples'][lang]} | {result['accuracy'][lang]:.3f} | {f1:.3f} | "
+            f"{result['macro_f1_with_fallback'][lang]:.3f} | {'met' if f1 >= GOAL_F1 else 'NOT met'} |"
+        )
     if seed_f1:
-        lines += ["", "| seed | " + " | ".join(LANGUAGES) + " |", "|---|" + "---|" * len(LANGUAGES),
-                  *(f"| {seed} | " + " | ".join(f"{f1[lang]:.3f}" for lang in LANGUAGES) + " |"
-                    for seed, f1 in seed_f1.items())]
-    lines += ["", "Fallback threshold: what each would do to the held-out predictions (all languages). "
-              "`fallback` is the share of messages answered with the fallback, `wrong` the share answered "
-              "with a wrong intent. The FallbackClassifier's ambiguity rule (top two intents close together) "
-              "sends more to the fallback; Rasa's held-out predictions do not carry the runner-up, so it is "
-              "not applied here.", "",
-              "| threshold | fallback | wrong | macro F1 with fallback |", "|---|---|---|---|",
-              *(f"| {t['threshold']} | {t['fallback']:.3f} | {t['wrong']:.3f} | {t['macro_f1']:.3f} |"
-                for t in result["thresholds"])]
+        lines += [
+            "",
+            "| seed | " + " | ".join(LANGUAGES) + " |",
+            "|---|" + "---|" * len(LANGUAGES),
+            *(
+                f"| {seed} | " + " | ".join(f"{f1[lang]:.3f}" for lang in LANGUAGES) + " |"
+                for seed, f1 in seed_f1.items()
+            ),
+        ]
+    lines += [
+        "",
+        "Fallback threshold: what each would do to the held-out predictions (all languages). "
+        "`fallback` is the share of messages answered with the fallback, `wrong` the share answered "
+        "with a wrong intent. The FallbackClassifier's ambiguity rule (top two intents close together) "
+        "sends more to the fallback; Rasa's held-out predictions do not carry the runner-up, so it is "
+        "not applied here.",
+        "",
+        "| threshold | fallback | wrong | macro F1 with fallback |",
+        "|---|---|---|---|",
+        *(
+            f"| {t['threshold']} | {t['fallback']:.3f} | {t['wrong']:.3f} | {t['macro_f1']:.3f} |"
+            for t in result["thresholds"]
+        ),
+    ]
     if result["both_rules"]:
         rules = result["both_rules"]
-        lines += ["", f"With both of the FallbackClassifier's rules (threshold {rules['threshold']}, ambiguity "
-                  f"{rules['ambiguity_threshold']}), through Rasa's own processing of the held-out messages: "
-                  f"fallback {rules['fallback']:.3f} (of which would have been right "
-                  f"{rules['fallback_that_was_right']:.3f}), wrong intent {rules['wrong']:.3f}."]
-    lines += ["", "Most confused pairs (gold -> predicted, all languages):", "",
-              *(f"- {w['gold']} -> {w['predicted']}: {w['count']}" for w in result["worst_pairs"])]
-    lines += ["", "F1 per intent and language:", "",
-              "| intent | " + " | ".join(LANGUAGES) + " |", "|---|" + "---|" * len(LANGUAGES),
-              *(f"| {i} | " + " | ".join(f"{per_intent[lang].get(i, 0.0):.2f}" for lang in LANGUAGES) + " |"
-                for i in intents)]
+        lines += [
+            "",
+            f"With both of the FallbackClassifier's rules (threshold {rules['threshold']}, ambiguity "
+            f"{rules['ambiguity_threshold']}), through Rasa's own processing of the held-out messages: "
+            f"fallback {rules['fallback']:.3f} (of which would have been right "
+            f"{rules['fallback_that_was_right']:.3f}), wrong intent {rules['wrong']:.3f}.",
+        ]
+    lines += [
+        "",
+        "Most confused pairs (gold -> predicted, all languages):",
+        "",
+        *(f"- {w['gold']} -> {w['predicted']}: {w['count']}" for w in result["worst_pairs"]),
+    ]
+    lines += [
+        "",
+        "F1 per intent and language:",
+        "",
+        "| intent | " + " | ".join(LANGUAGES) + " |",
+        "|---|" + "---|" * len(LANGUAGES),
+        *(
+            f"| {i} | " + " | ".join(f"{per_intent[lang].get(i, 0.0):.2f}" for lang in LANGUAGES) + " |"
+            for i in intents
+        ),
+    ]
     name = "nlu-cv-fast" if args.fast else "nlu-cv-quick" if args.quick else "nlu-cv"
     write_report(name, result, "\n".join(lines))
 

@@ -11,6 +11,7 @@ and the expected hub), false matches separately (a place where the answer is
 and the median time per message. Writes reports/places-<time>.json and .md and
 prints the markdown.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,18 +65,37 @@ def run(rows: list[dict[str, str]]) -> dict:
         elif slug != row["hub"]:
             wrong_hub[kind] += 1
         if not ok:
-            mistakes.append({"text": row["text"], "kind": kind, "expected": row["expected"], "hub": row["hub"],
-                             "got": got, "got_hub": slug, "note": row["note"]})
+            mistakes.append(
+                {
+                    "text": row["text"],
+                    "kind": kind,
+                    "expected": row["expected"],
+                    "hub": row["hub"],
+                    "got": got,
+                    "got_hub": slug,
+                    "note": row["note"],
+                }
+            )
     return {
         "accuracy": pct(sum(right.values()), sum(total.values())),
-        "per_kind": {kind: {"rows": total[kind], "accuracy": pct(right[kind], total[kind]),
-                            "false_matches": false_matches[kind], "misses": misses[kind],
-                            "wrong_hub": wrong_hub[kind]} for kind in KINDS},
-        "held_out": {"rows": sum(held_total.values()),
-                     "accuracy": pct(sum(held_right.values()), sum(held_total.values())),
-                     "tuned_rows": sum(total.values()) - sum(held_total.values()),
-                     "tuned_accuracy": pct(sum(right.values()) - sum(held_right.values()),
-                                           sum(total.values()) - sum(held_total.values()))},
+        "per_kind": {
+            kind: {
+                "rows": total[kind],
+                "accuracy": pct(right[kind], total[kind]),
+                "false_matches": false_matches[kind],
+                "misses": misses[kind],
+                "wrong_hub": wrong_hub[kind],
+            }
+            for kind in KINDS
+        },
+        "held_out": {
+            "rows": sum(held_total.values()),
+            "accuracy": pct(sum(held_right.values()), sum(held_total.values())),
+            "tuned_rows": sum(total.values()) - sum(held_total.values()),
+            "tuned_accuracy": pct(
+                sum(right.values()) - sum(held_right.values()), sum(total.values()) - sum(held_total.values())
+            ),
+        },
         "false_matches": sum(false_matches.values()),
         "unknown_kept_unknown": pct(right["unknown"], total["unknown"]),
         "misses": sum(misses.values()),
@@ -108,7 +128,7 @@ def markdown(report: dict) -> str:
         f"({g['with_point']} with a sourced point, {g['outside']} outside Göteborg and Borås), {g['aliases']} aliases, "
         f"{g['script_names']} names in other scripts, {g['postal_code_ranges']} postal-code ranges; "
         f"{g['hubs']} hubs, {g['hubs_listed']} offered (confirmed active), {g['hubs_with_point']} with a point.",
-        "A row is right when the place (or nothing, for \"unknown\") and the hub it routes to are both the "
+        'A row is right when the place (or nothing, for "unknown") and the hub it routes to are both the '
         "expected ones. A false match is a place where none or another was expected; a miss is nothing "
         "where a place was expected.",
         "",
@@ -116,19 +136,23 @@ def markdown(report: dict) -> str:
         f"median {r['median_us']} µs per message.",
         "",
         f"Rows written with the matcher (tuned on): {r['held_out']['tuned_rows']}, {r['held_out']['tuned_accuracy']}%. "
-        f"Rows written after it was tuned (note \"held out\"): {r['held_out']['rows']}, {r['held_out']['accuracy']}%: "
+        f'Rows written after it was tuned (note "held out"): {r["held_out"]["rows"]}, {r["held_out"]["accuracy"]}%: '
         "the honest figure for new spellings.",
         "",
         "| kind | rows | accuracy % | false matches | misses | wrong hub |",
         "|---|---|---|---|---|---|",
     ]
     for kind, k in r["per_kind"].items():
-        lines.append(f"| {kind} | {k['rows']} | {'–' if k['accuracy'] is None else k['accuracy']} | "
-                     f"{k['false_matches']} | {k['misses']} | {k['wrong_hub']} |")
+        lines.append(
+            f"| {kind} | {k['rows']} | {'–' if k['accuracy'] is None else k['accuracy']} | "
+            f"{k['false_matches']} | {k['misses']} | {k['wrong_hub']} |"
+        )
     lines += ["", "## Mistakes", "", "| text | kind | expected | got | note |", "|---|---|---|---|---|"]
     for m in r["mistakes"]:
-        lines.append(f"| {m['text']} | {m['kind']} | {m['expected']} → {m['hub'] or '(list)'} | "
-                     f"{m['got']} → {m['got_hub'] or '(list)'} | {m['note']} |")
+        lines.append(
+            f"| {m['text']} | {m['kind']} | {m['expected']} → {m['hub'] or '(list)'} | "
+            f"{m['got']} → {m['got_hub'] or '(list)'} | {m['note']} |"
+        )
     if not r["mistakes"]:
         lines.append("| (none) | | | | |")
     return "\n".join(lines) + "\n"
@@ -140,8 +164,13 @@ def main() -> None:
     args = parser.parse_args()
     rows = load(args.data)
     now = datetime.now()
-    report = {"time": now.strftime("%Y-%m-%d %H:%M:%S"), "data": str(args.data), "rows": len(rows),
-              "gazetteer": gazetteer(), "result": run(rows)}
+    report = {
+        "time": now.strftime("%Y-%m-%d %H:%M:%S"),
+        "data": str(args.data),
+        "rows": len(rows),
+        "gazetteer": gazetteer(),
+        "result": run(rows),
+    }
     write_report("places", report, markdown)
 
 

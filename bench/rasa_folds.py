@@ -12,6 +12,7 @@ so a change can be measured on the same folds, several seeds over. OUT gets,
 per seed, every example's text, gold intent and held-out prediction, in the
 shape of Rasa's ``intent_successes.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -88,15 +89,27 @@ def main() -> None:
         folds = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=seed)
         splits = list(folds.split(examples, gold))
         with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            jobs = [pool.submit(held_out, args.config, [(texts[i], gold[i]) for i in train_index],
-                                [texts[i] for i in test_index]) for train_index, test_index in splits]
+            jobs = [
+                pool.submit(
+                    held_out, args.config, [(texts[i], gold[i]) for i in train_index], [texts[i] for i in test_index]
+                )
+                for train_index, test_index in splits
+            ]
             for fold, ((_, test_index), job) in enumerate(zip(splits, jobs, strict=True)):
                 for i, prediction in zip(test_index, job.result(), strict=True):
                     predicted[i] = prediction
-                print(f"seed {seed}: fold {fold + 1}/{args.folds} done, {time.perf_counter() - started:.0f} s",
-                      flush=True)
-        runs.append({"seed": seed, "predictions": [
-            {"text": t, "intent": g, "intent_prediction": p} for t, g, p in zip(texts, gold, predicted, strict=True)]})
+                print(
+                    f"seed {seed}: fold {fold + 1}/{args.folds} done, {time.perf_counter() - started:.0f} s", flush=True
+                )
+        runs.append(
+            {
+                "seed": seed,
+                "predictions": [
+                    {"text": t, "intent": g, "intent_prediction": p}
+                    for t, g, p in zip(texts, gold, predicted, strict=True)
+                ],
+            }
+        )
     args.out.write_text(json.dumps(runs, ensure_ascii=False), encoding="utf-8")
 
 

@@ -5,6 +5,7 @@
 gets, for each, the classifier's five best intents and confidences (before the
 FallbackClassifier, whose own entry is left out).
 """
+
 import asyncio
 import json
 import sys

@@ -6,6 +6,7 @@ Writes reports/slice-<time>.json and .md. Numbers are reported as ratios
 against Rasa's own REST channel measured in the same run, since this machine
 is shared and noisy.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -36,9 +37,16 @@ def sms_turn(stack: Stack, number: str, body: str) -> float:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with session_scope() as session:
-            sent = session.scalars(select(Message.sent_at).where(
-                Message.direction == "out", Message.status == "dry_run", Message.sent_at.is_not(None),
-                Message.created_at >= started.replace(tzinfo=None)).order_by(Message.id)).first()
+            sent = session.scalars(
+                select(Message.sent_at)
+                .where(
+                    Message.direction == "out",
+                    Message.status == "dry_run",
+                    Message.sent_at.is_not(None),
+                    Message.created_at >= started.replace(tzinfo=None),
+                )
+                .order_by(Message.id)
+            ).first()
         if sent:
             return (sent.replace(tzinfo=timezone.utc) - started).total_seconds()
         time.sleep(0.002)
@@ -55,17 +63,21 @@ def web_turn(client: socketio.SimpleClient, body: str, replies: int) -> float:
 
 def rest_turn(stack: Stack, sender: str, body: str) -> float:
     started = time.perf_counter()
-    response = HTTP.post(stack.rasa_url + "/webhooks/rest/webhook",
-                         json={"sender": sender, "message": body,
-                                "metadata": {"language": "sv", "channel": "web"}})
+    response = HTTP.post(
+        stack.rasa_url + "/webhooks/rest/webhook",
+        json={"sender": sender, "message": body, "metadata": {"language": "sv", "channel": "web"}},
+    )
     response.raise_for_status()
     return time.perf_counter() - started
 
 
 def summary(values: list[float]) -> dict:
     ordered = sorted(values)
-    return {"n": len(values), "median_ms": statistics.median(values) * 1000,
-            "p95_ms": ordered[max(0, round(0.95 * len(ordered)) - 1)] * 1000}
+    return {
+        "n": len(values),
+        "median_ms": statistics.median(values) * 1000,
+        "p95_ms": ordered[max(0, round(0.95 * len(ordered)) - 1)] * 1000,
+    }
 
 
 def main() -> None:
@@ -92,24 +104,31 @@ def main() -> None:
         stack.stop()
     result = {
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "turns": TURNS, "startup_seconds": round(startup, 1),
-        "rasa_rest": summary(rest), "web_chat": summary(web), "sms": summary(sms),
+        "turns": TURNS,
+        "startup_seconds": round(startup, 1),
+        "rasa_rest": summary(rest),
+        "web_chat": summary(web),
+        "sms": summary(sms),
         "ratio_median_web_to_rest": statistics.median(web) / statistics.median(rest),
         "ratio_median_sms_to_rest": statistics.median(sms) / statistics.median(rest),
         "memory_rss_mb": memory,
     }
     lines = [
-        f"# Slice benchmark, {result['when']}", "",
-        f"{TURNS} turns each, interleaved, same model, same run. Start-up of the stack: "
-        f"{result['startup_seconds']} s.", "",
-        "| path | median ms | p95 ms | median vs Rasa REST |", "|---|---|---|---|",
+        f"# Slice benchmark, {result['when']}",
+        "",
+        f"{TURNS} turns each, interleaved, same model, same run. Start-up of the stack: {result['startup_seconds']} s.",
+        "",
+        "| path | median ms | p95 ms | median vs Rasa REST |",
+        "|---|---|---|---|",
         f"| Rasa REST channel, direct | {result['rasa_rest']['median_ms']:.0f} | "
         f"{result['rasa_rest']['p95_ms']:.0f} | 1.00 |",
         f"| web chat through the gateway | {result['web_chat']['median_ms']:.0f} | "
         f"{result['web_chat']['p95_ms']:.0f} | {result['ratio_median_web_to_rest']:.2f} |",
         f"| SMS through the gateway (dry-run send) | {result['sms']['median_ms']:.0f} | "
         f"{result['sms']['p95_ms']:.0f} | {result['ratio_median_sms_to_rest']:.2f} |",
-        "", "| process | RSS MB (with children) |", "|---|---|",
+        "",
+        "| process | RSS MB (with children) |",
+        "|---|---|",
         *(f"| {name} | {mb} |" for name, mb in memory.items()),
     ]
     write_report("slice", result, "\n".join(lines))

@@ -4,6 +4,7 @@ The data lives in ``data/hubs.yml`` (the hubs) and ``data/places.yml`` (the
 gazetteer), both edited by operators; this module reads them, matches what a
 resident writes to a place, and routes by great-circle distance.
 """
+
 from __future__ import annotations
 
 import math
@@ -101,7 +102,7 @@ def _point(value) -> tuple[float, float] | None:
 
 
 def _codes(ranges) -> tuple[tuple[int, int], ...]:
-    """"418 30-418 43" -> ((41830, 41843),); a single code is a range of one."""
+    """ "418 30-418 43" -> ((41830, 41843),); a single code is a range of one."""
     found = []
     for text in ranges or ():
         first, _, last = str(text).partition("-")
@@ -114,10 +115,16 @@ def load(path: Path = HUBS_FILE, places_path: Path = PLACES_FILE) -> Directory:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     hubs = tuple(
         HubInfo(
-            slug=h["slug"], name=h["name"], area=h["area"], municipality=h["municipality"],
+            slug=h["slug"],
+            name=h["name"],
+            area=h["area"],
+            municipality=h["municipality"],
             point=_point(h.get("point")),
-            address=h.get("address"), opening_hours=h.get("opening_hours"),
-            phone=h.get("phone"), email=h.get("email"), active=_active(h),
+            address=h.get("address"),
+            opening_hours=h.get("opening_hours"),
+            phone=h.get("phone"),
+            email=h.get("email"),
+            active=_active(h),
         )
         for h in raw["hubs"]
     )
@@ -127,18 +134,25 @@ def load(path: Path = HUBS_FILE, places_path: Path = PLACES_FILE) -> Directory:
         entries += yaml.safe_load(places_path.read_text(encoding="utf-8")).get("places") or ()
     places = tuple(
         Place(
-            name=p["name"], point=_point(p.get("point")), aliases=tuple(p.get("aliases") or ()),
-            municipality=p.get("municipality", "Göteborg"), hub=p.get("hub"),
+            name=p["name"],
+            point=_point(p.get("point")),
+            aliases=tuple(p.get("aliases") or ()),
+            municipality=p.get("municipality", "Göteborg"),
+            hub=p.get("hub"),
             outside=p.get("municipality", "Göteborg") not in served,
             scripts=tuple(name for names in (p.get("scripts") or {}).values() for name in names),
-            postal_codes=_codes(p.get("postal_codes")), only_with=tuple(p.get("only_with") or ()),
+            postal_codes=_codes(p.get("postal_codes")),
+            only_with=tuple(p.get("only_with") or ()),
         )
         for p in entries
     )
     # Every active hub is a place by its own area name too, unless the gazetteer has it.
     named = {normalise(n) for p in places for n in (p.name, *p.aliases)}
-    places += tuple(Place(h.area, h.point, municipality=h.municipality, hub=h.slug)
-                    for h in hubs if h.active and normalise(h.area) not in named)
+    places += tuple(
+        Place(h.area, h.point, municipality=h.municipality, hub=h.slug)
+        for h in hubs
+        if h.active and normalise(h.area) not in named
+    )
     return Directory(hubs, places)
 
 
@@ -158,7 +172,7 @@ def _names(directory: Directory) -> dict[str, Place]:
     """The names that match on their own (a shared name's aliases included)."""
     names: dict[str, Place] = {}
     for place in directory.places:
-        for name in (place.aliases if place.only_with else (place.name, *place.aliases, *place.scripts)):
+        for name in place.aliases if place.only_with else (place.name, *place.aliases, *place.scripts):
             names.setdefault(normalise(name), place)
     # "Tynnered/Frölunda torg" also answers to each half.
     for place in directory.places:
@@ -230,8 +244,12 @@ def match_place(text: str, directory: Directory | None = None) -> Place | None:
     names = directory.names
     # A name many places share ("Norrby", "Sjöbo") counts only with its
     # context in the same message ("Norrby, Borås"); alone it matches nothing.
-    context = [(name, place) for name, entries in directory.shared_names.items() for place, needed in entries
-               if any(f" {n} " in padded for n in needed)]
+    context = [
+        (name, place)
+        for name, entries in directory.shared_names.items()
+        for place, needed in entries
+        if any(f" {n} " in padded for n in needed)
+    ]
     if context:
         names = dict(names)
         for name, place in context:
@@ -248,8 +266,9 @@ def match_place(text: str, directory: Directory | None = None) -> Place | None:
         return place
     # A misspelt name: the whole message, or one to three of its words.
     words = wanted.split()
-    candidates = dict.fromkeys([wanted, *(" ".join(words[i:i + n]) for n in (3, 2, 1)
-                                          for i in range(len(words) - n + 1))])
+    candidates = dict.fromkeys(
+        [wanted, *(" ".join(words[i : i + n]) for n in (3, 2, 1) for i in range(len(words) - n + 1))]
+    )
     best: tuple[int, int, str] | None = None
     for candidate in candidates:
         for name in names:
@@ -281,8 +300,9 @@ def _located(hub: HubInfo) -> tuple[float, float]:
     return hub.point
 
 
-def nearest_hub(point: tuple[float, float], directory: Directory | None = None,
-                municipality: str | None = None) -> HubInfo | None:
+def nearest_hub(
+    point: tuple[float, float], directory: Directory | None = None, municipality: str | None = None
+) -> HubInfo | None:
     """The routable hub closest to ``point`` (in ``municipality`` if given);
     None when no hub there has a point."""
     directory = directory or globals()["directory"]()  # the module function below, shadowed by the argument
@@ -305,10 +325,16 @@ def hub_for(place: Place, directory: Directory | None = None) -> HubInfo | None:
     # A served town whose hubs have no point yet (Borås) may be closer than any
     # hub that has one: then the resident chooses from the list, rather than
     # being offered a hub in another town.
-    towns = [p.point for p in directory.places if p.name in directory.served and p.point is not None
-             and not any(h.municipality == p.name for h in directory.routable)]
-    if hub is not None and any(distance_km(place.point, town) < distance_km(place.point, _located(hub))
-                               for town in towns):
+    towns = [
+        p.point
+        for p in directory.places
+        if p.name in directory.served
+        and p.point is not None
+        and not any(h.municipality == p.name for h in directory.routable)
+    ]
+    if hub is not None and any(
+        distance_km(place.point, town) < distance_km(place.point, _located(hub)) for town in towns
+    ):
         return None
     return hub
 
@@ -320,4 +346,3 @@ def hub_by_number(text: str, directory: Directory | None = None) -> HubInfo | No
     if choice.isdigit() and 1 <= int(choice) <= len(directory.listed):
         return directory.listed[int(choice) - 1]
     return None
-

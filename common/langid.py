@@ -39,6 +39,7 @@ Lingua detectors are built once per process, on first use or by
 confident "unsupported" verdict; ``decide`` turns that into the resident's
 language (see its docstring).
 """
+
 from __future__ import annotations
 
 import math
@@ -108,8 +109,7 @@ BY_SCRIPT = {script: codes[0] for script, codes in WRITTEN_IN.items() if len(cod
 def _script(ch: str) -> str:
     """The script of a letter (a key of ``RANGES``), or ``other``."""
     o = ord(ch)
-    return next((script for script, ranges in RANGES.items() if any(low <= o <= high for low, high in ranges)),
-                "other")
+    return next((script for script, ranges in RANGES.items() if any(low <= o <= high for low, high in ranges)), "other")
 
 
 # Arabic script: letters of languages we do not support.
@@ -126,8 +126,9 @@ LINGUA_LIMIT = 4.0  # lingua's own log-odds count at most this much (it is overc
 
 # Latin letters Swedish, English and Somali use; any other Latin letter
 # (ş ğ ı ñ ł ę ž ê î û ...) points to a language we do not support.
-OUR_LATIN = frozenset("abcdefghijklmnopqrstuvwxyz" + "".join(
-    lang.letters for lang in LANGUAGES.values() if lang.script == "latin"))
+OUR_LATIN = frozenset(
+    "abcdefghijklmnopqrstuvwxyz" + "".join(lang.letters for lang in LANGUAGES.values() if lang.script == "latin")
+)
 CIRCUMFLEX = frozenset("êîû")  # Kurmanji's vowels; lingua knows no Kurdish
 
 # Romanised Arabic and Persian: frequent chat words of theirs (the table's
@@ -185,11 +186,14 @@ def _lingua(name: str) -> LanguageDetector:
 
 def _lingua_values(name: str, text: str) -> dict[str, float]:
     """Lingua's confidence per language, by our code where the language is ours."""
-    return {FROM_LINGUA.get(code := v.language.iso_code_639_1.name.lower(), code): v.value
-            for v in _lingua(name).compute_language_confidence_values(text)}
+    return {
+        FROM_LINGUA.get(code := v.language.iso_code_639_1.name.lower(), code): v.value
+        for v in _lingua(name).compute_language_confidence_values(text)
+    }
 
 
 # --- the hubguide backend ----------------------------------------------------------
+
 
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
@@ -249,8 +253,7 @@ def _without_names(text: str) -> list[str]:
     words, kept, initial = text.split(), [], True
     for word in words:
         letters = [ch for ch in word if ch.isalpha()]
-        name = (not initial and len(letters) > 1 and letters[0].isupper()
-                and any(ch.islower() for ch in letters[1:]))
+        name = not initial and len(letters) > 1 and letters[0].isupper() and any(ch.islower() for ch in letters[1:])
         if not name:
             kept.append(word)
         initial = word[-1:] in ".!?:" or (initial and not letters)
@@ -261,11 +264,10 @@ def _latin_script(text: str) -> Detection:
     content = " ".join(_without_names(text))
     words = _letter_words(content.casefold())
     n = len(words)
-    foreign = [w for w in words if any(ch.isalpha() and _script(ch) == "latin" and ch not in OUR_LATIN
-                                       for ch in w)]
+    foreign = [w for w in words if any(ch.isalpha() and _script(ch) == "latin" and ch not in OUR_LATIN for ch in w)]
     # Lingua's values, sharpened, with the prior for our languages, normalised.
     values = _lingua_values("latin", content)
-    weights = {code: v ** SHARPEN * (SUPPORTED_PRIOR if code in LANGUAGES else 1.0) for code, v in values.items()}
+    weights = {code: v**SHARPEN * (SUPPORTED_PRIOR if code in LANGUAGES else 1.0) for code, v in values.items()}
     total = sum(weights.values())
     if total <= 0:  # lingua knows none of the letters
         return NOTHING
@@ -318,6 +320,7 @@ def _detect_hubguide(text: str) -> Detection:
 
 
 # --- the reference backends, as the libraries ship them --------------------------------
+
 
 def _detect_langdetect(text: str) -> Detection:
     """langdetect unrestricted: its best language, if that is one of ours."""

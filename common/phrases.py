@@ -11,6 +11,7 @@ in from the handoff: ``name`` the coordinator's, ``hub`` the hub's name,
 ``hours`` and ``address`` the hub's facts; a phrase whose field is unknown or
 empty is not offered.
 """
+
 from __future__ import annotations
 
 import json
@@ -99,8 +100,11 @@ def phrasebook(language: str | None, **values: str | None) -> list[tuple[str, li
     known = {name: value.strip() for name, value in values.items() if value and value.strip()}
     book = []
     for title, group in GROUPS.items():
-        items = [{"key": key, "swedish": swedish.format(**known), "text": phrase(key, language, **known)}
-                 for key, swedish in group.items() if fields(key) <= known.keys()]
+        items = [
+            {"key": key, "swedish": swedish.format(**known), "text": phrase(key, language, **known)}
+            for key, swedish in group.items()
+            if fields(key) <= known.keys()
+        ]
         if items:
             book.append((title, items))
     return book

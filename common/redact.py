@@ -17,6 +17,7 @@ Somali "0615123456", and at POSSIBLE it also took "25 000 - 30 000" kr. It
 knows nothing of personal identity numbers or cards either. A Luhn check is
 three lines, not a dependency.
 """
+
 from __future__ import annotations
 
 import re
@@ -59,7 +60,7 @@ def _personal(folded: str, run: re.Match) -> list[tuple[int, int, str]]:
     groups = list(GROUP.finditer(folded, run.start(), run.end()))
     texts = [g[0] for g in groups]
     # before[k]: what stands between group k-1 (or the run's start) and group k.
-    before = [folded[(groups[k - 1].end() if k else run.start()):g.start()] for k, g in enumerate(groups)]
+    before = [folded[(groups[k - 1].end() if k else run.start()) : g.start()] for k, g in enumerate(groups)]
     found, i = [], 0
     while i < len(groups):
         plus = "+" in before[i]  # international: "+46 70...", "(+46) 70..."
@@ -71,7 +72,7 @@ def _personal(folded: str, run: re.Match) -> list[tuple[int, int, str]]:
             if length >= SHORTEST:
                 ends.append(j + 1)
         for j in reversed(ends):
-            separators = [b.strip() for b in before[i + 1:j]]
+            separators = [b.strip() for b in before[i + 1 : j]]
             token = _kind("".join(texts[i:j]), [len(t) for t in texts[i:j]], separators, plus)
             if token:
                 start = folded.rindex("+", 0, groups[i].start()) if plus else groups[i].start()
@@ -110,8 +111,9 @@ def _personal_number(digits: str, sizes: list[int], separators: list[str]) -> bo
 
 def _card_grouping(sizes: list[int]) -> bool:
     """Written together, in fours, or as American Express prints it (4-6-5)."""
-    return len(sizes) == 1 or sizes in ([4, 6, 5], [4, 6, 4]) or (
-        all(s == 4 for s in sizes[:-1]) and 1 <= sizes[-1] <= 4)
+    return (
+        len(sizes) == 1 or sizes in ([4, 6, 5], [4, 6, 4]) or (all(s == 4 for s in sizes[:-1]) and 1 <= sizes[-1] <= 4)
+    )
 
 
 def _phone(digits: str, sizes: list[int], plus: bool) -> bool:

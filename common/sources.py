@@ -6,6 +6,7 @@ the page that states it, the date it was checked and a short quote.
 
 ``make check-sources`` runs the second; it needs the network, so CI never runs it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,9 +43,15 @@ def load(folder: Path = FOLDER) -> dict[str, Fact]:
         for key, entry in (yaml.safe_load(path.read_text(encoding="utf-8")).get("facts") or {}).items():
             if key in facts:
                 raise ValueError(f"{path.name}: the key {key} is also in {facts[key].file}")
-            facts[key] = Fact(key, str(entry.get("value", "")), tuple(str(a) for a in entry.get("also") or ()),
-                              str(entry.get("source", "")), entry.get("checked"), str(entry.get("quote", "")),
-                              path.name)
+            facts[key] = Fact(
+                key,
+                str(entry.get("value", "")),
+                tuple(str(a) for a in entry.get("also") or ()),
+                str(entry.get("source", "")),
+                entry.get("checked"),
+                str(entry.get("quote", "")),
+                path.name,
+            )
     return facts
 
 
@@ -102,8 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     facts = load()
     old = stale(facts)
-    print(f"{len(facts)} facts from {len({f.source for f in facts.values()})} sources; "
-          f"{len(old)} not checked for 12 months")
+    print(
+        f"{len(facts)} facts from {len({f.source for f in facts.values()})} sources; "
+        f"{len(old)} not checked for 12 months"
+    )
     for fact in old:
         print(f"  {fact.checked}  {fact.key} ({fact.file}): {fact.source}")
     problems = fetch_report(facts) if args.fetch else []

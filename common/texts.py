@@ -6,6 +6,7 @@ translator catalogues (locale/<lang>/LC_MESSAGES/hubguide.po) through
 ``locale/texts.json``, which ``python -m common.translations`` generates
 (docs/translations.md): edit a translation in its catalogue, never here.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,12 +19,12 @@ TRANSLATIONS_FILE = ROOT / "locale" / "texts.json"
 SWEDISH: dict[str, str] = {
     # The bot could not be reached; the message is kept and answered later.
     "bot_unavailable": "Förlåt, jag kan inte svara just nu. Ditt meddelande är sparat. "
-                       "Du får ett svar så snart tjänsten fungerar igen.",
+    "Du får ett svar så snart tjänsten fungerar igen.",
     # SMS keywords (common/keywords.py): confirmed once, in the keyword's language.
     "opted_out": "Du får inga fler SMS från hubbguiden. Skriv STARTA om du vill börja igen.",
     "opted_in": "Välkommen tillbaka! Skriv din fråga om jobb, studier eller att starta företag.",
     "help_keyword": "Hubbguiden är en chattbot för de lokala hubbarna. Den svarar om jobb, studier och företag. "
-                    "Skriv STOPP för att inte få fler SMS.",
+    "Skriv STOPP för att inte få fler SMS.",
     # An MMS with pictures or files and no text.
     "media_only": "Tack! Jag kan bara läsa text. Skriv din fråga med ord.",
     # To the resident when the coordinator closes the handoff: the bot answers again.
@@ -38,24 +39,24 @@ SWEDISH: dict[str, str] = {
     # anything else, also during a handoff and after an opt-out. The numbers
     # are in data/sources/crisis.yml. Each fits three SMS segments.
     "crisis_suicide": "Du är inte ensam. Är ditt liv i fara nu: ring 112. Självmordslinjen svarar dygnet runt: "
-                      "ring 90101 eller chatta på mind.se. Jag har också sagt till personalen på hubben.",
+    "ring 90101 eller chatta på mind.se. Jag har också sagt till personalen på hubben.",
     "crisis_violence": "Är du i fara nu: ring 112. Kvinnofridslinjen svarar dygnet runt, gratis och med tolk: "
-                       "020-50 50 50. Jag har också sagt till personalen på hubben.",
+    "020-50 50 50. Jag har också sagt till personalen på hubben.",
     "crisis_child": "Är ett barn i fara nu: ring 112. Barn och unga kan ringa Bris dygnet runt: 116 111. "
-                    "Socialjouren i Göteborg, kvällar och helger: 031-365 87 00. "
-                    "Jag har också sagt till personalen på hubben.",
+    "Socialjouren i Göteborg, kvällar och helger: 031-365 87 00. "
+    "Jag har också sagt till personalen på hubben.",
     "crisis_medical": "Är det akut: ring 112 nu. Vill du ha råd om vård: ring 1177, dygnet runt. "
-                      "Jag har också sagt till personalen på hubben.",
+    "Jag har också sagt till personalen på hubben.",
     "crisis_shelter": "Har du ingenstans att sova i natt: kontakta socialtjänsten i din kommun. Socialjouren i "
-                      "Göteborg, kvällar och helger: 031-365 87 00. Är du i fara: ring 112. "
-                      "Jag har också sagt till personalen på hubben.",
+    "Göteborg, kvällar och helger: 031-365 87 00. Är du i fara: ring 112. "
+    "Jag har också sagt till personalen på hubben.",
     # To a coordinator's phone (or the admins' when no hub is known): nothing
     # that identifies the resident, only that a crisis message waits.
     "crisis_alert": "Hubbguiden: ett meddelande kan handla om en kris ({kind}, {language}). Läs det nu: {url}",
     # Erasure by SMS keyword (RADERA, DELETE...; gateway/erasure.py): the code to send back confirms,
     # anything else cancels, so a typo erases nothing.
     "erase_confirm": "Vill du att vi raderar allt du har skrivit till oss och ditt nummer? Svara {code} inom "
-                     "{minutes} minuter för att bekräfta. Allt annat avbryter.",
+    "{minutes} minuter för att bekräfta. Allt annat avbryter.",
     "erase_done": "Klart: dina meddelanden och ditt nummer är raderade. Skriver du igen börjar vi från början.",
     "erase_cancelled": "Inget har raderats. Skriv RADERA om du vill att vi raderar dina uppgifter.",
     # The privacy notice (GDPR Art. 13), once per resident, after the first SMS reply it fits in;
@@ -64,24 +65,24 @@ SWEDISH: dict[str, str] = {
     # The privacy page (/privacy?lang=...): who is responsible, what is kept, how long, how to erase.
     "web_privacy_title": "Dina uppgifter i hubbguiden",
     "web_privacy_intro": "Hubbguiden sparar det du skriver, det den svarar och ditt telefonnummer. Vi använder "
-                         "det bara för att svara dig och, om du ber om det, ge dig kontakt med en koordinator "
-                         "på en hubb.",
+    "det bara för att svara dig och, om du ber om det, ge dig kontakt med en koordinator "
+    "på en hubb.",
     "web_privacy_controller": "Ansvarig för dina uppgifter: {name}",
     "web_privacy_contact": "Kontakt: {contact}",
     "web_privacy_kept": "Så länge sparar vi dem",
     "web_privacy_messages": "Det du skriver och det hubbguiden svarar: {days} dagar. Har du ett ärende hos en "
-                            "koordinator sparas det tills ärendet är avslutat.",
+    "koordinator sparas det tills ärendet är avslutat.",
     "web_privacy_handoffs": "Ett ärende hos en koordinator: {days} dagar efter att det avslutats. Det du skrev "
-                            "i ärendet: {summary_days} dagar efter att det avslutats.",
+    "i ärendet: {summary_days} dagar efter att det avslutats.",
     "web_privacy_statistics": "Statistiken räknar bara antal, utan namn, nummer eller meddelanden.",
     "web_privacy_erase_title": "Radera dina uppgifter",
     "web_privacy_erase": "Skriv RADERA till oss, i ett SMS eller i chatten. Du får en kod: skicka den inom "
-                         "{minutes} minuter, så raderar vi dina meddelanden och ditt nummer. Du kan också be "
-                         "personalen på hubben om det.",
+    "{minutes} minuter, så raderar vi dina meddelanden och ditt nummer. Du kan också be "
+    "personalen på hubben om det.",
     "web_privacy_stop": "Har du skrivit STOPP sparar vi bara en kod som inte kan göras om till ditt nummer, så "
-                        "att du inte får fler SMS.",
+    "att du inte får fler SMS.",
     "web_privacy_rights": "Du har rätt att få veta vilka uppgifter vi har om dig, att få fel rättade och att "
-                          "klaga hos Integritetsskyddsmyndigheten (IMY).",
+    "klaga hos Integritetsskyddsmyndigheten (IMY).",
     # The web chat page's link to the privacy page.
     "web_privacy_link": "Om dina uppgifter",
     # Shown when a message is in a language the assistant does not speak, in
@@ -94,7 +95,7 @@ SWEDISH: dict[str, str] = {
     "web_hint": "Skriv din fråga…",
     # The line under the page's title: what this is (the same promise as utter_greet).
     "web_intro": "En chattbot som svarar på frågor om jobb, studier och att starta företag. "
-                 "Den kan också ge dig kontakt med en koordinator på närmaste hubb.",
+    "Den kan också ge dig kontakt med en koordinator på närmaste hubb.",
     # The language picker's submit button (the page works without JavaScript).
     "web_picker_button": "Byt språk",
     # The chat's send button, for screen readers (it shows only an icon).
@@ -103,7 +104,7 @@ SWEDISH: dict[str, str] = {
     "web_end": "Avsluta samtalet",
     # A web chat message over the rate limit: it was not taken in, the resident sends it again.
     "web_slow_down": "Ditt meddelande kom inte fram: du skriver fortare än jag hinner svara. "
-                     "Vänta en stund och skicka det igen.",
+    "Vänta en stund och skicka det igen.",
 }
 # Read by coordinators, not residents: Swedish only, not in the catalogues.
 UNTRANSLATED = frozenset({"coordinator_alert", "crisis_alert"})
@@ -113,9 +114,13 @@ def _with_translations() -> dict[str, dict[str, str]]:
     """key -> language -> text; a text a catalogue has not translated (or whose
     Swedish changed since) is missing here, and ``text`` says it in Swedish."""
     translated = json.loads(TRANSLATIONS_FILE.read_text(encoding="utf-8")) if TRANSLATIONS_FILE.exists() else {}
-    return {key: {DEFAULT_LANGUAGE: swedish, **{language: texts[key] for language, texts in translated.items()
-                                                 if key in texts}}
-            for key, swedish in SWEDISH.items()}
+    return {
+        key: {
+            DEFAULT_LANGUAGE: swedish,
+            **{language: texts[key] for language, texts in translated.items() if key in texts},
+        }
+        for key, swedish in SWEDISH.items()
+    }
 
 
 TEXTS: dict[str, dict[str, str]] = _with_translations()

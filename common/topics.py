@@ -1,19 +1,47 @@
 """Topics and their intents: the same names as domain/<topic>.yml and
 data/nlu/<lang>/<topic>.yml (a test keeps them in step). Shared by both
 environments; imports nothing."""
+
 from __future__ import annotations
 
 TOPICS: dict[str, tuple[str, ...]] = {
-    "work": ("job_search", "cv_help", "register_unemployed", "foreign_education", "internship", "benefits",
-             "summer_job", "job_matching", "unemployment_insurance", "driving_licence"),
+    "work": (
+        "job_search",
+        "cv_help",
+        "register_unemployed",
+        "foreign_education",
+        "internship",
+        "benefits",
+        "summer_job",
+        "job_matching",
+        "unemployment_insurance",
+        "driving_licence",
+    ),
     "studies": ("learn_swedish", "adult_education", "higher_education", "study_finance", "study_guidance"),
     "business": ("start_business", "business_advice", "business_funding"),
     "hub": ("find_hub", "talk_to_person", "inform_area", "disability_support"),
     # Neighbouring life questions: a true referral to the authority, and the hub.
-    "referrals": ("health_care", "social_insurance", "id_card", "tax", "migration", "housing", "debt",
-                  "financial_assistance"),
-    "conversation": ("greet", "goodbye", "thank", "affirm", "deny", "choose_language", "help",
-                     "bot_challenge", "out_of_scope"),
+    "referrals": (
+        "health_care",
+        "social_insurance",
+        "id_card",
+        "tax",
+        "migration",
+        "housing",
+        "debt",
+        "financial_assistance",
+    ),
+    "conversation": (
+        "greet",
+        "goodbye",
+        "thank",
+        "affirm",
+        "deny",
+        "choose_language",
+        "help",
+        "bot_challenge",
+        "out_of_scope",
+    ),
 }
 
 # Intents that are a resident's question, recorded as the topic of a handoff.

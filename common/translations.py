@@ -24,6 +24,7 @@ and fails CI (tests/test_translations.py).
 Runs in the application environment only (Babel is not in Rasa's); what it
 generates is read by both.
 """
+
 from __future__ import annotations
 
 import copy
@@ -58,13 +59,13 @@ PHRASE_PREFIX = "phrase/"
 PHRASES_NAME = "phrases.json"  # next to texts.json; common.phrases reads it
 NOTES = {
     "sms": "SMS. With the coordinator offer that often follows, at most 3 SMS: about 130 characters "
-           "in Arabic, Persian and Tigrinya, 360 in Latin letters (docs/content.md).",
+    "in Arabic, Persian and Tigrinya, 360 in Latin letters (docs/content.md).",
     "web": "Web chat. May say more than the SMS variant; still short.",
     "button": "A button on the web, a numbered choice over SMS: a few words.",
     "both": "Over SMS and on the web: short. Over SMS often followed by the coordinator offer (docs/content.md).",
     "text": "Said by the gateway (common/texts.py), over SMS and on the web.",
     "phrase": "A coordinator's phrase (common/phrases.py), picked in the inbox and sent as it is or with a few "
-              "words added, over SMS or on the web: plain, short and polite.",
+    "words added, over SMS or on the web: plain, short and polite.",
 }
 FACTS_NOTE = "Keep every address, phone number, amount and {field} as in the Swedish (docs/translations.md)."
 
@@ -80,6 +81,7 @@ def targets() -> list[str]:
 
 # --- extracting the Swedish ---------------------------------------------------------------------------------------
 
+
 def _slots(variant: dict) -> dict[str, str]:
     return {c["name"]: c["value"] for c in variant.get("condition") or () if c.get("type") == "slot"}
 
@@ -93,8 +95,9 @@ def _button_key(name: str, button: dict) -> str:
     return f"{name}/button{button['payload']}"
 
 
-def template(domain: Path = DOMAIN, texts: dict[str, str] | None = None,
-             phrases: dict[str, str] | None = None) -> Catalog:
+def template(
+    domain: Path = DOMAIN, texts: dict[str, str] | None = None, phrases: dict[str, str] | None = None
+) -> Catalog:
     """Every Swedish text a resident reads, keyed by msgctxt (in file order)."""
     if texts is None:
         from common import texts as gateway
@@ -113,8 +116,13 @@ def template(domain: Path = DOMAIN, texts: dict[str, str] | None = None,
         seen.add(key)
         comments = [NOTES[note]] + ([FACTS_NOTE] if re.search(r"\{\w+\}|\d|\.se\b", swedish) else [])
         # No line number: as Babel's read_po gives a location without one (its annotation says int).
-        catalogue.add(swedish, context=key, locations=[(where, None)],  # type: ignore[list-item]
-                      auto_comments=comments, flags=flags)
+        catalogue.add(
+            swedish,
+            context=key,
+            locations=[(where, None)],  # type: ignore[list-item]
+            auto_comments=comments,
+            flags=flags,
+        )
 
     seen: set[str] = set()
     for path in sorted(domain.glob("*.yml")):
@@ -128,26 +136,40 @@ def template(domain: Path = DOMAIN, texts: dict[str, str] | None = None,
     for key, swedish in texts.items():
         add(TEXT_PREFIX + key, swedish, "common/texts.py", "text")
     for key, swedish in phrases.items():  # python-brace-format: Poedit and Weblate check the {fields}
-        add(PHRASE_PREFIX + key, swedish, "common/phrases.py", "phrase",
-            ("python-brace-format",) if re.search(r"\{\w+\}", swedish) else ())
+        add(
+            PHRASE_PREFIX + key,
+            swedish,
+            "common/phrases.py",
+            "phrase",
+            ("python-brace-format",) if re.search(r"\{\w+\}", swedish) else (),
+        )
     return catalogue
 
 
 # --- the catalogues -----------------------------------------------------------------------------------------------
+
 
 def load(language: str, locale: Path = LOCALE) -> Catalog:
     path = catalogue_path(language, locale)
     if path.exists():
         with path.open("rb") as stream:
             return read_po(stream, domain=DOMAIN_NAME)  # the locale from its Language header
-    new = functools.partial(Catalog, domain=DOMAIN_NAME, project=DOMAIN_NAME, version="1",
-                            language_team=LANGUAGES[language].name, fuzzy=False)
+    new = functools.partial(
+        Catalog,
+        domain=DOMAIN_NAME,
+        project=DOMAIN_NAME,
+        version="1",
+        language_team=LANGUAGES[language].name,
+        fuzzy=False,
+    )
     try:
         catalogue = new(locale=language)
     except UnknownLocaleError:  # a language Babel's CLDR data does not know: no plural rules, no Language header
         catalogue = new()
-    catalogue.header_comment = (f"# {LANGUAGES[language].name} translations of the hub guide. Swedish is the "
-                                "source: see docs/translations.md.\n#")
+    catalogue.header_comment = (
+        f"# {LANGUAGES[language].name} translations of the hub guide. Swedish is the "
+        "source: see docs/translations.md.\n#"
+    )
     return catalogue
 
 
@@ -167,7 +189,8 @@ def merge(catalogue: Catalog, source: Catalog) -> Catalog:
     # A copy: Babel's update adds the template's own Message objects for new entries.
     catalogue.update(copy.deepcopy(source), no_fuzzy_matching=True, update_creation_date=False)
     by_context: dict[str | None, tuple[str, str]] = {
-        key[1]: key for key in catalogue.obsolete if isinstance(key, tuple)}
+        key[1]: key for key in catalogue.obsolete if isinstance(key, tuple)
+    }
     for message in catalogue:
         old_key = by_context.get(message.context)
         if not message.id or message.string or old_key is None:
@@ -189,8 +212,11 @@ def po_text(catalogue: Catalog) -> bytes:
 def usable(catalogue: Catalog) -> dict[str, str]:
     """msgctxt -> translation, for entries translated and not fuzzy (every entry has a msgctxt, and
     none a plural)."""
-    return {m.context: m.string for m in catalogue
-            if m.id and m.context is not None and isinstance(m.string, str) and m.string and not m.fuzzy}
+    return {
+        m.context: m.string
+        for m in catalogue
+        if m.id and m.context is not None and isinstance(m.string, str) and m.string and not m.fuzzy
+    }
 
 
 @dataclass(frozen=True)
@@ -212,6 +238,7 @@ def counts(catalogue: Catalog) -> Counts:
 
 # --- what is generated --------------------------------------------------------------------------------------------
 
+
 def _last_line(node: yaml.Node) -> int:
     """The last line a node's own text is on (block collections end where the next token starts)."""
     if isinstance(node, yaml.CollectionNode) and not node.flow_style:
@@ -223,10 +250,15 @@ def _last_line(node: yaml.Node) -> int:
 def _emit(variant: dict, indent: int, double_quoted: bool) -> list[str]:
     """One variant as the file writes its Swedish ones: flow-style conditions and buttons,
     the text double-quoted (as JSON, which YAML reads) or as PyYAML writes it."""
+
     def flow(data: object) -> str:
         return yaml.dump(data, default_flow_style=True, allow_unicode=True, width=math.inf, sort_keys=False)
-    text = (f"text: {json.dumps(variant['text'], ensure_ascii=False)}" if double_quoted else
-            yaml.dump({"text": variant["text"]}, allow_unicode=True, width=math.inf).rstrip("\n"))
+
+    text = (
+        f"text: {json.dumps(variant['text'], ensure_ascii=False)}"
+        if double_quoted
+        else yaml.dump({"text": variant["text"]}, allow_unicode=True, width=math.inf).rstrip("\n")
+    )
     lines = [f"- condition: {flow(variant['condition']).strip()}"]
     lines += [f"  {line}" if line else line for line in text.split("\n")]
     if "buttons" in variant:
@@ -236,11 +268,11 @@ def _emit(variant: dict, indent: int, double_quoted: bool) -> list[str]:
 
 def _translated(name: str, variant: dict, language: str, translations: dict[str, str]) -> dict:
     condition = [{**c, "value": language} if c.get("name") == "language" else c for c in variant["condition"]]
-    out = {**variant, "condition": condition,
-           "text": translations.get(_variant_key(name, variant), variant["text"])}
+    out = {**variant, "condition": condition, "text": translations.get(_variant_key(name, variant), variant["text"])}
     if "buttons" in variant:
-        out["buttons"] = [{**b, "title": translations.get(_button_key(name, b), b["title"])}
-                          for b in variant["buttons"]]
+        out["buttons"] = [
+            {**b, "title": translations.get(_button_key(name, b), b["title"])} for b in variant["buttons"]
+        ]
     return out
 
 
@@ -252,7 +284,8 @@ def domain_file(text: str, translations: dict[str, dict[str, str]]) -> str:
     if root is None:  # nothing in the file but comments
         return text
     sequences: list[tuple[yaml.Node, yaml.Node]] = next(
-        (value.value for key, value in root.value if key.value == "responses"), [])
+        (value.value for key, value in root.value if key.value == "responses"), []
+    )
     dropped: set[int] = set()
     inserted: dict[int, list[str]] = {}  # after this line
     for (_, sequence), (name, variants) in zip(sequences, data.get("responses", {}).items(), strict=True):
@@ -268,9 +301,15 @@ def domain_file(text: str, translations: dict[str, dict[str, str]]) -> str:
         text_node = next(value for key, value in node.value if key.value == "text")
         indent = lines[node.start_mark.line].index("- ")
         inserted[_last_line(node)] = [
-            line for language in targets() for _, variant in swedish
-            for line in _emit(_translated(name, variant, language, translations[language]), indent,
-                              double_quoted=text_node.style == '"')]
+            line
+            for language in targets()
+            for _, variant in swedish
+            for line in _emit(
+                _translated(name, variant, language, translations[language]),
+                indent,
+                double_quoted=text_node.style == '"',
+            )
+        ]
     out = []
     for number, line in enumerate(lines):
         if number not in dropped:
@@ -284,16 +323,24 @@ def generate(catalogues: dict[str, Catalog], domain: Path = DOMAIN, texts_file: 
     translations = {language: usable(catalogues[language]) for language in targets()}
     files = {path: domain_file(path.read_text(encoding="utf-8"), translations) for path in sorted(domain.glob("*.yml"))}
     for prefix, path in ((TEXT_PREFIX, texts_file), (PHRASE_PREFIX, texts_file.with_name(PHRASES_NAME))):
-        chosen = {language: {key.removeprefix(prefix): value for key, value in translations[language].items()
-                             if key.startswith(prefix)} for language in targets()}
+        chosen = {
+            language: {
+                key.removeprefix(prefix): value
+                for key, value in translations[language].items()
+                if key.startswith(prefix)
+            }
+            for language in targets()
+        }
         files[path] = json.dumps(chosen, ensure_ascii=False, indent=1) + "\n"
     return files
 
 
 # --- the command --------------------------------------------------------------------------------------------------
 
-def update(locale: Path = LOCALE, domain: Path = DOMAIN, texts_file: Path = TEXTS_FILE,
-           texts: dict[str, str] | None = None) -> dict[str, Counts]:
+
+def update(
+    locale: Path = LOCALE, domain: Path = DOMAIN, texts_file: Path = TEXTS_FILE, texts: dict[str, str] | None = None
+) -> dict[str, Counts]:
     """Merge the Swedish into every catalogue, write the catalogues and what is generated from them."""
     source = template(domain, texts)
     catalogues = {language: merge(load(language, locale), source) for language in targets()}

@@ -1,4 +1,5 @@
 """Engine, sessions and migrations for the configured database."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,15 @@ def make_engine(url: str) -> Engine:
         # one writer at a time anyway, and threads that wait for the pool wake
         # the moment it is free, where SQLite's own busy handler sleeps in steps
         # of up to 100 ms (which made webhook acknowledgements take a second).
-        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False}, hide_parameters=True,
-                               poolclass=QueuePool, pool_size=1, max_overflow=0, pool_timeout=30)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 15, "check_same_thread": False},
+            hide_parameters=True,
+            poolclass=QueuePool,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=30,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
@@ -79,9 +87,11 @@ async def run(fn: Callable, *args):
 
 async def in_session(fn: Callable, *args):
     """``fn(session, *args)`` in one ``session_scope()`` (one transaction) on the database thread."""
+
     def work():
         with session_scope() as session:
             return fn(session, *args)
+
     return await run(work)
 
 

@@ -1,6 +1,7 @@
 """In-process publish/subscribe for live updates (the coordinator inbox's
 server-sent events). Each gateway process has its own bus; events carry ids,
 never personal data, and listeners read what they need from the database."""
+
 from __future__ import annotations
 
 import asyncio

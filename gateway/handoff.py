@@ -6,6 +6,7 @@ A handoff is opened by the gateway when the bot's turn carries the
 that queues the message telling the resident it is done. While it is open
 the bot is silent: what the resident writes goes to the coordinator.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,8 +43,13 @@ class HandoffRequest:
 
     @classmethod
     def from_payload(cls, payload: dict) -> HandoffRequest:
-        return cls(hub_slug=str(payload.get("hub") or ""), language=str(payload.get("language") or "sv"),
-                   topic=payload.get("topic"), area=payload.get("area"), note=payload.get("note"))
+        return cls(
+            hub_slug=str(payload.get("hub") or ""),
+            language=str(payload.get("language") or "sv"),
+            topic=payload.get("topic"),
+            area=payload.get("area"),
+            note=payload.get("note"),
+        )
 
 
 def open_handoff(session: Session, resident: Resident) -> Handoff | None:
@@ -61,19 +67,24 @@ def create(session: Session, resident: Resident, request: HandoffRequest) -> Han
     if hub is None:
         raise HandoffError(f"unknown hub {request.hub_slug!r}")
     recent = session.scalars(
-        select(Message.body).where(_lead_in(resident.id, utcnow()), Message.direction == "in")
-        .order_by(Message.id.desc()).limit(6)
+        select(Message.body)
+        .where(_lead_in(resident.id, utcnow()), Message.direction == "in")
+        .order_by(Message.id.desc())
+        .limit(6)
     ).all()
     said = [body for body in reversed(recent) if body and not body.startswith("/")]
     handoff = Handoff(
-        resident=resident, hub=hub, channel=resident.channel, language=request.language,
-        topic=request.topic, area=request.area,
+        resident=resident,
+        hub=hub,
+        channel=resident.channel,
+        language=request.language,
+        topic=request.topic,
+        area=request.area,
         summary="\n".join(said + ([f"({request.note})"] if request.note else [])),
     )
     session.add(handoff)
     session.flush()
-    log.info("handoff %s opened for hub %s (topic %s, %s)", handoff.id, hub.slug, request.topic,
-             request.language)
+    log.info("handoff %s opened for hub %s (topic %s, %s)", handoff.id, hub.slug, request.topic, request.language)
     return handoff
 
 
@@ -81,7 +92,8 @@ def alert_coordinators(session: Session, handoff: Handoff, inbox_url: str) -> in
     """Queue an SMS to each on-duty coordinator of the hub who has a phone
     number: no name, number or words of the resident, only where to look."""
     body = text("coordinator_alert", "sv").format(
-        topic=handoff.topic or "-", language=language_name(handoff.language), url=_inbox_link(handoff, inbox_url))
+        topic=handoff.topic or "-", language=language_name(handoff.language), url=_inbox_link(handoff, inbox_url)
+    )
     return _alert(session, handoff, body)
 
 
@@ -97,10 +109,18 @@ def open_crisis(session: Session, resident: Resident, kind: str, language: str, 
             return handoff, "already"
         handoff.crisis = kind
         return handoff, "flagged"
-    last = session.scalars(select(Handoff).where(Handoff.resident_id == resident.id)
-                           .order_by(Handoff.id.desc()).limit(1)).first()
-    handoff = Handoff(resident=resident, hub_id=last.hub_id if last else None, channel=resident.channel,
-                      language=language, topic="crisis", crisis=kind, summary=said)
+    last = session.scalars(
+        select(Handoff).where(Handoff.resident_id == resident.id).order_by(Handoff.id.desc()).limit(1)
+    ).first()
+    handoff = Handoff(
+        resident=resident,
+        hub_id=last.hub_id if last else None,
+        channel=resident.channel,
+        language=language,
+        topic="crisis",
+        crisis=kind,
+        summary=said,
+    )
     session.add(handoff)
     session.flush()
     log.warning("crisis handoff %s opened (%s, hub %s)", handoff.id, kind, handoff.hub_id or "not known")
@@ -110,8 +130,9 @@ def open_crisis(session: Session, resident: Resident, kind: str, language: str, 
 def alert_crisis(session: Session, handoff: Handoff, inbox_url: str) -> int:
     """The crisis alert, to the hub's on-duty coordinators, or to the admins
     when no hub is known yet."""
-    body = text("crisis_alert", "sv").format(kind=handoff.crisis, language=language_name(handoff.language),
-                                             url=_inbox_link(handoff, inbox_url))
+    body = text("crisis_alert", "sv").format(
+        kind=handoff.crisis, language=language_name(handoff.language), url=_inbox_link(handoff, inbox_url)
+    )
     return _alert(session, handoff, body)
 
 
@@ -121,11 +142,21 @@ def _inbox_link(handoff: Handoff, inbox_url: str) -> str:
 
 def _alert(session: Session, handoff: Handoff, body: str) -> int:
     who = Coordinator.hub_id == handoff.hub_id if handoff.hub_id is not None else Coordinator.role == "admin"
-    coordinators = session.scalars(select(Coordinator).where(
-        who, Coordinator.active, Coordinator.on_duty, Coordinator.phone.is_not(None))).all()
+    coordinators = session.scalars(
+        select(Coordinator).where(who, Coordinator.active, Coordinator.on_duty, Coordinator.phone.is_not(None))
+    ).all()
     for coordinator in coordinators:
-        session.add(Message(coordinator_id=coordinator.id, handoff_id=handoff.id, direction="out",
-                            channel="sms", sender="system", body=body, status="queued"))
+        session.add(
+            Message(
+                coordinator_id=coordinator.id,
+                handoff_id=handoff.id,
+                direction="out",
+                channel="sms",
+                sender="system",
+                body=body,
+                status="queued",
+            )
+        )
     return len(coordinators)
 
 
@@ -179,8 +210,9 @@ def close(session: Session, handoff: Handoff, outcome: str) -> Message:
     if handoff.status == "closed":
         raise HandoffError("the handoff is closed already")
     handoff.status, handoff.outcome, handoff.closed_at = "closed", outcome, utcnow()
-    message = queue_outbound(session, handoff.resident, text("handoff_closed", handoff.resident.language),
-                             sender="system")
+    message = queue_outbound(
+        session, handoff.resident, text("handoff_closed", handoff.resident.language), sender="system"
+    )
     message.handoff_id = handoff.id
     return message
 
@@ -188,11 +220,17 @@ def close(session: Session, handoff: Handoff, outcome: str) -> Message:
 def _lead_in(resident_id: int, opened: datetime):
     """A filter on Message: the resident's messages outside any handoff from ``LEAD_IN`` before
     ``opened`` on, none from before their previous handoff closed."""
-    closed_before = (select(func.max(Handoff.closed_at))
-                     .where(Handoff.resident_id == resident_id, Handoff.closed_at <= opened).scalar_subquery())
-    return and_(Message.resident_id == resident_id, Message.handoff_id.is_(None),
-                Message.created_at >= opened - LEAD_IN,
-                or_(closed_before.is_(None), Message.created_at > closed_before))
+    closed_before = (
+        select(func.max(Handoff.closed_at))
+        .where(Handoff.resident_id == resident_id, Handoff.closed_at <= opened)
+        .scalar_subquery()
+    )
+    return and_(
+        Message.resident_id == resident_id,
+        Message.handoff_id.is_(None),
+        Message.created_at >= opened - LEAD_IN,
+        or_(closed_before.is_(None), Message.created_at > closed_before),
+    )
 
 
 def residents_messages(handoff: Handoff):

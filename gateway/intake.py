@@ -7,6 +7,7 @@ rows that arrive together are committed together: one transaction, one disk
 flush, for a whole burst. The thread is the gateway's only inbound writer, so
 it never queues behind a bot turn in the shared thread pool.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -130,8 +131,17 @@ def _write(conn, items: list[Inbound]) -> list[Stored | None]:
     None for each one whose provider id is stored already (or came twice)."""
     now = utcnow()
     keys = {(i.channel, i.provider_id) for i in items if i.provider_id is not None}
-    seen = set(conn.execute(select(Message.channel, Message.provider_id).where(
-        Message.direction == "in", tuple_(Message.channel, Message.provider_id).in_(keys))).all()) if keys else set()
+    seen = (
+        set(
+            conn.execute(
+                select(Message.channel, Message.provider_id).where(
+                    Message.direction == "in", tuple_(Message.channel, Message.provider_id).in_(keys)
+                )
+            ).all()
+        )
+        if keys
+        else set()
+    )
     fresh: list[int] = []
     for index, item in enumerate(items):
         key = (item.channel, item.provider_id)
@@ -141,24 +151,63 @@ def _write(conn, items: list[Inbound]) -> list[Stored | None]:
     if not fresh:
         return [None] * len(items)
     addresses = {(items[i].channel, items[i].address) for i in fresh}
-    residents = {(r.channel, r.address): (r.id, r.language) for r in conn.execute(
-        select(Resident.id, Resident.channel, Resident.address, Resident.language).where(
-            tuple_(Resident.channel, Resident.address).in_(addresses)))}
+    residents = {
+        (r.channel, r.address): (r.id, r.language)
+        for r in conn.execute(
+            select(Resident.id, Resident.channel, Resident.address, Resident.language).where(
+                tuple_(Resident.channel, Resident.address).in_(addresses)
+            )
+        )
+    }
     if residents:
-        conn.execute(update(Resident).where(Resident.id.in_([rid for rid, _ in residents.values()]))
-                     .values(last_seen_at=now))
+        conn.execute(
+            update(Resident).where(Resident.id.in_([rid for rid, _ in residents.values()])).values(last_seen_at=now)
+        )
     new = sorted(addresses - residents.keys())
     if new:
-        created = conn.execute(insert(Resident).returning(Resident.id, sort_by_parameter_order=True), [
-            {"channel": channel, "address": address, "pseudonym": new_pseudonym(), "opted_out": False,
-             "created_at": now, "last_seen_at": now} for channel, address in new]).scalars().all()
+        created = (
+            conn.execute(
+                insert(Resident).returning(Resident.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "channel": channel,
+                        "address": address,
+                        "pseudonym": new_pseudonym(),
+                        "opted_out": False,
+                        "created_at": now,
+                        "last_seen_at": now,
+                    }
+                    for channel, address in new
+                ],
+            )
+            .scalars()
+            .all()
+        )
         residents.update({key: (rid, None) for key, rid in zip(new, created, strict=True)})
     rows = [items[i] for i in fresh]
-    ids = conn.execute(insert(Message).returning(Message.id, sort_by_parameter_order=True), [
-        {"resident_id": residents[(i.channel, i.address)][0], "direction": "in", "channel": i.channel,
-         "sender": "resident", "body": i.body, "provider_id": i.provider_id, "status": "received",
-         "extra": i.extra, "language": residents[(i.channel, i.address)][1], "attempts": 0, "created_at": now}
-        for i in rows]).scalars().all()
+    ids = (
+        conn.execute(
+            insert(Message).returning(Message.id, sort_by_parameter_order=True),
+            [
+                {
+                    "resident_id": residents[(i.channel, i.address)][0],
+                    "direction": "in",
+                    "channel": i.channel,
+                    "sender": "resident",
+                    "body": i.body,
+                    "provider_id": i.provider_id,
+                    "status": "received",
+                    "extra": i.extra,
+                    "language": residents[(i.channel, i.address)][1],
+                    "attempts": 0,
+                    "created_at": now,
+                }
+                for i in rows
+            ],
+        )
+        .scalars()
+        .all()
+    )
     results: list[Stored | None] = [None] * len(items)
     for index, message_id in zip(fresh, ids, strict=True):
         item = items[index]

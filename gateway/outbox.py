@@ -1,5 +1,6 @@
 """The outbox: every message to a resident is stored first, then delivered
 here, in order per resident, with retries on transient failures."""
+
 from __future__ import annotations
 
 import asyncio
@@ -35,6 +36,7 @@ class Delivery:
 @dataclass(frozen=True)
 class Outcome:
     """What one delivery attempt gave."""
+
     delivery: Delivery
     status: str
     provider_id: str | None = None
@@ -102,9 +104,19 @@ class Outbox:
         with session_scope() as session:
             # Columns, not ORM objects: this runs after every batch.
             queued = session.execute(
-                select(Message.id, Message.channel, Message.body, Message.extra, Message.sender,
-                       Message.next_attempt_at, Message.resident_id, Message.coordinator_id,
-                       Resident.address, Resident.opted_out, Coordinator.phone)
+                select(
+                    Message.id,
+                    Message.channel,
+                    Message.body,
+                    Message.extra,
+                    Message.sender,
+                    Message.next_attempt_at,
+                    Message.resident_id,
+                    Message.coordinator_id,
+                    Resident.address,
+                    Resident.opted_out,
+                    Coordinator.phone,
+                )
                 .outerjoin(Resident, Message.resident_id == Resident.id)
                 .outerjoin(Coordinator, Message.coordinator_id == Coordinator.id)
                 .where(Message.direction == "out", Message.status == "queued")
@@ -130,8 +142,11 @@ class Outbox:
                 address = row.address if row.resident_id else row.phone
                 batch.append(Delivery(row.id, row.channel, address, row.body, row.extra))
             if suppressed:
-                session.execute(update(Message).where(Message.id.in_(suppressed))
-                                .values(status="suppressed", error="resident opted out"))
+                session.execute(
+                    update(Message)
+                    .where(Message.id.in_(suppressed))
+                    .values(status="suppressed", error="resident opted out")
+                )
         return batch, min(waits)
 
     async def _deliver(self, delivery: Delivery) -> Outcome:
@@ -174,5 +189,10 @@ class Outbox:
                     message.sent_at = utcnow()
                 if outcome.opted_out and message.resident is not None:
                     message.resident.opted_out, message.resident.opted_out_at = True, utcnow()
-                log.info("message %s to %s: %s%s", message.id, mask(delivery.channel, delivery.address),
-                         message.status, f" ({error})" if error else "")
+                log.info(
+                    "message %s to %s: %s%s",
+                    message.id,
+                    mask(delivery.channel, delivery.address),
+                    message.status,
+                    f" ({error})" if error else "",
+                )

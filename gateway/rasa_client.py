@@ -3,6 +3,7 @@
 aiohttp, not httpx: every resident turn makes one call, and httpx's request
 path cost the gateway about a third of its CPU under load (bench/sms_load/).
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -1,5 +1,6 @@
 """Masking addresses, queueing messages to residents, and the hubs table. (What residents send
 is stored by ``gateway.intake``.)"""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -27,8 +28,14 @@ def queue_outbound(
 ) -> Message:
     """Put a message to a resident in the outbox; the outbox worker delivers it."""
     message = Message(
-        resident_id=resident.id, direction="out", channel=resident.channel, sender=sender,
-        body=body, status="queued", extra=extra, language=resident.language,
+        resident_id=resident.id,
+        direction="out",
+        channel=resident.channel,
+        sender=sender,
+        body=body,
+        status="queued",
+        extra=extra,
+        language=resident.language,
     )
     session.add(message)
     return message

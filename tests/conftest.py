@@ -2,6 +2,7 @@
 directory, migrated with the real Alembic migrations; the gateway runs in
 process with its real collaborators, or with stand-ins handed in
 (gateway/services.py) for the parts that cannot run in a test."""
+
 from __future__ import annotations
 
 import threading

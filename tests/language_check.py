@@ -1,5 +1,6 @@
 """Is a text written in a given language? Script first, then the detector on
 the resident-language words (service and place names are Swedish everywhere)."""
+
 from __future__ import annotations
 
 import re

@@ -1,6 +1,7 @@
 """The real-question development set (eval/dev) is well formed and kept
 apart from the training data: a dev question copied into data/nlu would make
 the benchmark flatter the model again."""
+
 import re
 
 import pytest
@@ -15,9 +16,13 @@ ROWS = load()
 
 
 def training_examples() -> set[str]:
-    return {normalise(line[2:]) for path in (ROOT / "data" / "nlu").glob("*/*.yml")
-            for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]
-            for line in block["examples"].splitlines() if line.startswith("- ")}
+    return {
+        normalise(line[2:])
+        for path in (ROOT / "data" / "nlu").glob("*/*.yml")
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]
+        for line in block["examples"].splitlines()
+        if line.startswith("- ")
+    }
 
 
 def test_every_language_has_a_file_with_the_right_columns():

@@ -1,6 +1,7 @@
 """The content review's language faults (../shared/reviews/2026-12-content.md,
 "Language faults"), each a test over every text a resident reads in that
 language: the domain's responses and the gateway's texts."""
+
 import re
 
 import pytest
@@ -17,31 +18,37 @@ def offending(language: str, pattern: str) -> list[str]:
     return [name for name, text in texts(language) if re.search(pattern, text)]
 
 
-@pytest.mark.parametrize("language, pattern, why", [
-    ("so", r"(?i)\bhubka\b", "hub means weapon in Somali: the hub is xarunta"),
-    ("so", r"(?i)canshuurta ganacsiga", "F-skatt is a tax approval, not a business tax"),
-    ("so", r"(?i)iska diiwaangelisay", "registered is 'ku diiwaangashan tahay'"),
-    ("so", r"(?i)ruqsadda shaqada caafimaad", "legitimation is a professional licence, not a work permit"),
-    ("fa", r"مجوز کار در مشاغل درمانی", "legitimation is a professional licence, not a work permit"),
-    ("ti", r"ፍቓድ ስራሕ ጥዕና", "legitimation is a professional licence, not a work permit"),
-    ("fa", r"هاب", "Dari readers know مرکز, not the loanword هاب"),
-    ("fa", r"پیامک", "Dari readers write SMS"),
-    ("fa", r"باشه", "colloquial Iranian"),
-    ("fa", r"دبیرستان|دانشگاه(?!.*پوهنتون)", "Dari: لیسه, پوهنتون"),
-    ("fa", r"[\u06f0-\u06f9\u0660-\u0669]", "one system of digits: Latin, as phone numbers and URLs are written"),
-    ("fa", r"[يكة]", "Arabic letters in Persian read as Arabic"),
-    ("ti", r"እንደገና", "Amharic; Tigrinya says ደጊም"),
-    ("ti", r"(?i)\bhub\b", "the Latin word hub; Tigrinya says ማእከል"),
-    ("ti", r"ተማሂርካ|ትደሊ\b|ጸሓፍ[።\s]|ኣንብብ\b", "the masculine singular addresses every woman as a man"),
-    ("ti", r"ንስደተኛታት", "means refugees, not immigrants"),
-])
+@pytest.mark.parametrize(
+    "language, pattern, why",
+    [
+        ("so", r"(?i)\bhubka\b", "hub means weapon in Somali: the hub is xarunta"),
+        ("so", r"(?i)canshuurta ganacsiga", "F-skatt is a tax approval, not a business tax"),
+        ("so", r"(?i)iska diiwaangelisay", "registered is 'ku diiwaangashan tahay'"),
+        ("so", r"(?i)ruqsadda shaqada caafimaad", "legitimation is a professional licence, not a work permit"),
+        ("fa", r"مجوز کار در مشاغل درمانی", "legitimation is a professional licence, not a work permit"),
+        ("ti", r"ፍቓድ ስራሕ ጥዕና", "legitimation is a professional licence, not a work permit"),
+        ("fa", r"هاب", "Dari readers know مرکز, not the loanword هاب"),
+        ("fa", r"پیامک", "Dari readers write SMS"),
+        ("fa", r"باشه", "colloquial Iranian"),
+        ("fa", r"دبیرستان|دانشگاه(?!.*پوهنتون)", "Dari: لیسه, پوهنتون"),
+        ("fa", r"[\u06f0-\u06f9\u0660-\u0669]", "one system of digits: Latin, as phone numbers and URLs are written"),
+        ("fa", r"[يكة]", "Arabic letters in Persian read as Arabic"),
+        ("ti", r"እንደገና", "Amharic; Tigrinya says ደጊም"),
+        ("ti", r"(?i)\bhub\b", "the Latin word hub; Tigrinya says ማእከል"),
+        ("ti", r"ተማሂርካ|ትደሊ\b|ጸሓፍ[።\s]|ኣንብብ\b", "the masculine singular addresses every woman as a man"),
+        ("ti", r"ንስደተኛታት", "means refugees, not immigrants"),
+    ],
+)
 def test_a_language_fault_the_review_found_is_gone(language, pattern, why):
     assert not offending(language, pattern), f"{why}: {offending(language, pattern)}"
 
 
 def test_arabic_explains_npf_wherever_it_names_it():
-    unexplained = [name for name, text in texts("ar") if "NPF" in text and "ADHD" not in text
-                   and "عصبي" not in text and "نمائي" not in text and "التوحد" not in text]
+    unexplained = [
+        name
+        for name, text in texts("ar")
+        if "NPF" in text and "ADHD" not in text and "عصبي" not in text and "نمائي" not in text and "التوحد" not in text
+    ]
     assert not unexplained, unexplained
 
 
@@ -49,5 +56,6 @@ def test_arabic_explains_npf_wherever_it_names_it():
 def test_july_is_written_so_every_reader_reads_the_same_month(language, month):
     named = [name for name, text in texts(language) if re.search(r"يوليو|تموز|ሓምለ", text)]
     assert named, f"no {language} text names July"
-    assert all(month in text for name, text in texts(language) if name in named
-               and re.search(r"يوليو|تموز|ሓምለ", text)), named
+    assert all(
+        month in text for name, text in texts(language) if name in named and re.search(r"يوليو|تموز|ሓምለ", text)
+    ), named

@@ -3,6 +3,7 @@
 ``common`` is imported by both Python environments, so it may import none of the
 other packages; ``nlu`` (the Rasa server) and ``actions`` (the action server)
 import only ``common``; the gateway never imports the launcher."""
+
 import ast
 from pathlib import Path
 
@@ -56,8 +57,11 @@ def test_shared_code_imports_no_stack():
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_modules_stay_small(package):
-    long = {str(p.relative_to(ROOT)): n for p in modules(package)
-            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in modules(package)
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
     assert not long, f"split these modules (over {MAX_LINES} lines): {long}"
 
 

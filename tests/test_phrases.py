@@ -2,6 +2,7 @@
 of the language table, with the Swedish {fields}, from the same catalogues as
 every other text (common/translations.py); a phrase whose field is unknown is
 not offered; the review's language faults stay out of the phrases too."""
+
 from __future__ import annotations
 
 import re
@@ -28,18 +29,29 @@ def merged() -> dict[str, Catalog]:
 
 def test_about_thirty_phrases_in_the_groups_the_coordinators_asked_for():
     assert 25 <= len(phrases.SWEDISH) <= 40
-    assert list(phrases.GROUPS) == ["Greeting", "When can you come?", "Opening hours", "Bring your ID and certificates",
-                                    "I will call you", "Can we meet at the hub?", "Do you want an interpreter?",
-                                    "Closing"]
+    assert list(phrases.GROUPS) == [
+        "Greeting",
+        "When can you come?",
+        "Opening hours",
+        "Bring your ID and certificates",
+        "I will call you",
+        "Can we meet at the hub?",
+        "Do you want an interpreter?",
+        "Closing",
+    ]
 
 
 def test_every_phrase_is_a_catalogue_entry_marked_brace_format_where_it_has_fields(merged):
     for language, catalogue in merged.items():
-        entries = {m.context.removeprefix(translations.PHRASE_PREFIX): m for m in catalogue
-                   if m.context and m.context.startswith(translations.PHRASE_PREFIX)}
+        entries = {
+            m.context.removeprefix(translations.PHRASE_PREFIX): m
+            for m in catalogue
+            if m.context and m.context.startswith(translations.PHRASE_PREFIX)
+        }
         assert {key: m.id for key, m in entries.items()} == phrases.SWEDISH, language
         assert {key for key, m in entries.items() if "python-brace-format" in m.flags} == {
-            key for key, swedish in phrases.SWEDISH.items() if fields(swedish)}
+            key for key, swedish in phrases.SWEDISH.items() if fields(swedish)
+        }
 
 
 @pytest.mark.parametrize("language", [code for code in LANGUAGES if code != DEFAULT_LANGUAGE])
@@ -64,8 +76,11 @@ def test_the_phrasebook_offers_a_phrase_only_with_its_facts():
     full = phrases.phrasebook("ar", **FIELDS)
     assert sum(len(items) for _, items in full) == len(phrases.SWEDISH)
     hours = dict(full)["Opening hours"]
-    assert hours[0] == {"key": "hours_open", "swedish": "Vi har öppet mån–fre 10–16.",
-                        "text": "مواعيد العمل لدينا: mån–fre 10–16."}
+    assert hours[0] == {
+        "key": "hours_open",
+        "swedish": "Vi har öppet mån–fre 10–16.",
+        "text": "مواعيد العمل لدينا: mån–fre 10–16.",
+    }
     # Data/hubs.yml has no opening hours yet: no hours phrase, no empty group, nothing else lost.
     bare = phrases.phrasebook("ar", name="Ana", hub="Framtidshubben Hjällbo", hours=None, address="  ")
     keys = [item["key"] for _, items in bare for item in items]
@@ -75,14 +90,17 @@ def test_the_phrasebook_offers_a_phrase_only_with_its_facts():
     assert not {"hello", "meet_hub"} & set(no_hub) and "call_you" in no_hub
 
 
-@pytest.mark.parametrize("language, pattern, why", [
-    ("so", r"(?i)\bhubka\b", "hub means weapon in Somali"),
-    ("fa", r"هاب|پیامک|باشه", "Iranian words Dari readers stumble on"),
-    ("fa", r"[\u06f0-\u06f9\u0660-\u0669]", "one system of digits"),
-    ("fa", r"[يكة]", "Arabic letters in Persian"),
-    ("ti", r"እንደገና|(?i:\bhub\b)", "Amharic or the Latin word hub"),
-    ("ti", r"ተማሂርካ|ትደሊ\b|ጸሓፍ[።\s]|ኣንብብ\b|ክትመጽእ|ኣምጽእ[።\s]", "the masculine singular, not the respectful plural"),
-])
+@pytest.mark.parametrize(
+    "language, pattern, why",
+    [
+        ("so", r"(?i)\bhubka\b", "hub means weapon in Somali"),
+        ("fa", r"هاب|پیامک|باشه", "Iranian words Dari readers stumble on"),
+        ("fa", r"[\u06f0-\u06f9\u0660-\u0669]", "one system of digits"),
+        ("fa", r"[يكة]", "Arabic letters in Persian"),
+        ("ti", r"እንደገና|(?i:\bhub\b)", "Amharic or the Latin word hub"),
+        ("ti", r"ተማሂርካ|ትደሊ\b|ጸሓፍ[።\s]|ኣንብብ\b|ክትመጽእ|ኣምጽእ[።\s]", "the masculine singular, not the respectful plural"),
+    ],
+)
 def test_the_reviews_language_faults_are_not_in_the_phrases(language, pattern, why):
     filled = {key: phrases.phrase(key, language, **FIELDS) for key in phrases.SWEDISH}  # {hub} is no word
     found = {key: text for key, text in filled.items() if re.search(pattern, text)}

@@ -1,4 +1,5 @@
 """The Rasa project itself: data, domain and the trained model agree."""
+
 from __future__ import annotations
 
 import itertools
@@ -43,11 +44,11 @@ def matches(variant: dict, slots: dict) -> bool:
 @pytest.mark.parametrize("response", sorted(DOMAIN["responses"]))
 def test_every_response_has_exactly_one_variant_per_language_and_channel(response):
     for language, channel in itertools.product(LANGUAGES, CHANNELS):
-        found = [v for v in DOMAIN["responses"][response]
-                 if matches(v, {"language": language, "channel": channel})]
+        found = [v for v in DOMAIN["responses"][response] if matches(v, {"language": language, "channel": channel})]
         assert len(found) == 1, f"{response} has {len(found)} variants for {language}/{channel}"
-        assert all(v.get("condition") for v in DOMAIN["responses"][response]), \
+        assert all(v.get("condition") for v in DOMAIN["responses"][response]), (
             f"{response} has a variant without a language condition"
+        )
 
 
 def sms_variant(response: str, language: str) -> dict:
@@ -144,15 +145,33 @@ def rasa(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_rasa_data_validate_finds_no_problems():
-    result = rasa("data", "validate", "--domain", "domain", "--data", "data/nlu", "data/rules",
-                  "data/stories", "--fail-on-warnings")
+    result = rasa(
+        "data",
+        "validate",
+        "--domain",
+        "domain",
+        "--data",
+        "data/nlu",
+        "data/rules",
+        "data/stories",
+        "--fail-on-warnings",
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
 @pytest.mark.skipif(not model.is_fresh(), reason="no up-to-date model; `make test` trains one first")
 def test_the_model_follows_the_test_stories(tmp_path: Path):
-    result = rasa("test", "core", "--model", str(model.MODEL), "--stories", "tests/stories",
-                  "--out", str(tmp_path), "--fail-on-prediction-errors")
+    result = rasa(
+        "test",
+        "core",
+        "--model",
+        str(model.MODEL),
+        "--stories",
+        "tests/stories",
+        "--out",
+        str(tmp_path),
+        "--fail-on-prediction-errors",
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 

@@ -1,6 +1,7 @@
 """The source registry (data/sources/*.yml): every URL, phone number and
 amount a resident reads is an entry with its source, and every language
 states the same facts as the Swedish source text."""
+
 from __future__ import annotations
 
 import datetime
@@ -15,8 +16,9 @@ from tests.test_rasa_project import DOMAIN, matches
 
 # Arabic-Indic and Persian digits read as the same numbers.
 DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
-URL = re.compile(r"\b(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+(?:se|com|org|nu|eu|net)(?:/[\w./%-]*[\w/])?)",
-                 re.IGNORECASE)
+URL = re.compile(
+    r"\b(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+(?:se|com|org|nu|eu|net)(?:/[\w./%-]*[\w/])?)", re.IGNORECASE
+)
 PHONE = re.compile(r"(?<![\d/])(?:0\d{1,3}-\d{2,3}(?: \d{2,3}){1,3}|0\d{1,3}-\d{5,8}|112|1177|90101|116 111)(?![\d/])")
 AMOUNT = re.compile(r"\b\d[\d ]*\d ?(?:kr|kronor|SEK)\b")
 
@@ -75,8 +77,9 @@ def test_an_entry_not_checked_for_a_year_is_reported_stale():
 
 def test_a_key_in_two_files_is_refused(tmp_path):
     for name in ("a.yml", "b.yml"):
-        (tmp_path / name).write_text("facts:\n  same: {value: x, source: 'https://x.se', checked: 2026-12-05, "
-                                     "quote: q}\n", encoding="utf-8")
+        (tmp_path / name).write_text(
+            "facts:\n  same: {value: x, source: 'https://x.se', checked: 2026-12-05, quote: q}\n", encoding="utf-8"
+        )
     with pytest.raises(ValueError, match="same"):
         sources.load(tmp_path)
 
@@ -94,8 +97,11 @@ def test_every_url_phone_number_and_amount_a_resident_reads_is_in_the_registry()
 
 def test_no_language_states_a_fact_the_swedish_text_does_not():
     """Translations may say less (SMS budgets), never another URL, number or amount."""
-    swedish = {(what, channel): {CANONICAL.get(f, f) for f in facts(body)}
-               for what, channel, language, body in ALL if language == "sv"}
+    swedish = {
+        (what, channel): {CANONICAL.get(f, f) for f in facts(body)}
+        for what, channel, language, body in ALL
+        if language == "sv"
+    }
     differs = []
     for what, channel, language, body in ALL:
         extra = {CANONICAL.get(f, f) for f in facts(body)} - swedish.get((what, channel), set())
@@ -106,5 +112,9 @@ def test_no_language_states_a_fact_the_swedish_text_does_not():
 
 def test_the_fact_finder_finds_what_it_must():
     assert facts("ring 0771-416 416 eller ۱۱۲, läs på www.csn.se/bidrag. 200 000 kr") == {
-        "0771-416 416", "112", "csn.se/bidrag", "200 000 kr"}
+        "0771-416 416",
+        "112",
+        "csn.se/bidrag",
+        "200 000 kr",
+    }
     assert facts("Kvinnofridslinjen 020-50 50 50, Bris 116 111, 1 ሓምለ (1/7)") == {"020-50 50 50", "116 111"}

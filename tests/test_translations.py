@@ -2,6 +2,7 @@
 nothing fuzzy or missing in a supported language, every address, number,
 amount, {field} and hub name a translation keeps as the Swedish has it, and
 what is generated from the catalogues up to date."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,8 +30,11 @@ def placeholders(body: str) -> set[str]:
     """What a translation must carry over unchanged: addresses, phone numbers
     and amounts (as tests/test_sources.py finds them, one spelling per fact),
     {fields} the bot fills in, and the registry's hub names."""
-    return ({CANONICAL.get(f, f) for f in facts(body)} | set(FIELD.findall(body))
-            | {name for name in HUB_NAMES if name in body})
+    return (
+        {CANONICAL.get(f, f) for f in facts(body)}
+        | set(FIELD.findall(body))
+        | {name for name in HUB_NAMES if name in body}
+    )
 
 
 def problems(message: Message) -> list[str]:
@@ -54,20 +58,27 @@ def merged() -> dict[str, Catalog]:
 
 def unfinished(catalogue: Catalog) -> tuple[list[str], list[str]]:
     """The keys of the fuzzy entries (the Swedish changed) and of the missing ones."""
-    return ([m.context for m in catalogue if m.id and m.string and m.fuzzy],
-            [m.context for m in catalogue if m.id and not m.string])
+    return (
+        [m.context for m in catalogue if m.id and m.string and m.fuzzy],
+        [m.context for m in catalogue if m.id and not m.string],
+    )
 
 
 @pytest.mark.parametrize("language", translations.targets())
 def test_no_entry_is_fuzzy_or_missing_in_a_supported_language(merged, language):
     stale, missing = unfinished(merged[language])
-    assert not stale and not missing, (f"{language}: fuzzy (the Swedish changed) {stale}, missing {missing}; "
-                                       "run `python -m common.translations` and translate them")
+    assert not stale and not missing, (
+        f"{language}: fuzzy (the Swedish changed) {stale}, missing {missing}; "
+        "run `python -m common.translations` and translate them"
+    )
 
 
 def test_the_generated_files_equal_the_catalogues(merged):
-    stale = [str(path.relative_to(ROOT)) for path, content in translations.generate(merged).items()
-             if not path.exists() or path.read_text(encoding="utf-8") != content]
+    stale = [
+        str(path.relative_to(ROOT))
+        for path, content in translations.generate(merged).items()
+        if not path.exists() or path.read_text(encoding="utf-8") != content
+    ]
     assert not stale, f"run `python -m common.translations`: {stale} differ from the catalogues"
 
 
@@ -77,21 +88,39 @@ def test_every_translation_keeps_the_swedish_placeholders(merged, language):
     assert not wrong, f"{language}: {wrong}"
 
 
-@pytest.mark.parametrize("translation, comments, expected", [
-    ("Ring 0771-416 416 eller läs arbetsformedlingen.se. {hub_name}", [], []),
-    ("Read arbetsformedlingen.se. {hub_name}", [], ["drops '0771-416 416'"]),
-    ("Read arbetsformedlingen.se. {hub_name}", ["omits: 0771-416 416"], []),
-    ("Call 0771-416 416, read arbetsformedlingen.se. {hub}", [],
-     ["drops '{hub_name}'", "adds '{hub}', not in the Swedish"]),
-    ("Call 0771-416 417, read arbetsformedlingen.se. {hub_name}", [],
-     ["drops '0771-416 416'", "adds '0771-416 417', not in the Swedish"]),
-    ("Call 0771-416 416, read csn.se. {hub_name}", [],
-     ["drops 'arbetsformedlingen.se'", "adds 'csn.se', not in the Swedish"]),
-    ("Call 0771-416 416, read arbetsformedlingen.se. {hub_name}", ["omits: 0771-416 416"],
-     ["omits '0771-416 416', which it keeps or the Swedish lacks"]),
-    ("Call 0771-416 416, read arbetsformedlingen.se.", ["omits: {hub_name}"],
-     ["omits the field {hub_name}: the bot fills it in"]),
-])
+@pytest.mark.parametrize(
+    "translation, comments, expected",
+    [
+        ("Ring 0771-416 416 eller läs arbetsformedlingen.se. {hub_name}", [], []),
+        ("Read arbetsformedlingen.se. {hub_name}", [], ["drops '0771-416 416'"]),
+        ("Read arbetsformedlingen.se. {hub_name}", ["omits: 0771-416 416"], []),
+        (
+            "Call 0771-416 416, read arbetsformedlingen.se. {hub}",
+            [],
+            ["drops '{hub_name}'", "adds '{hub}', not in the Swedish"],
+        ),
+        (
+            "Call 0771-416 417, read arbetsformedlingen.se. {hub_name}",
+            [],
+            ["drops '0771-416 416'", "adds '0771-416 417', not in the Swedish"],
+        ),
+        (
+            "Call 0771-416 416, read csn.se. {hub_name}",
+            [],
+            ["drops 'arbetsformedlingen.se'", "adds 'csn.se', not in the Swedish"],
+        ),
+        (
+            "Call 0771-416 416, read arbetsformedlingen.se. {hub_name}",
+            ["omits: 0771-416 416"],
+            ["omits '0771-416 416', which it keeps or the Swedish lacks"],
+        ),
+        (
+            "Call 0771-416 416, read arbetsformedlingen.se.",
+            ["omits: {hub_name}"],
+            ["omits the field {hub_name}: the bot fills it in"],
+        ),
+    ],
+)
 def test_a_translation_that_drops_or_changes_a_placeholder_fails(translation, comments, expected):
     swedish = "Ring 0771-416 416 eller läs på arbetsformedlingen.se. {hub_name}"
     assert problems(Message(swedish, translation, context="x", user_comments=comments)) == expected
@@ -101,14 +130,24 @@ def test_a_hub_name_is_a_placeholder():
     swedish = "Välkommen till Framtidshubben Hjällbo."
     assert problems(Message(swedish, "Welcome to Framtidshubben Hjällbo.")) == []
     assert problems(Message(swedish, "Welcome to the hub in Hjälbo.")) == [
-        "drops 'Framtidshubben Hjällbo'", "drops 'Hjällbo'"]
+        "drops 'Framtidshubben Hjällbo'",
+        "drops 'Hjällbo'",
+    ]
 
 
 def test_review_marks_are_dated_and_signed(merged):
-    wrong = {(language, m.context): c for language, catalogue in merged.items() for m in catalogue if m.id
-             for c in m.user_comments if c.strip().startswith("reviewed")
-             and not ((found := translations.REVIEWED.fullmatch(c.strip()))
-                      and datetime.date.fromisoformat(found.group(1)) <= datetime.date.today())}
+    wrong = {
+        (language, m.context): c
+        for language, catalogue in merged.items()
+        for m in catalogue
+        if m.id
+        for c in m.user_comments
+        if c.strip().startswith("reviewed")
+        and not (
+            (found := translations.REVIEWED.fullmatch(c.strip()))
+            and datetime.date.fromisoformat(found.group(1)) <= datetime.date.today()
+        )
+    }
     assert not wrong, f'a review mark is "reviewed: YYYY-MM-DD Name": {wrong}'
 
 
@@ -142,12 +181,17 @@ def variant(copy, response: str, language: str) -> dict:
 def test_a_changed_swedish_source_makes_its_translations_fuzzy(copy):
     path = translations.catalogue_path("ar", copy / "locale")
     reviewed = path.read_text(encoding="utf-8").replace(
-        'msgctxt "utter_goodbye"', '# reviewed: 2026-12-05 Amina Hassan\nmsgctxt "utter_goodbye"')
+        'msgctxt "utter_goodbye"', '# reviewed: 2026-12-05 Amina Hassan\nmsgctxt "utter_goodbye"'
+    )
     assert "# reviewed" in reviewed
     path.write_text(reviewed, encoding="utf-8")
     domain = copy / "domain" / "conversation.yml"
-    domain.write_text(domain.read_text(encoding="utf-8").replace(
-        "text: Hej då! Skriv när du vill.", "text: Hej då! Välkommen tillbaka."), encoding="utf-8")
+    domain.write_text(
+        domain.read_text(encoding="utf-8").replace(
+            "text: Hej då! Skriv när du vill.", "text: Hej då! Välkommen tillbaka."
+        ),
+        encoding="utf-8",
+    )
 
     for _ in range(2):  # a second run changes nothing
         results = run(copy)
@@ -163,14 +207,18 @@ def test_a_changed_swedish_source_makes_its_translations_fuzzy(copy):
 
 def test_a_new_swedish_text_is_missing_everywhere(copy):
     domain = copy / "domain" / "conversation.yml"
-    domain.write_text(domain.read_text(encoding="utf-8") + (
-        "  utter_new:\n  - condition: [{type: slot, name: language, value: sv}]\n    text: Något nytt.\n"),
-        encoding="utf-8")
+    domain.write_text(
+        domain.read_text(encoding="utf-8")
+        + ("  utter_new:\n  - condition: [{type: slot, name: language, value: sv}]\n    text: Något nytt.\n"),
+        encoding="utf-8",
+    )
     results = run(copy)
     assert {c.missing for c in results.values()} == {1}
     assert unfinished(translations.load("so", copy / "locale")) == ([], ["utter_new"])
-    assert variant(copy, "utter_new", "so") == {"condition": [{"type": "slot", "name": "language", "value": "so"}],
-                                                "text": "Något nytt."}
+    assert variant(copy, "utter_new", "so") == {
+        "condition": [{"type": "slot", "name": "language", "value": "so"}],
+        "text": "Något nytt.",
+    }
 
 
 def test_adding_a_language_is_a_row_and_the_command(copy, monkeypatch):
@@ -178,43 +226,58 @@ def test_adding_a_language_is_a_row_and_the_command(copy, monkeypatch):
     results = run(copy)
     entries = results["en"].entries
     assert results["de"] == translations.Counts(entries, 0, 0, entries, 0)
-    assert 'msgctxt "utter_help/button/job_search"' in translations.catalogue_path(
-        "de", copy / "locale").read_text(encoding="utf-8")
+    assert 'msgctxt "utter_help/button/job_search"' in translations.catalogue_path("de", copy / "locale").read_text(
+        encoding="utf-8"
+    )
     # Rasa keeps one variant per language and channel: Swedish until the catalogue is filled.
     for channel in ("sms", "web"):
-        help_de = [v for v in yaml.safe_load((copy / "domain" / "conversation.yml").read_text(encoding="utf-8"))
-                   ["responses"]["utter_help"] if {"name": "language", "type": "slot", "value": "de"} in v["condition"]
-                   and {"name": "channel", "type": "slot", "value": channel} in v["condition"]]
+        help_de = [
+            v
+            for v in yaml.safe_load((copy / "domain" / "conversation.yml").read_text(encoding="utf-8"))["responses"][
+                "utter_help"
+            ]
+            if {"name": "language", "type": "slot", "value": "de"} in v["condition"]
+            and {"name": "channel", "type": "slot", "value": channel} in v["condition"]
+        ]
         assert len(help_de) == 1 and help_de[0]["buttons"][0]["title"] == "Jobb"
 
 
 def test_the_generator_keeps_the_swedish_and_the_comments_and_rewrites_the_rest():
-    source = ("responses:\n"
-              "  # A comment.\n"
-              "  utter_x:\n"
-              "  - condition: [{type: slot, name: language, value: sv}]\n"
-              '    text: "Hej {name}!"  # kept as written\n'
-              "  - condition: [{type: slot, name: language, value: ar}]\n"
-              "    text: old\n"
-              "  # Another.\n"
-              "  utter_y:\n"
-              "  - condition: [{type: slot, name: language, value: sv}, {type: slot, name: channel, value: sms}]\n"
-              "    text: |-\n      Två\n\n      rader\n"
-              "    buttons:\n    - {title: Ja, payload: /affirm}\n"
-              "  - condition: [{type: slot, name: language, value: sv}, {type: slot, name: channel, value: web}]\n"
-              "    text: Webb\n")
+    source = (
+        "responses:\n"
+        "  # A comment.\n"
+        "  utter_x:\n"
+        "  - condition: [{type: slot, name: language, value: sv}]\n"
+        '    text: "Hej {name}!"  # kept as written\n'
+        "  - condition: [{type: slot, name: language, value: ar}]\n"
+        "    text: old\n"
+        "  # Another.\n"
+        "  utter_y:\n"
+        "  - condition: [{type: slot, name: language, value: sv}, {type: slot, name: channel, value: sms}]\n"
+        "    text: |-\n      Två\n\n      rader\n"
+        "    buttons:\n    - {title: Ja, payload: /affirm}\n"
+        "  - condition: [{type: slot, name: language, value: sv}, {type: slot, name: channel, value: web}]\n"
+        "    text: Webb\n"
+    )
     english = {"utter_x": "Hi {name}!", "utter_y/sms": "Two\n\nlines", "utter_y/button/affirm": "Yes"}
     result = translations.domain_file(source, {code: english if code == "en" else {} for code in LANGUAGES})
-    assert result.startswith("responses:\n  # A comment.\n  utter_x:\n  - condition: [{type: slot, name: language, "
-                             'value: sv}]\n    text: "Hej {name}!"  # kept as written\n'
-                             "  - condition: [{type: slot, name: language, value: en}]\n"
-                             '    text: "Hi {name}!"\n')
+    assert result.startswith(
+        "responses:\n  # A comment.\n  utter_x:\n  - condition: [{type: slot, name: language, "
+        'value: sv}]\n    text: "Hej {name}!"  # kept as written\n'
+        "  - condition: [{type: slot, name: language, value: en}]\n"
+        '    text: "Hi {name}!"\n'
+    )
     assert "old" not in result and "  # Another.\n  utter_y:\n" in result
     parsed = yaml.safe_load(result)["responses"]
     assert [v["condition"][0]["value"] for v in parsed["utter_x"]] == list(LANGUAGES)
-    assert parsed["utter_y"][2] == {"condition": [{"type": "slot", "name": "language", "value": "en"},
-                                                  {"type": "slot", "name": "channel", "value": "sms"}],
-                                    "text": "Two\n\nlines", "buttons": [{"title": "Yes", "payload": "/affirm"}]}
+    assert parsed["utter_y"][2] == {
+        "condition": [
+            {"type": "slot", "name": "language", "value": "en"},
+            {"type": "slot", "name": "channel", "value": "sms"},
+        ],
+        "text": "Two\n\nlines",
+        "buttons": [{"title": "Yes", "payload": "/affirm"}],
+    }
     assert parsed["utter_y"][3]["text"] == "Webb"  # not translated: Swedish
     assert translations.domain_file(result, {code: english if code == "en" else {} for code in LANGUAGES}) == result
 
@@ -222,6 +285,7 @@ def test_the_generator_keeps_the_swedish_and_the_comments_and_rewrites_the_rest(
 @pytest.mark.parametrize("source", ["", "# Responses to come.\n", 'version: "3.1"\nintents:\n- greet\n'])
 def test_a_domain_file_without_responses_is_left_as_it_is(source):
     assert translations.domain_file(source, {code: {} for code in LANGUAGES}) == source
+
 
 def test_the_language_menu_asks_in_every_language_from_the_catalogues():
     menu, buttons = language_menu()

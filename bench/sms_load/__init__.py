@@ -69,4 +69,3 @@ watcher), ``run`` (the phases in order), ``audit`` (lost or duplicated),
 ``inprocess`` (the gateway's code in this process), ``report`` (goals and
 markdown), ``__main__`` (options, the stack, the report's files).
 """
-

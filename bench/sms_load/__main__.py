@@ -1,5 +1,6 @@
 """``python -m bench.sms_load``: options, the stack, the phases, then the
 gateway's code in this process, and the report's files."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,19 +26,21 @@ from stack import model
 
 def code_version() -> dict:
     """Which gateway code ran: the commit, and files changed since (others edit this checkout)."""
+
     def git(*args: str) -> str:
         try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                                  timeout=10).stdout.strip()
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
+
     changed = git("status", "--porcelain", "--", "common", "gateway", "nlu", "actions", "config.yml", "domain", "data")
     return {"commit": git("rev-parse", "--short", "HEAD"), "changed": changed.splitlines()}
 
 
 def options() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.sms_load",
-                                     description=bench.sms_load.__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.sms_load", description=bench.sms_load.__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--messages", type=int, default=500)
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=6, help="main-phase rounds (path order alternates)")
@@ -82,19 +85,30 @@ def main() -> None:
     finally:
         stack.stop()
     result["profile"] = asyncio.run(profile_gateway_code(data, rounds=48))
-    result.update({
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "config": {"messages": args.messages, "conversations": args.conversations,
-                   "rounds": args.rounds, "dup_messages": args.dup_messages, "bursts": args.bursts,
-                   "burst_size": args.burst_size, "poll_ms": args.poll_ms, "log_level": args.log_level,
-                   "quick": args.quick, "cores": os.cpu_count(), "model_sha256_16": model_sha,
-                   "code": version,
-                   "load_average_before": [round(x, 2) for x in load_before],
-                   "load_average_after": [round(x, 2) for x in os.getloadavg()]},
-        "startup_seconds": round(startup, 1),
-        "run_seconds": round(time.perf_counter() - run_started, 1),
-        "texts_not_in_nlu_data": check_texts(),
-    })
+    result.update(
+        {
+            "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "config": {
+                "messages": args.messages,
+                "conversations": args.conversations,
+                "rounds": args.rounds,
+                "dup_messages": args.dup_messages,
+                "bursts": args.bursts,
+                "burst_size": args.burst_size,
+                "poll_ms": args.poll_ms,
+                "log_level": args.log_level,
+                "quick": args.quick,
+                "cores": os.cpu_count(),
+                "model_sha256_16": model_sha,
+                "code": version,
+                "load_average_before": [round(x, 2) for x in load_before],
+                "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            },
+            "startup_seconds": round(startup, 1),
+            "run_seconds": round(time.perf_counter() - run_started, 1),
+            "texts_not_in_nlu_data": check_texts(),
+        }
+    )
     try:
         result["goals"] = goals(result)
     except (KeyError, TypeError, ZeroDivisionError) as exc:  # keep the measurements anyway

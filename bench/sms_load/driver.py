@@ -1,6 +1,7 @@
 """The residents: signed Twilio webhooks to the gateway (and the same texts to
 Rasa's REST channel) over httpx, one ``httpx.AsyncClient`` per resident with
 its keep-alive connection opened before the timing starts."""
+
 from __future__ import annotations
 
 import asyncio
@@ -77,8 +78,9 @@ class Bench:
         self.numbers[group][number] = language
         return form, headers
 
-    async def post_webhook(self, client: httpx.AsyncClient, form: dict,
-                           headers: dict) -> tuple[float, int | None, str | None]:
+    async def post_webhook(
+        self, client: httpx.AsyncClient, form: dict, headers: dict
+    ) -> tuple[float, int | None, str | None]:
         """The acknowledgement time, from the first attempt. A delivery that got
         no HTTP response at all (a keep-alive connection the server closed as
         the request went out) is sent again at once with the same MessageSid,
@@ -93,8 +95,9 @@ class Bench:
                     return time.perf_counter() - started, None, type(exc).__name__
                 self.client_retries.append(type(exc).__name__)
 
-    async def sms_message(self, client: httpx.AsyncClient, group: str, number: str, language: str,
-                          text: str, duplicate: str | None = None) -> Sample:
+    async def sms_message(
+        self, client: httpx.AsyncClient, group: str, number: str, language: str, text: str, duplicate: str | None = None
+    ) -> Sample:
         """One signed webhook (twice with ``duplicate`` = "after_ack" or
         "overlapping"), then wait until the bot's answer is sent."""
         form, headers = self.webhook(group, number, language, text)
@@ -105,7 +108,8 @@ class Bench:
             first = asyncio.ensure_future(self.post_webhook(client, form, headers))
             await asyncio.sleep(0)  # the first request goes out first
             (ack, status, error), (ack2, status2, error2) = await asyncio.gather(
-                first, self.post_webhook(client, form, headers))
+                first, self.post_webhook(client, form, headers)
+            )
         else:
             ack, status, error = await self.post_webhook(client, form, headers)
             if duplicate == "after_ack":
@@ -136,10 +140,8 @@ class Bench:
         sample.ok, sample.reply, sample.done_at = True, reply.sent_at - posted, reply.sent_at
         return sample
 
-    async def rest_message(self, client: httpx.AsyncClient, sender: str, language: str,
-                           text: str) -> Sample:
-        payload = {"sender": sender, "message": text,
-                   "metadata": {"language": language, "channel": "sms"}}
+    async def rest_message(self, client: httpx.AsyncClient, sender: str, language: str, text: str) -> Sample:
+        payload = {"sender": sender, "message": text, "metadata": {"language": language, "channel": "sms"}}
         started = time.perf_counter()
         try:
             response = await client.post(self.stack.rasa_url + "/webhooks/rest/webhook", json=payload)
@@ -147,12 +149,17 @@ class Bench:
             return Sample("rest", False, error=type(exc).__name__)
         elapsed = time.perf_counter() - started
         ok = response.status_code == 200 and any(item.get("text") for item in response.json())
-        return Sample("rest", ok, ack=elapsed, reply=elapsed, done_at=time.time(),
-                      status=response.status_code,
-                      error=None if ok else f"{response.status_code} {response.text[:120]!r} to {text!r}")
+        return Sample(
+            "rest",
+            ok,
+            ack=elapsed,
+            reply=elapsed,
+            done_at=time.time(),
+            status=response.status_code,
+            error=None if ok else f"{response.status_code} {response.text[:120]!r} to {text!r}",
+        )
 
-    async def conversation(self, path: str, group: str, conv: Conversation,
-                           duplicate: bool = False) -> list[Sample]:
+    async def conversation(self, path: str, group: str, conv: Conversation, duplicate: bool = False) -> list[Sample]:
         samples, misses = [], 0
         async with http_client() as client:
             # Open the keep-alive connections before timing (two: a duplicate
@@ -175,8 +182,9 @@ class Bench:
                 samples.append(sample)
         return samples
 
-    async def phase(self, name: str, path: str, group: str, convs: list[Conversation],
-                    duplicate: bool = False) -> Phase:
+    async def phase(
+        self, name: str, path: str, group: str, convs: list[Conversation], duplicate: bool = False
+    ) -> Phase:
         before = self.cpu.snapshot()
         started_wall, started = time.time(), time.perf_counter()
         results = await asyncio.gather(*(self.conversation(path, group, c, duplicate) for c in convs))
@@ -192,8 +200,9 @@ class Bench:
         await asyncio.gather(*(c.get(self.stack.gateway_url + "/") for c in clients))
         return clients
 
-    async def bursts(self, name: str, group: str, count: int, size: int, interval: float,
-                     first_index: int, stall: bool = False) -> Phase:
+    async def bursts(
+        self, name: str, group: str, count: int, size: int, interval: float, first_index: int, stall: bool = False
+    ) -> Phase:
         """``count`` bursts of ``size`` concurrent webhooks from new residents,
         one every ``interval`` s, not waiting for replies; then every reply.
         With ``stall``, the Rasa server is stopped (SIGSTOP) from before the
@@ -252,15 +261,21 @@ class Bench:
             return time.perf_counter() - started
 
         clients = await self.clients(size)
-        shared = httpx.AsyncClient(timeout=90, limits=httpx.Limits(max_connections=size,
-                                                                   max_keepalive_connections=size))
+        shared = httpx.AsyncClient(
+            timeout=90, limits=httpx.Limits(max_connections=size, max_keepalive_connections=size)
+        )
         result = {}
         try:
             await asyncio.gather(*(shared.get(health) for _ in range(size)))
-            kinds = (("unsigned webhook (403, nothing stored), httpx, one client per resident", clients,
-                      lambda c: c.post(self.webhook_url, data=form, headers=headers)),
-                     ("GET /health, httpx, one client per resident", clients, lambda c: c.get(health)),
-                     ("GET /health, httpx, one shared client", [shared] * size, lambda c: c.get(health)))
+            kinds = (
+                (
+                    "unsigned webhook (403, nothing stored), httpx, one client per resident",
+                    clients,
+                    lambda c: c.post(self.webhook_url, data=form, headers=headers),
+                ),
+                ("GET /health, httpx, one client per resident", clients, lambda c: c.get(health)),
+                ("GET /health, httpx, one shared client", [shared] * size, lambda c: c.get(health)),
+            )
             for name, targets, send in kinds:
                 times = []
                 for _ in range(count):

@@ -3,6 +3,7 @@ stopped: the gateway's own SMS code (``gateway.channels.sms``,
 ``gateway.conversation``, ``gateway.outbox``, ``gateway.intake``) in this
 process against a scratch SQLite database, Rasa stubbed, counting SQL
 statements and commits and timing each step."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,11 @@ class StubRasa:
 
     async def send(self, conversation_id, text, metadata):
         from gateway.rasa_client import BotReply
-        return [BotReply("Platsbanken på arbetsformedlingen.se listar lediga jobb."),
-                BotReply("Vill du prata med en koordinator? Svara JA eller NEJ.")]
+
+        return [
+            BotReply("Platsbanken på arbetsformedlingen.se listar lediga jobb."),
+            BotReply("Vill du prata med en koordinator? Svara JA eller NEJ."),
+        ]
 
     async def ready(self) -> bool:
         return True
@@ -50,9 +54,15 @@ async def profile_gateway_code(data: Path, rounds: int) -> dict:
     url = f"sqlite:///{data / 'profile.db'}"
     use_database(url)
     db.migrate(url)
-    settings = Settings(_env_file=None, app_env="test", data_dir=data, database_url=url,
-                        public_base_url="http://127.0.0.1:8000", twilio_account_sid="",
-                        log_level="WARNING")
+    settings = Settings(
+        _env_file=None,
+        app_env="test",
+        data_dir=data,
+        database_url=url,
+        public_base_url="http://127.0.0.1:8000",
+        twilio_account_sid="",
+        log_level="WARNING",
+    )
     counts: Counter = Counter()
 
     engine = db.engine()
@@ -105,21 +115,27 @@ async def profile_gateway_code(data: Path, rounds: int) -> dict:
             number = f"+46705{i % 6:06d}"  # six residents: first contact, then returning
             form, headers = sign(number, text)
             kind = "first contact" if i < 6 else "returning"
-            await step(f"webhook ({kind}): form, signature, store, TwiML", client.post(
-                "/sms/webhook", data=form, headers=headers))
+            await step(
+                f"webhook ({kind}): form, signature, store, TwiML",
+                client.post("/sms/webhook", data=form, headers=headers),
+            )
             message_id, resident_id = submitted[-1]
-            await step("turn: load, language, Rasa (stubbed), store replies",
-                       conversations._handle(message_id, resident_id, None))
+            await step(
+                "turn: load, language, Rasa (stubbed), store replies",
+                conversations._handle(message_id, resident_id, None),
+            )
             await step("outbox: scan queued, send (dry-run), mark sent", outbox.deliver_due())
             await step("outbox: the loop's rescan after a batch", outbox.deliver_due())
     # The acknowledgement's storing under a burst: 50 concurrent webhooks' rows
     # through the intake thread (one transaction for the rows that arrive together).
     times = []
     for b in range(4):
+
         async def store(i: int, b=b) -> float:
             started = time.perf_counter()
             await intake.store(Inbound("sms", f"+46707{b}{i:04d}", "jag söker jobb", "SM" + uuid.uuid4().hex))
             return time.perf_counter() - started
+
         times += await asyncio.gather(*(store(i) for i in range(50)))
     bursts = {"intake thread, group commit (as the webhook)": dist(times)}
     intake.stop()
@@ -152,10 +168,17 @@ async def profile_gateway_code(data: Path, rounds: int) -> dict:
 
     table = {}
     for name, values in steps.items():
-        table[name] = {"n": len(values), "p50_ms": rounded(pct([v[0] * 1000 for v in values], 50), 2),
-                       "cpu_ms_mean": rounded(statistics.mean(v[2] * 1000 for v in values), 2)}
+        table[name] = {
+            "n": len(values),
+            "p50_ms": rounded(pct([v[0] * 1000 for v in values], 50), 2),
+            "cpu_ms_mean": rounded(statistics.mean(v[2] * 1000 for v in values), 2),
+        }
         for key in ("statements", "SELECT", "INSERT", "UPDATE", "SAVEPOINT", "commits", "write commits"):
             table[name][key] = rounded(statistics.mean(v[1].get(key, 0) for v in values), 1)
-    return {"steps": table, "store_burst_of_50": bursts, "langid_decide_p50_ms": rounded(pct(language_ms, 50), 3),
-            "langid_decide_max_ms": rounded(max(language_ms), 3), "sqlite_commit": commit_ms}
-
+    return {
+        "steps": table,
+        "store_burst_of_50": bursts,
+        "langid_decide_p50_ms": rounded(pct(language_ms, 50), 3),
+        "langid_decide_max_ms": rounded(max(language_ms), 3),
+        "sqlite_commit": commit_ms,
+    }

@@ -1,5 +1,6 @@
 """How the SMS load bench measures: percentiles, CPU per process, the thread
 that sees the bot's answers in the gateway's database, this process's own lag."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,13 @@ def rounded(value: float | None, digits: int = 1) -> float | None:
 def dist(values_s: list[float]) -> dict:
     """Milliseconds: n, p50, p95, p99, max."""
     ms = [v * 1000 for v in values_s]
-    return {"n": len(ms), "p50_ms": rounded(pct(ms, 50)), "p95_ms": rounded(pct(ms, 95)),
-            "p99_ms": rounded(pct(ms, 99)), "max_ms": rounded(max(ms) if ms else None)}
+    return {
+        "n": len(ms),
+        "p50_ms": rounded(pct(ms, 50)),
+        "p95_ms": rounded(pct(ms, 95)),
+        "p99_ms": rounded(pct(ms, 99)),
+        "max_ms": rounded(max(ms) if ms else None),
+    }
 
 
 class CpuMeter:
@@ -116,8 +122,7 @@ class ReplyWatcher:
         self._waiting.pop(address, None)
 
     def _run(self) -> None:
-        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=5,
-                               check_same_thread=False)
+        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=5, check_same_thread=False)
         floor, handed, version, last_query = 0, set(), None, 0.0
         try:
             while not self._stop.wait(self.interval):

@@ -1,5 +1,6 @@
 """The load phases against the running stack: main (rounds over both paths),
 duplicates, slow bot; then the audit and the measurement's own figures."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,7 +24,8 @@ def summarize(phases: list[Phase]) -> dict:
     for p in phases:
         cpu.update(p.cpu)
     return {
-        "messages": len(samples), "answered": answered,
+        "messages": len(samples),
+        "answered": answered,
         "apologies": sum(s.apologies for s in samples),
         "failed": [s.error for s in samples if not s.ok][:10],
         "ack": dist([s.ack for s in samples if s.ack is not None]),
@@ -37,10 +39,13 @@ def summarize(phases: list[Phase]) -> dict:
 
 
 def bursts_summary(phase: Phase) -> dict:
-    return {"ack": dist([s.ack for s in phase.samples if s.ack is not None]),
-            "reply": dist([s.reply for s in phase.samples if s.ok]),
-            "answered": phase.answered, "messages": len(phase.samples),
-            "apologies": sum(s.apologies for s in phase.samples)}
+    return {
+        "ack": dist([s.ack for s in phase.samples if s.ack is not None]),
+        "reply": dist([s.reply for s in phase.samples if s.ok]),
+        "answered": phase.answered,
+        "messages": len(phase.samples),
+        "apologies": sum(s.apologies for s in phase.samples),
+    }
 
 
 async def warm_up(bench: Bench) -> None:
@@ -61,8 +66,10 @@ async def main_phase(args, bench: Bench) -> dict:
         for path in paths:
             phase = await bench.phase(f"main round {r + 1} {path}", path, "main", convs)
             (sms_phases if path == "sms" else rest_phases).append(phase)
-            print(f"round {r + 1} {path}: {phase.answered}/{len(phase.samples)} answered "
-                  f"in {phase.seconds:.1f} s", flush=True)
+            print(
+                f"round {r + 1} {path}: {phase.answered}/{len(phase.samples)} answered in {phase.seconds:.1f} s",
+                flush=True,
+            )
             await asyncio.sleep(0.3)
     return {"order": order, "sms": summarize(sms_phases), "rest": summarize(rest_phases)}
 
@@ -74,8 +81,11 @@ async def duplicates_phase(args, bench: Bench) -> dict:
     ok = [s for s in dup.samples if s.ack is not None]
     print(f"duplicates: {dup.answered}/{len(dup.samples)} answered", flush=True)
     return {
-        "messages": len(dup.samples), "deliveries": 2 * len(ok), "answered": dup.answered,
-        "ack_first": dist([s.ack for s in ok]), "ack_second": dist([s.ack2 for s in ok if s.ack2]),
+        "messages": len(dup.samples),
+        "deliveries": 2 * len(ok),
+        "answered": dup.answered,
+        "ack_first": dist([s.ack for s in ok]),
+        "ack_second": dist([s.ack2 for s in ok if s.ack2]),
         "reply": dist([s.reply for s in dup.samples if s.ok]),
         "apologies": sum(s.apologies for s in dup.samples),
         "failed": [s.error for s in dup.samples if not s.ok][:10],
@@ -88,14 +98,17 @@ async def slow_bot_phase(args, bench: Bench, rest_rate: float | None, db_path: P
     interval = max(1.0, args.burst_size / (0.8 * (rest_rate or 10.0)))
     busy = await bench.bursts("bursts, bot busy", "bursts", args.bursts, args.burst_size, interval, 0)
     print(f"bursts (busy): {busy.answered}/{len(busy.samples)} answered", flush=True)
-    stalled = await bench.bursts("burst, bot stalled", "bursts", 1, args.burst_size, 0,
-                                 args.bursts * args.burst_size, stall=True)
+    stalled = await bench.bursts(
+        "burst, bot stalled", "bursts", 1, args.burst_size, 0, args.bursts * args.burst_size, stall=True
+    )
     print(f"burst (stalled): {stalled.answered}/{len(stalled.samples)} answered", flush=True)
     await settled(db_path, 60)  # the bot idle again
     control = await bench.control_bursts(2, args.burst_size)
     return {
-        "burst_size": args.burst_size, "busy_bursts": args.bursts,
-        "busy_interval_s": round(interval, 2), "stall_seconds": STALL_SECONDS,
+        "burst_size": args.burst_size,
+        "busy_bursts": args.bursts,
+        "busy_interval_s": round(interval, 2),
+        "stall_seconds": STALL_SECONDS,
         "busy": {**bursts_summary(busy), "seconds": round(busy.seconds, 1)},
         "control_bot_idle": control,
         "stalled": bursts_summary(stalled),
@@ -117,14 +130,18 @@ async def run(args, stack: Stack, data: Path) -> dict:
         result["slow_bot"] = await slow_bot_phase(args, bench, result["main"]["rest"]["throughput_per_s"], db_path)
         await lag.stop()
         await settled(db_path, 30)  # anything late (a duplicate answer, a retry) shows before counting
-        result["audit"] = {group: audit(data, bench.sent_sids[group], bench.numbers[group])
-                           for group in ("main", "duplicates", "bursts")}
+        result["audit"] = {
+            group: audit(data, bench.sent_sids[group], bench.numbers[group])
+            for group in ("main", "duplicates", "bursts")
+        }
         result["audit_rest"] = audit_rest(data, bench.rest_sent)
         result["memory_rss_mb"] = {s.name: round(rss_mb(s.process.pid), 1) for s in stack.services}
     finally:
         watcher.stop()
     result["measurement"] = {
-        "poll_interval_ms": args.poll_ms, "checks": watcher.checks, "queries": watcher.queries,
+        "poll_interval_ms": args.poll_ms,
+        "checks": watcher.checks,
+        "queries": watcher.queries,
         "poll_thread_cpu_s": round(watcher.poll_cpu, 2),
         "poll_lag_after_sent_at": dist(watcher.lags),
         "benchmark_loop_lag": dist(lag.lags),

@@ -1,5 +1,6 @@
 """What the residents send: their texts per language, and the conversations
 of a phase (each a phone number) cut into rounds."""
+
 from __future__ import annotations
 
 import uuid
@@ -10,19 +11,40 @@ from gateway.settings import ROOT
 # Realistic resident texts, taken from data/nlu/<lang>/ (job_search, learn_swedish,
 # start_business, greet, thank, job_search); none starts the handoff form.
 TEXTS = {
-    "sv": ["jag söker jobb", "jag vill lära mig svenska", "jag vill starta företag",
-           "hej, jag har en fråga", "tack så mycket", "hur hittar jag jobb"],
-    "en": ["I am looking for a job", "I want to learn Swedish", "I want to start my own business",
-           "hello, I have a question", "thanks a lot", "how do I find a job"],
-    "ar": ["ابحث عن عمل", "أريد أتعلم السويدية", "بدي افتح مطعم", "مرحبا عندي سؤال",
-           "شكراً جزيلاً", "كيف ألاقي شغل"],
-    "fa": ["دنبال کار هستم", "میخوام سوئدی یاد بگیرم", "میخوام یک کافه باز کنم", "سلام وقت بخیر",
-           "خیلی ممنون", "چطور کار پیدا کنم"],
-    "so": ["waxaan raadinayaa shaqo", "waxaan rabaa inaan barto iswiidhish",
-           "waxaan rabaa inaan ganacsi furo", "subax wanaagsan", "waad mahadsantahay",
-           "sideen shaqo ku heli karaa"],
-    "ti": ["ስራሕ ይደሊ ኣለኹ", "ሽወደንኛ ክመሃር እደሊ", "ንግዲ ክጅምር እደሊ", "ሰላም ሕቶ ኣለኒ",
-           "ብዙሕ የቐንየለይ", "ከመይ ጌረ ስራሕ ክረክብ"],
+    "sv": [
+        "jag söker jobb",
+        "jag vill lära mig svenska",
+        "jag vill starta företag",
+        "hej, jag har en fråga",
+        "tack så mycket",
+        "hur hittar jag jobb",
+    ],
+    "en": [
+        "I am looking for a job",
+        "I want to learn Swedish",
+        "I want to start my own business",
+        "hello, I have a question",
+        "thanks a lot",
+        "how do I find a job",
+    ],
+    "ar": ["ابحث عن عمل", "أريد أتعلم السويدية", "بدي افتح مطعم", "مرحبا عندي سؤال", "شكراً جزيلاً", "كيف ألاقي شغل"],
+    "fa": [
+        "دنبال کار هستم",
+        "میخوام سوئدی یاد بگیرم",
+        "میخوام یک کافه باز کنم",
+        "سلام وقت بخیر",
+        "خیلی ممنون",
+        "چطور کار پیدا کنم",
+    ],
+    "so": [
+        "waxaan raadinayaa shaqo",
+        "waxaan rabaa inaan barto iswiidhish",
+        "waxaan rabaa inaan ganacsi furo",
+        "subax wanaagsan",
+        "waad mahadsantahay",
+        "sideen shaqo ku heli karaa",
+    ],
+    "ti": ["ስራሕ ይደሊ ኣለኹ", "ሽወደንኛ ክመሃር እደሊ", "ንግዲ ክጅምር እደሊ", "ሰላም ሕቶ ኣለኒ", "ብዙሕ የቐንየለይ", "ከመይ ጌረ ስራሕ ክረክብ"],
 }
 LANGS = tuple(TEXTS)
 
@@ -56,7 +78,7 @@ def plan(messages: int, conversations: int, rounds: int, prefix: str) -> list[li
         chunk = []
         for c in convs:
             bounds = [len(c.texts) * k // rounds for k in range(rounds + 1)]
-            chunk.append(Conversation(c.number, c.sender, c.language, c.texts[bounds[r]:bounds[r + 1]]))
+            chunk.append(Conversation(c.number, c.sender, c.language, c.texts[bounds[r] : bounds[r + 1]]))
         rounds_plan.append(chunk)
     return rounds_plan
 

@@ -1,4 +1,5 @@
 """SMS segment arithmetic (GSM-7 and UCS-2), as carriers and Twilio count."""
+
 from __future__ import annotations
 
 import math

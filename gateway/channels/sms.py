@@ -6,6 +6,7 @@ Twilio at once with empty TwiML, and lets the bot's turn run afterwards. A
 request without a signature, or larger than Twilio's ever are, is refused
 before its body is read.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -99,12 +100,13 @@ async def incoming(request: Request) -> Response:
     sender, sid = form.get("From", "").strip(), form.get("MessageSid", "").strip()
     if not sender or not sid:
         return Response("From and MessageSid are required", status_code=400)
-    body = form.get("Body", "")[:MAX_BODY * 2]
+    body = form.get("Body", "")[: MAX_BODY * 2]
     raw_media = form.get("NumMedia", "0")
     media = min(int(raw_media), MAX_MEDIA) if raw_media.isdecimal() else 0
     # Only how many attachments and of what type: the media itself is never fetched or kept.
-    extra = {"media": media, "media_types": [form.get(f"MediaContentType{i}", "") for i in range(media)]} \
-        if media else None
+    extra = (
+        {"media": media, "media_types": [form.get(f"MediaContentType{i}", "") for i in range(media)]} if media else None
+    )
     stored = await request.app.state.intake.store(Inbound("sms", sender, body, sid, extra))
     if stored is None:
         log.info("duplicate webhook %s from %s ignored", sid, mask("sms", sender))
@@ -135,20 +137,29 @@ class SmsSender:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.client = None if settings.sms_dry_run else Client(
-            settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value())
+        self.client = (
+            None
+            if settings.sms_dry_run
+            else Client(settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value())
+        )
 
     async def send(self, delivery: Delivery) -> tuple[str, str | None]:
         body = delivery.body[:MAX_BODY]
         if self.client is None:
             # Not the body: coordinators' replies quote what residents told them.
-            log.info("dry-run SMS to %s: %d characters, %d segment(s)", mask("sms", delivery.address), len(body),
-                     segments(body))
+            log.info(
+                "dry-run SMS to %s: %d characters, %d segment(s)",
+                mask("sms", delivery.address),
+                len(body),
+                segments(body),
+            )
             return "dry_run", None
         try:
             sent = await asyncio.to_thread(
                 self.client.messages.create,
-                to=delivery.address, from_=self.settings.twilio_from_number, body=body,
+                to=delivery.address,
+                from_=self.settings.twilio_from_number,
+                body=body,
                 status_callback=self.settings.public_base_url.rstrip("/") + "/sms/status",
             )
         except TwilioRestException as exc:

@@ -21,6 +21,7 @@ Held against the internet and against the next person at a shared computer
   page's language, to send it again (storing it to answer later would keep
   the flood's cost: the database and the bot still take every message).
 """
+
 from __future__ import annotations
 
 import base64
@@ -81,8 +82,12 @@ class WebChannel:
         self.limiter = MovingWindowRateLimiter(storage if storage is not None else MemoryStorage())
         self.clock = time.time  # tests move it
         self.app_state: Any = None  # the app's state, set by the gateway; its settings are read as used
-        for event, handler in (("connect", self.connect), ("session_request", self.session_request),
-                               ("user_uttered", self.user_uttered), ("session_end", self.session_end)):
+        for event, handler in (
+            ("connect", self.connect),
+            ("session_request", self.session_request),
+            ("user_uttered", self.user_uttered),
+            ("session_end", self.session_end),
+        ):
             self.sio.on(event, handler)
 
     def asgi(self, other_app) -> socketio.ASGIApp:
@@ -157,8 +162,10 @@ class WebChannel:
     async def allowed(self, sid: str, session: dict, session_id: str | None = None) -> bool:
         """Counts an event of this socket, its address (and its conversation, for a message);
         False when one of them is over its limit."""
-        checks = [(SOCKET_LIMIT, "web-socket", sid),
-                  (address_limit(self.settings.web_chat_address_limit), "web-address", session.get("address", ""))]
+        checks = [
+            (SOCKET_LIMIT, "web-socket", sid),
+            (address_limit(self.settings.web_chat_address_limit), "web-address", session.get("address", "")),
+        ]
         if session_id:
             checks.append((SESSION_LIMIT, "web-session", session_id))
         for item, *key in checks:
@@ -217,8 +224,7 @@ class WebChannel:
         buttons = (delivery.extra or {}).get("buttons")
         if buttons:
             payload["quick_replies"] = [
-                {"content_type": "text", "title": b["title"], "payload": b["payload"]}
-                for b in buttons
+                {"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in buttons
             ]
         await self.sio.emit("bot_uttered", payload, room=delivery.address)
         return "sent", None
@@ -249,6 +255,7 @@ def address_limit(notation: str) -> RateLimitItem:
 def _forwarded(trusted_proxies: str) -> ProxyHeadersMiddleware:
     async def keep(scope, receive, send) -> None:  # the middleware changes the scope it is given; nothing to run
         pass
+
     return ProxyHeadersMiddleware(keep, trusted_proxies)
 
 
@@ -277,29 +284,36 @@ def page(language: str | None) -> str:
         raise RuntimeError("web_page.html has no inline <script>")
     script = inline.group(1)
     script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    texts = {key: html.escape(text(f"web_{key}", lang.code))
-             for key in ("title", "intro", "picker_label", "picker_button", "hint", "send", "end")}
-    return PAGE.substitute(lang=lang.code, dir=lang.direction, options=options,
-                           script_hash=script_hash, **texts)
+    texts = {
+        key: html.escape(text(f"web_{key}", lang.code))
+        for key in ("title", "intro", "picker_label", "picker_button", "hint", "send", "end")
+    }
+    return PAGE.substitute(lang=lang.code, dir=lang.direction, options=options, script_hash=script_hash, **texts)
 
 
 def requeue_waiting(session_id: str) -> None:
     """Replies that waited for this web resident to come back go out again."""
     with session_scope() as session:
-        resident = session.scalars(select(Resident).where(
-            Resident.channel == "web", Resident.address == session_id)).first()
+        resident = session.scalars(
+            select(Resident).where(Resident.channel == "web", Resident.address == session_id)
+        ).first()
         if resident is not None:
-            session.execute(update(Message).where(
-                Message.resident_id == resident.id, Message.status == "awaiting_connection"
-            ).values(status="queued"))
+            session.execute(
+                update(Message)
+                .where(Message.resident_id == resident.id, Message.status == "awaiting_connection")
+                .values(status="queued")
+            )
 
 
 def last_written(session_id: str) -> tuple[bool, float | None]:
     """Whether the conversation ``session_id`` was ended, and when its resident last wrote
     (epoch seconds; None if they never did)."""
     with session_scope() as session:
-        row = session.execute(select(Resident.address, Resident.last_seen_at).where(
-            Resident.channel == "web", Resident.address.in_((session_id, ENDED + session_id)))).first()
+        row = session.execute(
+            select(Resident.address, Resident.last_seen_at).where(
+                Resident.channel == "web", Resident.address.in_((session_id, ENDED + session_id))
+            )
+        ).first()
     if row is None:
         return False, None
     seen = row.last_seen_at if row.last_seen_at.tzinfo else row.last_seen_at.replace(tzinfo=timezone.utc)
@@ -309,5 +323,8 @@ def last_written(session_id: str) -> tuple[bool, float | None]:
 def end_conversation(session_id: str) -> None:
     """The resident's messages stay (the hub's records, retention) under an address no id names."""
     with session_scope() as session:
-        session.execute(update(Resident).where(Resident.channel == "web", Resident.address == session_id)
-                        .values(address=ENDED + session_id))
+        session.execute(
+            update(Resident)
+            .where(Resident.channel == "web", Resident.address == session_id)
+            .values(address=ENDED + session_id)
+        )

@@ -4,6 +4,7 @@ live updates (server-sent events) and statistics, served by the gateway.
 ``install(app)`` adds it to the gateway's FastAPI app; ``python -m gateway.inbox
 create-admin`` makes the first admin account.
 """
+
 from __future__ import annotations
 
 from fastapi import FastAPI

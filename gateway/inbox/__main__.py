@@ -9,6 +9,7 @@ hash. ``set-password`` also unlocks a locked account. Both work on the
 database the settings point at (DATABASE_URL, or var/hubguide.db), and bring
 it to the newest migration first.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,12 +62,19 @@ def main(argv: list[str] | None = None) -> int:
             store.sync_hubs(session)
             if args.command == "create-admin":
                 coordinator, _ = accounts.create_coordinator(
-                    session, name=args.name, email=args.email, role="admin", hub=args.hub, phone=args.phone,
-                    password=password)
+                    session,
+                    name=args.name,
+                    email=args.email,
+                    role="admin",
+                    hub=args.hub,
+                    phone=args.phone,
+                    password=password,
+                )
                 print(f"admin account {coordinator.id} created for {coordinator.email}; sign in at /inbox")
             else:
-                found = session.scalars(select(Coordinator).where(
-                    Coordinator.email == accounts.normalise_email(args.email))).first()
+                found = session.scalars(
+                    select(Coordinator).where(Coordinator.email == accounts.normalise_email(args.email))
+                ).first()
                 if found is None:
                     raise SystemExit(f"no account with the email {args.email}")
                 accounts.reset_password(session, found.id, password)

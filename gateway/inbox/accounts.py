@@ -1,4 +1,5 @@
 """Coordinator accounts: signing in (with limits), and what an admin manages."""
+
 from __future__ import annotations
 
 import logging
@@ -23,9 +24,11 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE = re.compile(r"^\+?[0-9]{7,15}$")
 
 WRONG = "Wrong email or password."
-LOCKED = ("Too many failed sign-ins: this account is locked for {minutes} more minute(s). "
-          "Try again later, or ask an admin to reset your password.")
-ADDRESS_LIMIT = ("Too many failed sign-ins from your network. Try again in {minutes} minute(s).")
+LOCKED = (
+    "Too many failed sign-ins: this account is locked for {minutes} more minute(s). "
+    "Try again later, or ask an admin to reset your password."
+)
+ADDRESS_LIMIT = "Too many failed sign-ins from your network. Try again in {minutes} minute(s)."
 # A claim on an account lapses after this (a process that died while checking must not hold it).
 CLAIM_SECONDS = 60
 
@@ -70,6 +73,7 @@ def _verify_nothing(password: str) -> None:
 @dataclass(frozen=True)
 class Password:
     """A password checked and hashed, ready to store."""
+
     text: str
     hash: str
     one_time: bool = False  # made here, for an admin to hand over: to be changed at the first sign-in
@@ -110,8 +114,7 @@ async def sign_in(email: str, password: str, address: str, throttles: Throttles)
     email = normalise_email(email)
     if not throttles.by_address.claim(address):
         log.warning("sign-in refused: too many attempts from one address")
-        return SignInResult(None, ADDRESS_LIMIT.format(minutes=minutes(throttles.by_address.retry_after(address))),
-                            429)
+        return SignInResult(None, ADDRESS_LIMIT.format(minutes=minutes(throttles.by_address.retry_after(address))), 429)
     account = await in_session(_find_account, email)
     # The account's password in the key: a password reset gives its owner new tries at once.
     pair = f"{address} {email} {account[1] if account else ''}"
@@ -135,8 +138,11 @@ async def _check(coordinator_id: int, password: str) -> SignInResult:
         await security.hashing(_verify_nothing, password)
         return SignInResult(None, WRONG, 401)
     good = await security.hashing(security.verify_password, claim.password_hash, password)
-    rehashed = (await security.hashing(security.hash_password, password)
-                if good and security.needs_rehash(claim.password_hash) else None)
+    rehashed = (
+        await security.hashing(security.hash_password, password)
+        if good and security.needs_rehash(claim.password_hash)
+        else None
+    )
     return await in_session(_settle, claim, good, rehashed, utcnow())
 
 
@@ -146,8 +152,11 @@ async def _check_unknown(email: str, password: str, throttles: Throttles) -> Sig
     if not throttles.unknown_email_pace.claim(email) and full:
         return _locked(throttles.unknown_email_pace.retry_after(email))
     await security.hashing(_verify_nothing, password)
-    return _locked(ACCOUNT_DELAY_SECONDS) if throttles.by_unknown_email.retry_after(email) else \
-        SignInResult(None, WRONG, 401)
+    return (
+        _locked(ACCOUNT_DELAY_SECONDS)
+        if throttles.by_unknown_email.retry_after(email)
+        else SignInResult(None, WRONG, 401)
+    )
 
 
 def _find_account(session: Session, email: str) -> tuple[int, str] | None:
@@ -176,17 +185,32 @@ def _claim(session: Session, coordinator_id: int, now: datetime) -> Claim:
     """Claim a password check on the account, counted as a failure until it succeeds: one UPDATE,
     which a second transaction (another process) sees only after this one commits."""
     # An UPDATE's result is a CursorResult (with rowcount); Session.execute is typed for any statement.
-    claimed = cast(CursorResult[Any], session.execute(
-        update(Coordinator)
-        .where(Coordinator.id == coordinator_id,
-               or_(Coordinator.locked_until.is_(None), Coordinator.locked_until <= now),
-               or_(Coordinator.verifying_since.is_(None),
-                   Coordinator.verifying_since <= now - timedelta(seconds=CLAIM_SECONDS)))
-        .values(failed_logins=Coordinator.failed_logins + 1, verifying_since=now))).rowcount == 1
+    claimed = (
+        cast(
+            CursorResult[Any],
+            session.execute(
+                update(Coordinator)
+                .where(
+                    Coordinator.id == coordinator_id,
+                    or_(Coordinator.locked_until.is_(None), Coordinator.locked_until <= now),
+                    or_(
+                        Coordinator.verifying_since.is_(None),
+                        Coordinator.verifying_since <= now - timedelta(seconds=CLAIM_SECONDS),
+                    ),
+                )
+                .values(failed_logins=Coordinator.failed_logins + 1, verifying_since=now)
+            ),
+        ).rowcount
+        == 1
+    )
     coordinator = session.get_one(Coordinator, coordinator_id)  # accounts are deactivated, never deleted
     locked = aware(coordinator.locked_until)
-    return Claim(coordinator_id, now if claimed else None, coordinator.password_hash,
-                 locked if locked is not None and locked > now and not claimed else None)
+    return Claim(
+        coordinator_id,
+        now if claimed else None,
+        coordinator.password_hash,
+        locked if locked is not None and locked > now and not claimed else None,
+    )
 
 
 def _settle(session: Session, claim: Claim, good: bool, rehashed: str | None, now: datetime) -> SignInResult:
@@ -204,8 +228,9 @@ def _settle(session: Session, claim: Claim, good: bool, rehashed: str | None, no
         return SignInResult(coordinator.id)
     if coordinator.failed_logins >= MAX_FAILURES:
         coordinator.locked_until = now + timedelta(seconds=ACCOUNT_DELAY_SECONDS)
-        log.warning("coordinator %s held back after %d failed sign-ins in a row", coordinator.id,
-                    coordinator.failed_logins)
+        log.warning(
+            "coordinator %s held back after %d failed sign-ins in a row", coordinator.id, coordinator.failed_logins
+        )
         return _locked(ACCOUNT_DELAY_SECONDS)
     return SignInResult(None, WRONG, 401)
 
@@ -220,9 +245,17 @@ def _hub(session: Session, hub: str | int | None) -> Hub | None:
     return found
 
 
-def create_coordinator(session: Session, *, name: str, email: str, role: str = "coordinator",
-                       hub: str | int | None = None, phone: str | None = None, on_duty: bool = True,
-                       password: str | Password | None = None) -> tuple[Coordinator, str]:
+def create_coordinator(
+    session: Session,
+    *,
+    name: str,
+    email: str,
+    role: str = "coordinator",
+    hub: str | int | None = None,
+    phone: str | None = None,
+    on_duty: bool = True,
+    password: str | Password | None = None,
+) -> tuple[Coordinator, str]:
     """A new account; returns it and its password (a one-time one unless given).
     Async callers pass a ``prepare_password()``, so no hashing happens here."""
     name, email = name.strip(), normalise_email(email)
@@ -238,9 +271,18 @@ def create_coordinator(session: Session, *, name: str, email: str, role: str = "
     if session.scalars(select(Coordinator.id).where(Coordinator.email == email)).first() is not None:
         raise AccountError("There is already an account with that email.", conflict=True)
     ready = _password(password, (email, name))
-    coordinator = Coordinator(name=name, email=email, role=role, hub=hub_row, phone=normalise_phone(phone),
-                              on_duty=on_duty, active=True, failed_logins=0, password_hash=ready.hash,
-                              must_change_password=ready.one_time)
+    coordinator = Coordinator(
+        name=name,
+        email=email,
+        role=role,
+        hub=hub_row,
+        phone=normalise_phone(phone),
+        on_duty=on_duty,
+        active=True,
+        failed_logins=0,
+        password_hash=ready.hash,
+        must_change_password=ready.one_time,
+    )
     session.add(coordinator)
     session.flush()
     log.info("account %s created (%s)", coordinator.id, role)
@@ -316,12 +358,21 @@ def _replace_password(session: Session, coordinator_id: int, checked: str, new: 
 def coordinators(session: Session) -> list[dict]:
     now = utcnow()
     rows = session.scalars(select(Coordinator).order_by(Coordinator.active.desc(), Coordinator.name)).all()
-    return [{
-        "id": c.id, "name": c.name, "email": c.email, "role": c.role,
-        "hub": c.hub.slug if c.hub else None, "hub_name": c.hub.name if c.hub else None,
-        "phone": c.phone, "on_duty": c.on_duty, "active": c.active,
-        "locked": bool(c.locked_until and aware(c.locked_until) > now),
-    } for c in rows]
+    return [
+        {
+            "id": c.id,
+            "name": c.name,
+            "email": c.email,
+            "role": c.role,
+            "hub": c.hub.slug if c.hub else None,
+            "hub_name": c.hub.name if c.hub else None,
+            "phone": c.phone,
+            "on_duty": c.on_duty,
+            "active": c.active,
+            "locked": bool(c.locked_until and aware(c.locked_until) > now),
+        }
+        for c in rows
+    ]
 
 
 def _per_hub(session: Session, query: Select[tuple[int | None, int]]) -> dict[int | None, int]:
@@ -329,15 +380,29 @@ def _per_hub(session: Session, query: Select[tuple[int | None, int]]) -> dict[in
 
 
 def hubs_overview(session: Session) -> list[dict]:
-    on_duty = _per_hub(session, select(Coordinator.hub_id, func.count())
-                       .where(Coordinator.active, Coordinator.on_duty, Coordinator.phone.is_not(None))
-                       .group_by(Coordinator.hub_id))
-    staff = _per_hub(session, select(Coordinator.hub_id, func.count()).where(Coordinator.active)
-                     .group_by(Coordinator.hub_id))
-    waiting = _per_hub(session, select(Handoff.hub_id, func.count()).where(Handoff.status != "closed")
-                       .group_by(Handoff.hub_id))
-    return [{
-        "id": h.id, "slug": h.slug, "name": h.name, "municipality": h.municipality, "active": h.active,
-        "routable": h.lat is not None and h.lon is not None, "coordinators": staff.get(h.id, 0),
-        "alerted": on_duty.get(h.id, 0), "open_handoffs": waiting.get(h.id, 0),
-    } for h in session.scalars(select(Hub).order_by(Hub.municipality, Hub.name))]
+    on_duty = _per_hub(
+        session,
+        select(Coordinator.hub_id, func.count())
+        .where(Coordinator.active, Coordinator.on_duty, Coordinator.phone.is_not(None))
+        .group_by(Coordinator.hub_id),
+    )
+    staff = _per_hub(
+        session, select(Coordinator.hub_id, func.count()).where(Coordinator.active).group_by(Coordinator.hub_id)
+    )
+    waiting = _per_hub(
+        session, select(Handoff.hub_id, func.count()).where(Handoff.status != "closed").group_by(Handoff.hub_id)
+    )
+    return [
+        {
+            "id": h.id,
+            "slug": h.slug,
+            "name": h.name,
+            "municipality": h.municipality,
+            "active": h.active,
+            "routable": h.lat is not None and h.lon is not None,
+            "coordinators": staff.get(h.id, 0),
+            "alerted": on_duty.get(h.id, 0),
+            "open_handoffs": waiting.get(h.id, 0),
+        }
+        for h in session.scalars(select(Hub).order_by(Hub.municipality, Hub.name))
+    ]

@@ -9,6 +9,7 @@ read again before each event and at each keepalive (``reload_user``, one
 primary-key read on the database thread), so a session signed out on any
 replica gets nothing more.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,16 +36,20 @@ def allowed(user: User, event: Event) -> bool:
 def frame(kind: str, data: dict, event_id: int | None = None, retry: int | None = None) -> str:
     """An event whose data keeps only the ids in ``data``: residents' words never go out here."""
     ids = {key: value for key, value in data.items() if isinstance(value, int) and not isinstance(value, bool)}
-    event = JSONServerSentEvent(ids, event=kind, id=None if event_id is None else str(event_id), retry=retry,
-                                sep="\n")
+    event = JSONServerSentEvent(ids, event=kind, id=None if event_id is None else str(event_id), retry=retry, sep="\n")
     return event.encode().decode()
 
 
 KEEPALIVE = ServerSentEvent(comment="keepalive", sep="\n").encode().decode()
 
 
-async def event_stream(bus: Bus, user: User, reload_user: Callable[[], User | None],
-                       keepalive: float = KEEPALIVE_SECONDS, lifetime: float = STREAM_SECONDS) -> AsyncIterator[str]:
+async def event_stream(
+    bus: Bus,
+    user: User,
+    reload_user: Callable[[], User | None],
+    keepalive: float = KEEPALIVE_SECONDS,
+    lifetime: float = STREAM_SECONDS,
+) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     with bus.listen() as queue:
         # Listening already: anything published after the page sees "ready" reaches it.

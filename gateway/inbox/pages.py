@@ -4,6 +4,7 @@ redirect); ``static/inbox.js`` adds live updates from ``/inbox/events``.
 
 Handlers are ``async``: their database work goes to the database thread
 (``in_session``), never on the event loop, where SMS acknowledgements wait."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -66,8 +67,13 @@ def publish(request: Request, kind: str, hub_id: int | None, **ids: int) -> None
 
 def safe_next(path: str | None) -> str:
     """Only a path inside the inbox (never another site) to go back to after signing in."""
-    if not path or not path.startswith("/inbox") or path.startswith("//") or "\\" in path \
-            or path.startswith(("/inbox/login", "/inbox/logout", "/inbox/events", "/inbox/static")):
+    if (
+        not path
+        or not path.startswith("/inbox")
+        or path.startswith("//")
+        or "\\" in path
+        or path.startswith(("/inbox/login", "/inbox/logout", "/inbox/events", "/inbox/static"))
+    ):
         return "/inbox"
     return path
 
@@ -82,13 +88,23 @@ async def page_error(request: Request, exc: PageError) -> Response:
 
 # --- signing in and out ------------------------------------------------------------------
 
-def _login_response(request: Request, next_path: str, email: str = "", error: str | None = None,
-                    notice: str | None = None, status: int = 200, fresh: bool = False) -> HTMLResponse:
+
+def _login_response(
+    request: Request,
+    next_path: str,
+    email: str = "",
+    error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+    fresh: bool = False,
+) -> HTMLResponse:
     data = session_data(request)
     if fresh or not data or "c" in data:  # a new anonymous session guards the form
         data = new_session()
-    response = html(render.page("login.html", None, csrf=data["t"], next_path=next_path, email=email, error=error,
-                                notice=notice), status)
+    response = html(
+        render.page("login.html", None, csrf=data["t"], next_path=next_path, email=email, error=error, notice=notice),
+        status,
+    )
     set_session(response, request.app.state.settings, data)
     return response
 
@@ -110,8 +126,9 @@ async def login(request: Request) -> Response:
     next_path, email = safe_next(form.get("next")), form.get("email", "")[:200]
     data = session_data(request)
     if not data or "c" in data or not csrf_valid(request, data["t"], form.get(CSRF_FIELD)):
-        return _login_response(request, next_path, email, "The sign-in form had expired. Please try again.",
-                               status=403, fresh=True)
+        return _login_response(
+            request, next_path, email, "The sign-in form had expired. Please try again.", status=403, fresh=True
+        )
     address = request.client.host if request.client else "unknown"
     result = await accounts.sign_in(email, form.get("password", ""), address, request.app.state.inbox_throttles)
     if result.error:
@@ -135,9 +152,9 @@ async def logout(request: Request) -> Response:
 
 # --- handoffs ------------------------------------------------------------------------------
 
+
 @router.get("")
-async def inbox(request: Request, user: PageUser, status: str = "active",
-                done: str | None = None) -> Response:
+async def inbox(request: Request, user: PageUser, status: str = "active", done: str | None = None) -> Response:
     status = status if status in ("active", "closed") else "active"
     items = await in_session(service.list_handoffs, user, status)
     return html(render.page("list.html", user, items=items, status=status, notice=DONE.get(done or "")))
@@ -168,8 +185,13 @@ async def _act(request: Request, user: User, handoff_id: int, action) -> Respons
     except service.NotVisible as exc:
         raise PageError(404, "There is no such handoff in your hub.") from exc
     except (service.Invalid, service.Conflict) as exc:
-        return await _handoff_page(user, handoff_id, 409 if isinstance(exc, service.Conflict) else 422,
-                                   error=str(exc).capitalize() + ".", draft=form.get("body", ""))
+        return await _handoff_page(
+            user,
+            handoff_id,
+            409 if isinstance(exc, service.Conflict) else 422,
+            error=str(exc).capitalize() + ".",
+            draft=form.get("body", ""),
+        )
     request.app.state.outbox.wake()
     for kind, hub_id, ids in events:
         publish(request, kind, hub_id, **ids)
@@ -181,6 +203,7 @@ async def claim(handoff_id: int, request: Request, user: PageUser) -> Response:
     def action(session, form):
         hub_id = service.claim(session, user, handoff_id).hub_id
         return f"/inbox/handoffs/{handoff_id}?done=claimed", [("handoff_updated", hub_id, {"handoff": handoff_id})]
+
     return await _act(request, user, handoff_id, action)
 
 
@@ -190,7 +213,9 @@ async def reply(handoff_id: int, request: Request, user: PageUser) -> Response:
         message = service.reply(session, user, handoff_id, form.get("body", ""))
         hub_id = service.visible_handoff(session, user, handoff_id).hub_id
         return f"/inbox/handoffs/{handoff_id}?done=replied", [
-            ("message_out", hub_id, {"handoff": handoff_id, "message": message.id})]
+            ("message_out", hub_id, {"handoff": handoff_id, "message": message.id})
+        ]
+
     return await _act(request, user, handoff_id, action)
 
 
@@ -200,8 +225,11 @@ async def reassign(handoff_id: int, request: Request, user: PageUser) -> Respons
 
     def action(session, form):
         handoff, old_hub = service.reassign(session, user, handoff_id, form.get("hub", ""), base_url)
-        return "/inbox?done=reassigned", [("handoff_updated", old_hub, {"handoff": handoff_id}),
-                                          ("handoff_created", handoff.hub_id, {"handoff": handoff_id})]
+        return "/inbox?done=reassigned", [
+            ("handoff_updated", old_hub, {"handoff": handoff_id}),
+            ("handoff_created", handoff.hub_id, {"handoff": handoff_id}),
+        ]
+
     return await _act(request, user, handoff_id, action)
 
 
@@ -210,40 +238,52 @@ async def close(handoff_id: int, request: Request, user: PageUser) -> Response:
     def action(session, form):
         hub_id = service.close(session, user, handoff_id, form.get("outcome", "")).hub_id
         return f"/inbox/handoffs/{handoff_id}?done=closed", [("handoff_updated", hub_id, {"handoff": handoff_id})]
+
     return await _act(request, user, handoff_id, action)
 
 
-@router.get("/events", include_in_schema=True, tags=["inbox"], summary="Live updates (server-sent events)",
-            response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}}, "description": "Events naming ids only"},
-                       401: {"description": "Not signed in"}})
+@router.get(
+    "/events",
+    include_in_schema=True,
+    tags=["inbox"],
+    summary="Live updates (server-sent events)",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "Events naming ids only"},
+        401: {"description": "Not signed in"},
+    },
+)
 async def events(request: Request, user: ApiUser) -> StreamingResponse:
     data = session_data(request)
     stream = live.event_stream(request.app.state.events, user, lambda: load_user(data))
-    return StreamingResponse(stream, media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        stream, media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
 
 
 # --- statistics ----------------------------------------------------------------------------
 
+
 @router.get("/stats")
-async def stats_page(user: PageUser, weeks: int = Query(stats.DEFAULT_WEEKS, ge=1,
-                                                                          le=stats.MAX_WEEKS)) -> Response:
+async def stats_page(user: PageUser, weeks: int = Query(stats.DEFAULT_WEEKS, ge=1, le=stats.MAX_WEEKS)) -> Response:
     figures = await stats.gather(user, weeks)
     return html(render.page("stats.html", user, s=figures, weeks=weeks))
 
 
 @router.get("/stats.csv")
-async def stats_csv(user: PageUser,
-                    weeks: int = Query(stats.DEFAULT_WEEKS, ge=1, le=stats.MAX_WEEKS)) -> Response:
+async def stats_csv(user: PageUser, weeks: int = Query(stats.DEFAULT_WEEKS, ge=1, le=stats.MAX_WEEKS)) -> Response:
     figures = await stats.gather(user, weeks)
     name = f"hubguide-stats-{figures['period']['weeks'][0]}-{figures['period']['weeks'][-1]}.csv"
     # A byte-order mark, so spreadsheet programs read å, ä and ö as UTF-8.
-    return Response("\ufeff" + stats.to_csv(figures), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        "\ufeff" + stats.to_csv(figures),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 # --- the coordinator's own account ---------------------------------------------------------
+
 
 def _duty_and_phone(session, coordinator_id: int) -> tuple[bool, str | None]:
     me = session.get(Coordinator, coordinator_id)
@@ -266,6 +306,7 @@ async def duty(request: Request, user: PageUser) -> Response:
 
     def save(session):
         session.get(Coordinator, user.id).on_duty = bool(form.get("on_duty"))
+
     await in_session(save)
     return see("/inbox/account?done=duty")
 
@@ -286,6 +327,7 @@ async def change_password(request: Request, user: PageUser) -> Response:
 
 
 # --- admin ---------------------------------------------------------------------------------
+
 
 def _people_and_hubs(session) -> tuple[list[dict], list[dict]]:
     return accounts.coordinators(session), service.hubs(session)
@@ -308,10 +350,17 @@ async def create_person(request: Request, user: PageAdmin) -> Response:
 
     def create(session):
         coordinator, password = accounts.create_coordinator(
-            session, name=form.get("name", ""), email=form.get("email", ""),
-            role=form.get("role", "coordinator"), hub=form.get("hub") or None, phone=form.get("phone"),
-            on_duty=bool(form.get("on_duty")), password=one_time)
+            session,
+            name=form.get("name", ""),
+            email=form.get("email", ""),
+            role=form.get("role", "coordinator"),
+            hub=form.get("hub") or None,
+            phone=form.get("phone"),
+            on_duty=bool(form.get("on_duty")),
+            password=one_time,
+        )
         return f"{coordinator.name} <{coordinator.email}>", password
+
     try:
         who, password = await in_session(create)
     except accounts.AccountError as exc:
@@ -322,8 +371,13 @@ async def create_person(request: Request, user: PageAdmin) -> Response:
 @router.post("/admin/coordinators/{coordinator_id}")
 async def update_person(coordinator_id: int, request: Request, user: PageAdmin) -> Response:
     form = await checked_form(request, user)
-    changes = {"role": form.get("role", "coordinator"), "hub": form.get("hub") or None,
-               "phone": form.get("phone"), "on_duty": bool(form.get("on_duty")), "active": bool(form.get("active"))}
+    changes = {
+        "role": form.get("role", "coordinator"),
+        "hub": form.get("hub") or None,
+        "phone": form.get("phone"),
+        "on_duty": bool(form.get("on_duty")),
+        "active": bool(form.get("active")),
+    }
     try:
         await in_session(accounts.update_coordinator, user.id, coordinator_id, changes)
     except LookupError as exc:
@@ -342,12 +396,14 @@ async def reset_person(coordinator_id: int, request: Request, user: PageAdmin) -
         password = accounts.reset_password(session, coordinator_id, one_time)
         person = session.get(Coordinator, coordinator_id)
         return f"{person.name} <{person.email}>", password
+
     try:
         who, password = await in_session(reset)
     except LookupError as exc:
         raise PageError(404, "There is no such account.") from exc
-    return await _people_page(user, secret=(who, password),
-                              notice="New one-time password set; the account is unlocked.")
+    return await _people_page(
+        user, secret=(who, password), notice="New one-time password set; the account is unlocked."
+    )
 
 
 @router.get("/admin/hubs")
@@ -357,6 +413,7 @@ async def hubs(user: PageAdmin) -> Response:
 
 
 # --- static files --------------------------------------------------------------------------
+
 
 @router.get("/static/{name}")
 async def static(name: str) -> Response:

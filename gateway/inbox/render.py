@@ -5,6 +5,7 @@ the environment, and the filters that turn a handoff's data into words.
 
 The pages carry no inline script or style (the Content-Security-Policy forbids
 them): data for ``inbox.js`` travels in ``data-`` attributes."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,12 +23,24 @@ from gateway.inbox.service import OUTCOME_LABELS
 
 TZ = ZoneInfo("Europe/Stockholm")
 NO_HUB = "not known yet: reassign it to a hub"
-CRISIS_LABELS = {"suicide": "suicide or self-harm", "violence": "violence", "child": "a child in danger",
-                 "medical": "a medical emergency", "shelter": "nowhere to sleep"}
-DELIVERY = {"queued": "queued", "sent": "sent", "delivered": "delivered", "dry_run": "dry run (not sent)",
-            "awaiting_connection": "waiting for the resident to open the chat again",
-            "suppressed": "not sent: the resident opted out", "failed": "delivery failed",
-            "undelivered": "not delivered", "to_coordinator": "to the coordinator"}
+CRISIS_LABELS = {
+    "suicide": "suicide or self-harm",
+    "violence": "violence",
+    "child": "a child in danger",
+    "medical": "a medical emergency",
+    "shelter": "nowhere to sleep",
+}
+DELIVERY = {
+    "queued": "queued",
+    "sent": "sent",
+    "delivered": "delivered",
+    "dry_run": "dry run (not sent)",
+    "awaiting_connection": "waiting for the resident to open the chat again",
+    "suppressed": "not sent: the resident opted out",
+    "failed": "delivery failed",
+    "undelivered": "not delivered",
+    "to_coordinator": "to the coordinator",
+}
 
 
 def when(moment: datetime | None) -> str:
@@ -73,9 +86,14 @@ def phrases(h: dict, user: User) -> dict:
     and the phrase groups in it, filled in with the coordinator's name and the hub's facts."""
     code = h["resident"]["language"]["code"] or h["language"]["code"]
     language = LANGUAGES.get(code or "") or LANGUAGES[DEFAULT_LANGUAGE]  # unknown: the Swedish
-    return {"code": language.code, "name": language.name, "dir": language.direction,
-            "groups": phrasebook(language.code, name=user.name, hub=h["hub"]["name"] if h["hub"] else None,
-                                 **h["hub_facts"])}
+    return {
+        "code": language.code,
+        "name": language.name,
+        "dir": language.direction,
+        "groups": phrasebook(
+            language.code, name=user.name, hub=h["hub"]["name"] if h["hub"] else None, **h["hub_facts"]
+        ),
+    }
 
 
 def per_language_and_week(rows: list[dict]) -> dict[str, dict[str, int]]:
@@ -88,17 +106,37 @@ def per_language_and_week(rows: list[dict]) -> dict[str, dict[str, int]]:
 
 # StrictUndefined: a name a template misspells fails the tests instead of leaving a blank. A value that is
 # None (a suppressed or missing figure, an unset field) shows as nothing, not as "None".
-ENV = Environment(loader=PackageLoader("gateway.inbox"), autoescape=select_autoescape(), undefined=StrictUndefined,
-                  finalize=lambda value: "" if value is None else value, trim_blocks=True, lstrip_blocks=True)
-ENV.filters.update(when=when, iso=iso, duration=duration, minutes=minutes_text, hub_name=hub_name,
-                   delivery=delivery, per_language_and_week=per_language_and_week,
-                   crisis=lambda kind: CRISIS_LABELS.get(kind, kind),
-                   outcome=lambda outcome: OUTCOME_LABELS.get(outcome, outcome or ""))
-ENV.globals.update(CSRF_FIELD=CSRF_FIELD, MAX_BODY=MAX_BODY, MAX_FAILURES=MAX_FAILURES, MIN_PASSWORD=MIN_PASSWORD,
-                   ROLES=ROLES, OUTCOMES=OUTCOMES, OUTCOME_LABELS=OUTCOME_LABELS, phrases=phrases)
+ENV = Environment(
+    loader=PackageLoader("gateway.inbox"),
+    autoescape=select_autoescape(),
+    undefined=StrictUndefined,
+    finalize=lambda value: "" if value is None else value,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+ENV.filters.update(
+    when=when,
+    iso=iso,
+    duration=duration,
+    minutes=minutes_text,
+    hub_name=hub_name,
+    delivery=delivery,
+    per_language_and_week=per_language_and_week,
+    crisis=lambda kind: CRISIS_LABELS.get(kind, kind),
+    outcome=lambda outcome: OUTCOME_LABELS.get(outcome, outcome or ""),
+)
+ENV.globals.update(
+    CSRF_FIELD=CSRF_FIELD,
+    MAX_BODY=MAX_BODY,
+    MAX_FAILURES=MAX_FAILURES,
+    MIN_PASSWORD=MIN_PASSWORD,
+    ROLES=ROLES,
+    OUTCOMES=OUTCOMES,
+    OUTCOME_LABELS=OUTCOME_LABELS,
+    phrases=phrases,
+)
 
 
-def page(template: str, user: User | None, *, notice: str | None = None, error: str | None = None,
-         **context) -> str:
+def page(template: str, user: User | None, *, notice: str | None = None, error: str | None = None, **context) -> str:
     """``templates/<template>`` for ``user`` (None on the sign-in page), with a notice or an error above it."""
     return ENV.get_template(template).render(user=user, notice=notice, error=error, **context)

@@ -11,6 +11,7 @@ database, which ends the account's sessions in every gateway process, also
 after a restart). Every request reloads the coordinator: deactivating an
 account ends its sessions at once.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -63,7 +64,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SECURITY_HEADERS = {
     # No inline script or style anywhere: whatever slips through escaping cannot run.
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-                               "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
@@ -128,7 +129,7 @@ def _guessable_rest(text: str, personal: list[str]) -> str:
     text = YEARS.sub(" ", text)
     kept, start = [], 0
     for end in range(1, len(text) + 1):  # split into runs where each character follows the one before
-        if end == len(text) or not (text[end - 1:end + 1] in NEIGHBOURS or text[end] == text[end - 1]):
+        if end == len(text) or not (text[end - 1 : end + 1] in NEIGHBOURS or text[end] == text[end - 1]):
             kept.append(text[start:end] if end - start < 3 else "")
             start = end
     return "".join(kept).replace(" ", "")
@@ -145,8 +146,10 @@ def password_problem(password: str, personal: tuple[str, ...] = ()) -> str | Non
     names = [w for text in own for w in (text, *re.split(r"[\W\d_]+", text)) if len(w) >= 3]
     leet = lowered.translate(str.maketrans("@43$501!7", "aaessoiit"))
     if min(len(_guessable_rest(lowered, names)), len(_guessable_rest(leet, names))) < 5:
-        return ("That password is made of common words, names, years or keyboard runs, which are guessed "
-                "first. A few unusual words of your own make a good one.")
+        return (
+            "That password is made of common words, names, years or keyboard runs, which are guessed "
+            "first. A few unusual words of your own make a good one."
+        )
     if re.fullmatch(r"(.+?)\1+", lowered) or len(set(lowered)) < 6:
         return "That password repeats itself. A few unusual words of your own make a good one."
     return None
@@ -177,8 +180,9 @@ SESSION_SALT = "hubguide inbox session v2"
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key.get_secret_value(), salt=SESSION_SALT,
-                                  signer_kwargs={"digest_method": hashlib.sha256})
+    return URLSafeTimedSerializer(
+        settings.secret_key.get_secret_value(), salt=SESSION_SALT, signer_kwargs={"digest_method": hashlib.sha256}
+    )
 
 
 def encode_session(settings: Settings, data: dict) -> str:
@@ -218,8 +222,15 @@ def cookie_name(settings: Settings) -> str:
 
 
 def set_session(response: Response, settings: Settings, data: dict) -> None:
-    response.set_cookie(cookie_name(settings), encode_session(settings, data), max_age=SESSION_SECONDS, path="/",
-                        httponly=True, samesite="lax", secure=is_https(settings))
+    response.set_cookie(
+        cookie_name(settings),
+        encode_session(settings, data),
+        max_age=SESSION_SECONDS,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=is_https(settings),
+    )
 
 
 def clear_session(response: Response, settings: Settings) -> None:
@@ -234,6 +245,7 @@ def session_data(request: Request) -> dict | None:
 
 
 # --- who is signed in ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class User:
@@ -265,19 +277,32 @@ def load_user(data: dict | None) -> User | None:
         return None
     with session_scope() as session:
         coordinator = session.get(Coordinator, data["c"])
-        if coordinator is None or not coordinator.active or data.get("g", 0) != coordinator.session_generation \
-                or not same(fingerprint(coordinator.password_hash), data.get("p")):
+        if (
+            coordinator is None
+            or not coordinator.active
+            or data.get("g", 0) != coordinator.session_generation
+            or not same(fingerprint(coordinator.password_hash), data.get("p"))
+        ):
             return None
-        return User(coordinator.id, coordinator.name, coordinator.email, coordinator.role,
-                    coordinator.hub_id, coordinator.hub.name if coordinator.hub else None, data["t"],
-                    coordinator.must_change_password)
+        return User(
+            coordinator.id,
+            coordinator.name,
+            coordinator.email,
+            coordinator.role,
+            coordinator.hub_id,
+            coordinator.hub.name if coordinator.hub else None,
+            data["t"],
+            coordinator.must_change_password,
+        )
 
 
 def end_sessions(session: Session, coordinator_id: int, generation: int) -> None:
     """Sign the account out everywhere (its cookies carry ``generation``; a stale one changes nothing)."""
-    session.execute(update(Coordinator).where(Coordinator.id == coordinator_id,
-                                              Coordinator.session_generation == generation)
-                    .values(session_generation=Coordinator.session_generation + 1))
+    session.execute(
+        update(Coordinator)
+        .where(Coordinator.id == coordinator_id, Coordinator.session_generation == generation)
+        .values(session_generation=Coordinator.session_generation + 1)
+    )
 
 
 async def sign_out(data: dict | None) -> None:
@@ -335,8 +360,9 @@ class SignInRequired(Exception):
 
 
 # What a coordinator signed in with a one-time password may open: changing it.
-PASSWORD_FIRST = frozenset({"/api/me", "/api/me/password", "/inbox/account", "/inbox/account/password",
-                            "/inbox/events"})
+PASSWORD_FIRST = frozenset(
+    {"/api/me", "/api/me/password", "/inbox/account", "/inbox/account/password", "/inbox/events"}
+)
 
 
 def api_user(request: Request) -> User:
@@ -344,8 +370,7 @@ def api_user(request: Request) -> User:
     user = current_user(request)
     if user is None:
         raise HTTPException(401, "not signed in")
-    if request.method not in SAFE_METHODS and not csrf_valid(request, user.csrf,
-                                                             request.headers.get(CSRF_HEADER)):
+    if request.method not in SAFE_METHODS and not csrf_valid(request, user.csrf, request.headers.get(CSRF_HEADER)):
         raise HTTPException(403, f"missing or wrong CSRF token (send the page's token as {CSRF_HEADER})")
     if user.must_change_password and request.url.path not in PASSWORD_FIRST:
         raise HTTPException(403, "change your one-time password first (POST /api/me/password)")
@@ -365,8 +390,9 @@ def page_user(request: Request) -> User:
     if user is None:
         raise SignInRequired(request.url.path)
     if user.must_change_password and request.url.path not in PASSWORD_FIRST:
-        raise PageError(403, "You signed in with a one-time password: choose your own on the Account page, "
-                             "/inbox/account, first.")
+        raise PageError(
+            403, "You signed in with a one-time password: choose your own on the Account page, /inbox/account, first."
+        )
     return user
 
 
@@ -389,6 +415,7 @@ async def checked_form(request: Request, user: User) -> dict[str, str]:
 def _forwarded(trusted_proxies: str) -> ProxyHeadersMiddleware:
     async def keep(scope, receive, send) -> None:  # the middleware changes the scope it is given; nothing to run
         pass
+
     return ProxyHeadersMiddleware(keep, trusted_proxies)
 
 

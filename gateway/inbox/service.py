@@ -5,6 +5,7 @@ hub is reported as not found (404), never as forbidden, so its existence does
 not leak. Views are plain dicts with no phone number in them (``mask``).
 Each conversation shown (``detail_view``) is recorded in the audit trail.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,11 +22,21 @@ from gateway.models import Audit, Coordinator, Handoff, Hub, Message, utcnow
 from gateway.store import mask
 
 ACTIVE = ("open", "claimed")
-STATUSES = {"active": ACTIVE, "open": ("open",), "claimed": ("claimed",), "closed": ("closed",),
-            "all": ("open", "claimed", "closed")}
+STATUSES = {
+    "active": ACTIVE,
+    "open": ("open",),
+    "claimed": ("claimed",),
+    "closed": ("closed",),
+    "all": ("open", "claimed", "closed"),
+}
 FAILED = ("failed", "undelivered")
-OUTCOME_LABELS = {"work": "Work", "studies": "Studies", "business": "Business",
-                  "other_service": "Referred to another service", "no_contact": "No contact"}
+OUTCOME_LABELS = {
+    "work": "Work",
+    "studies": "Studies",
+    "business": "Business",
+    "other_service": "Referred to another service",
+    "no_contact": "No contact",
+}
 SENDER_LABELS = {"resident": "Resident", "bot": "Bot", "system": "System", "coordinator": "Coordinator"}
 READ = "read_conversation"  # the audit action of a coordinator opening a handoff's conversation
 # Provider error texts can quote the number they failed on.
@@ -71,7 +82,8 @@ def _last_messages(session: Session, ids: list[int]) -> dict[tuple[int, str], da
     rows = session.execute(
         select(Message.handoff_id, Message.sender, func.max(Message.created_at))
         .where(Message.handoff_id.in_(ids), Message.sender.in_(("resident", "coordinator")))
-        .group_by(Message.handoff_id, Message.sender)).all()
+        .group_by(Message.handoff_id, Message.sender)
+    ).all()
     return {(handoff_id, sender): aware(moment) for handoff_id, sender, moment in rows}
 
 
@@ -103,10 +115,16 @@ def summary_view(handoff: Handoff, last: dict[tuple[int, str], datetime], now: d
 def list_handoffs(session: Session, user: User, status: str = "active", limit: int = 200) -> list[dict]:
     if status not in STATUSES:
         raise Invalid(f"status is one of: {', '.join(STATUSES)}")
-    query = (select(Handoff).where(handoffs.visible_to(user), Handoff.status.in_(STATUSES[status]))
-             .options(selectinload(Handoff.hub), selectinload(Handoff.claimed_by)))
-    query = query.order_by(Handoff.closed_at.desc(), Handoff.id.desc()) if status == "closed" \
+    query = (
+        select(Handoff)
+        .where(handoffs.visible_to(user), Handoff.status.in_(STATUSES[status]))
+        .options(selectinload(Handoff.hub), selectinload(Handoff.claimed_by))
+    )
+    query = (
+        query.order_by(Handoff.closed_at.desc(), Handoff.id.desc())
+        if status == "closed"
         else query.order_by(Handoff.created_at, Handoff.id)
+    )
     rows = session.scalars(query.limit(limit)).all()
     last = _last_messages(session, [h.id for h in rows])
     return [summary_view(h, last) for h in rows]
@@ -126,7 +144,8 @@ def message_view(message: Message, address: str, handoff_id: int) -> dict:
         "id": message.id,
         "direction": message.direction,
         "sender": message.sender,
-        "sender_label": message.coordinator.name if message.sender == "coordinator" and message.coordinator
+        "sender_label": message.coordinator.name
+        if message.sender == "coordinator" and message.coordinator
         else SENDER_LABELS.get(message.sender, message.sender),
         "body": message.body,
         "buttons": [str(b.get("title", "")) for b in buttons if isinstance(b, dict)],
@@ -146,26 +165,28 @@ def detail_view(session: Session, handoff: Handoff) -> dict:
         session.add(Audit(actor_id=reader, action=READ, handoff_id=handoff.id, resident_id=handoff.resident_id))
     last = _last_messages(session, [handoff.id])
     resident = handoff.resident
-    messages = session.scalars(handoffs.residents_messages(handoff)
-                               .options(selectinload(Message.coordinator))).all()
+    messages = session.scalars(handoffs.residents_messages(handoff).options(selectinload(Message.coordinator))).all()
     view = summary_view(handoff, last)
-    view.update({
-        "summary": handoff.summary,
-        "resident": {
-            "channel": resident.channel,
-            "contact": mask(resident.channel, resident.address),
-            "language": {"code": resident.language, "name": language_name(resident.language)},
-            "opted_out": resident.opted_out,
-        },
-        "messages": [message_view(m, resident.address, handoff.id) for m in messages],
-        "failed_deliveries": sum(1 for m in messages if m.direction == "out" and m.status in FAILED),
-        # The hub's facts the coordinator's phrasebook fills in (common/phrases.py).
-        "hub_facts": {"hours": handoff.hub.opening_hours, "address": handoff.hub.address} if handoff.hub else {},
-    })
+    view.update(
+        {
+            "summary": handoff.summary,
+            "resident": {
+                "channel": resident.channel,
+                "contact": mask(resident.channel, resident.address),
+                "language": {"code": resident.language, "name": language_name(resident.language)},
+                "opted_out": resident.opted_out,
+            },
+            "messages": [message_view(m, resident.address, handoff.id) for m in messages],
+            "failed_deliveries": sum(1 for m in messages if m.direction == "out" and m.status in FAILED),
+            # The hub's facts the coordinator's phrasebook fills in (common/phrases.py).
+            "hub_facts": {"hours": handoff.hub.opening_hours, "address": handoff.hub.address} if handoff.hub else {},
+        }
+    )
     return view
 
 
 # --- actions ------------------------------------------------------------------------------
+
 
 def _coordinator(session: Session, user: User) -> Coordinator:
     return session.get_one(Coordinator, user.id)  # signed in: the account is there (never deleted)
@@ -232,20 +253,38 @@ def close(session: Session, user: User, handoff_id: int, outcome: str) -> Handof
 
 
 def hubs(session: Session) -> list[dict]:
-    return [{"id": h.id, "slug": h.slug, "name": h.name, "municipality": h.municipality}
-            for h in session.scalars(select(Hub).where(Hub.active).order_by(Hub.municipality, Hub.name))]
+    return [
+        {"id": h.id, "slug": h.slug, "name": h.name, "municipality": h.municipality}
+        for h in session.scalars(select(Hub).where(Hub.active).order_by(Hub.municipality, Hub.name))
+    ]
 
 
-def audit_page(session: Session, limit: int = 100, before: int | None = None, actor: int | None = None,
-               handoff: int | None = None) -> dict:
+def audit_page(
+    session: Session, limit: int = 100, before: int | None = None, actor: int | None = None, handoff: int | None = None
+) -> dict:
     """Audit lines, newest first, ``limit`` a page; ``next`` is the ``before`` of the next page (None: the last)."""
-    query = (select(Audit, Coordinator.name).outerjoin(Coordinator, Coordinator.id == Audit.actor_id)
-             .order_by(Audit.id.desc()).limit(limit + 1))
+    query = (
+        select(Audit, Coordinator.name)
+        .outerjoin(Coordinator, Coordinator.id == Audit.actor_id)
+        .order_by(Audit.id.desc())
+        .limit(limit + 1)
+    )
     for column, value in ((Audit.id, before), (Audit.actor_id, actor), (Audit.handoff_id, handoff)):
         if value is not None:
             query = query.where(column < value if column is Audit.id else column == value)
     rows = session.execute(query).all()
-    items = [{"id": line.id, "at": aware(line.at), "actor_id": line.actor_id, "actor_name": name,
-              "action": line.action, "handoff_id": line.handoff_id, "resident_id": line.resident_id,
-              "coordinator_id": line.coordinator_id, "count": line.count} for line, name in rows[:limit]]
+    items = [
+        {
+            "id": line.id,
+            "at": aware(line.at),
+            "actor_id": line.actor_id,
+            "actor_name": name,
+            "action": line.action,
+            "handoff_id": line.handoff_id,
+            "resident_id": line.resident_id,
+            "coordinator_id": line.coordinator_id,
+            "count": line.count,
+        }
+        for line, name in rows[:limit]
+    ]
     return {"items": items, "next": items[-1]["id"] if len(rows) > limit else None}

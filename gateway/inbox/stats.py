@@ -18,6 +18,7 @@ shown: the page, the API and the CSV): a figure that counts fewer than
 point at someone; nor, where figures add up to a total that is shown, as many
 others as it takes for the hidden ones not to be worked out by subtraction.
 """
+
 from __future__ import annotations
 
 import copy
@@ -51,13 +52,17 @@ NOT_QUESTIONS = ("keyword", "opted_out")
 CSV_COLUMNS = ("metric", "week", "hub", "topic", "language", "outcome", "value")
 THRESHOLD = 5  # residents: a figure counting fewer is suppressed
 SUPPRESSED = "suppressed"  # what the CSV says for a suppressed figure
-SUPPRESSION_NOTE = (f"Figures that count fewer than {THRESHOLD} residents are not shown (–, or "
-                    f"\"{SUPPRESSED}\" in the CSV), nor, where figures add up to a total shown beside them, "
-                    "as many others as it takes for the hidden ones not to be worked out from the total.")
-QUESTIONS_NOTE = ("Questions are the messages residents wrote (SMS keywords such as STOP and web-chat button "
-                  "presses not counted), over all hubs. Topics come from the bot's understanding of each "
-                  "message it answered (Rasa's tracker store): greetings, thanks and the like are not "
-                  "counted there, nor messages written to a coordinator.")
+SUPPRESSION_NOTE = (
+    f"Figures that count fewer than {THRESHOLD} residents are not shown (–, or "
+    f'"{SUPPRESSED}" in the CSV), nor, where figures add up to a total shown beside them, '
+    "as many others as it takes for the hidden ones not to be worked out from the total."
+)
+QUESTIONS_NOTE = (
+    "Questions are the messages residents wrote (SMS keywords such as STOP and web-chat button "
+    "presses not counted), over all hubs. Topics come from the bot's understanding of each "
+    "message it answered (Rasa's tracker store): greetings, thanks and the like are not "
+    "counted there, nor messages written to a coordinator."
+)
 
 
 def iso_week(moment: datetime) -> str:
@@ -86,10 +91,13 @@ def question_topics(since: datetime, url: str | None = None) -> dict[tuple, list
         return None
     try:
         with _tracker_store(url).connect() as conn:
-            rows = conn.execute(text(
-                "SELECT sender_id, timestamp, intent_name, data FROM events WHERE type_name = 'user' "
-                "AND timestamp >= :since"),
-                {"since": since.timestamp()}).all()
+            rows = conn.execute(
+                text(
+                    "SELECT sender_id, timestamp, intent_name, data FROM events WHERE type_name = 'user' "
+                    "AND timestamp >= :since"
+                ),
+                {"since": since.timestamp()},
+            ).all()
     except (SQLAlchemyError, ImportError):  # e.g. a psycopg2 URL for Rasa's environment, not installed here
         return None
     cells: dict[tuple, list[str]] = defaultdict(list)
@@ -106,8 +114,10 @@ def question_topics(since: datetime, url: str | None = None) -> dict[tuple, list
 
 def _bars(cells: dict[object, list], labels: dict | None = None, order: list | None = None) -> list[dict]:
     keys = order if order is not None else sorted(cells, key=lambda k: (-len(cells[k]), str(k)))
-    return [{"key": k, "label": (labels or {}).get(k, k if k is not None else "none"), "count": len(cells.get(k, ()))}
-            for k in keys]
+    return [
+        {"key": k, "label": (labels or {}).get(k, k if k is not None else "none"), "count": len(cells.get(k, ()))}
+        for k in keys
+    ]
 
 
 def _minutes(values: list[float]) -> float | None:
@@ -115,8 +125,15 @@ def _minutes(values: list[float]) -> float | None:
 
 
 def _median_bars(waits: dict[str, list[tuple[float, object]]], keys: list[str], labels: dict | None = None) -> list:
-    return [{"key": k, "label": (labels or {}).get(k, k), "median_minutes": _minutes([m for m, _ in waits.get(k, [])]),
-             "count": len(waits.get(k, []))} for k in keys]
+    return [
+        {
+            "key": k,
+            "label": (labels or {}).get(k, k),
+            "median_minutes": _minutes([m for m, _ in waits.get(k, [])]),
+            "count": len(waits.get(k, [])),
+        }
+        for k in keys
+    ]
 
 
 def compute(session: Session, user: User, weeks: int = DEFAULT_WEEKS, now: datetime | None = None) -> dict:
@@ -126,25 +143,48 @@ def compute(session: Session, user: User, weeks: int = DEFAULT_WEEKS, now: datet
     now = now or utcnow()
     since = period_start(now, weeks)
     first_monday = since.astimezone(TZ).date()
-    week_labels = [iso_week(datetime(d.year, d.month, d.day, 12, tzinfo=TZ))
-                   for d in (first_monday + timedelta(weeks=k) for k in range(weeks))]
+    week_labels = [
+        iso_week(datetime(d.year, d.month, d.day, 12, tzinfo=TZ))
+        for d in (first_monday + timedelta(weeks=k) for k in range(weeks))
+    ]
     handoffs = session.execute(
-        select(Handoff.created_at, Handoff.first_reply_at, Handoff.status, Handoff.outcome, Handoff.topic,
-               Handoff.language, Hub.slug, Hub.name, Handoff.resident_id)
+        select(
+            Handoff.created_at,
+            Handoff.first_reply_at,
+            Handoff.status,
+            Handoff.outcome,
+            Handoff.topic,
+            Handoff.language,
+            Hub.slug,
+            Hub.name,
+            Handoff.resident_id,
+        )
         .join(Hub, Handoff.hub_id == Hub.id)
-        .where(visible_to(user), Handoff.created_at >= since)).all()
+        .where(visible_to(user), Handoff.created_at >= since)
+    ).all()
     questions = session.execute(
-        select(Message.created_at, Message.language, Message.resident_id)
-        .where(Message.direction == "in", Message.sender == "resident", Message.status.not_in(NOT_QUESTIONS),
-               Message.created_at >= since, Message.body.not_like("/%"))).all()
+        select(Message.created_at, Message.language, Message.resident_id).where(
+            Message.direction == "in",
+            Message.sender == "resident",
+            Message.status.not_in(NOT_QUESTIONS),
+            Message.created_at >= since,
+            Message.body.not_like("/%"),
+        )
+    ).all()
 
     hub_names = {row.slug: row.name for row in handoffs}
     who: dict[str, dict] = defaultdict(lambda: defaultdict(list))
     waits: dict[str, dict] = defaultdict(lambda: defaultdict(list))  # (minutes, resident) per hub, week...
     for created, first_reply, status, outcome, topic, language, slug, _name, resident in handoffs:
         week, topic = iso_week(created), topic or "none"
-        for figure, key in (("total", "all"), ("by_hub", slug), ("by_topic", topic), ("by_language", language),
-                            ("by_week", week), ("cells", (week, slug, topic, language))):
+        for figure, key in (
+            ("total", "all"),
+            ("by_hub", slug),
+            ("by_topic", topic),
+            ("by_language", language),
+            ("by_week", week),
+            ("cells", (week, slug, topic, language)),
+        ):
             who[f"handoffs.{figure}"][key].append(resident)
         if first_reply is not None:
             minutes = (aware(first_reply) - aware(created)).total_seconds() / 60
@@ -160,19 +200,27 @@ def compute(session: Session, user: User, weeks: int = DEFAULT_WEEKS, now: datet
         who["questions.topic_cells"][key] = senders
     for created, language, resident in questions:
         week, language = iso_week(created), language or "unknown"
-        for figure, key in (("total", "all"), ("by_language", language), ("by_week", week),
-                            ("cells", (week, language))):
+        for figure, key in (
+            ("total", "all"),
+            ("by_language", language),
+            ("by_week", week),
+            ("cells", (week, language)),
+        ):
             who[f"questions.{figure}"][key].append(resident)
 
     def count(figure: str, key: str) -> int:
         return len(who[figure].get(key, ()))
-    language_labels = {code: language_name(code) for code in set(who["handoffs.by_language"])
-                       | set(who["questions.by_language"])}
+
+    language_labels = {
+        code: language_name(code) for code in set(who["handoffs.by_language"]) | set(who["questions.by_language"])
+    }
     return {
-        "period": {"weeks": week_labels, "from": since.astimezone(TZ).date().isoformat(),
-                   "to": now.astimezone(TZ).date().isoformat()},
-        "scope": {"handoffs": "all hubs" if user.is_admin else (user.hub_name or "your hub"),
-                  "questions": "all hubs"},
+        "period": {
+            "weeks": week_labels,
+            "from": since.astimezone(TZ).date().isoformat(),
+            "to": now.astimezone(TZ).date().isoformat(),
+        },
+        "scope": {"handoffs": "all hubs" if user.is_admin else (user.hub_name or "your hub"), "questions": "all hubs"},
         "handoffs": {
             "total": count("handoffs.total", "all"),
             "by_hub": _bars(who["handoffs.by_hub"], hub_names),
@@ -187,7 +235,8 @@ def compute(session: Session, user: User, weeks: int = DEFAULT_WEEKS, now: datet
             "by_topic": _bars(who["questions.by_topic"]),
             "by_language_and_week": [
                 {"week": week, "language": language, "language_name": language_labels[language], "count": len(ids)}
-                for (week, language), ids in sorted(who["questions.cells"].items())],
+                for (week, language), ids in sorted(who["questions.cells"].items())
+            ],
             "note": QUESTIONS_NOTE,
         },
         "first_reply": {
@@ -203,18 +252,24 @@ def compute(session: Session, user: User, weeks: int = DEFAULT_WEEKS, now: datet
             "by_outcome": _bars(who["outcomes.by_outcome"], OUTCOME_LABELS, order=list(OUTCOMES)),
         },
         "suppression": {"threshold": THRESHOLD, "note": SUPPRESSION_NOTE},
-        "_cells": {"handoffs": {k: len(v) for k, v in who["handoffs.cells"].items()},
-                   "outcomes": {k: len(v) for k, v in who["outcomes.cells"].items()},
-                   "questions": {k: len(v) for k, v in who["questions.cells"].items()},
-                   "question_topics": {k: len(v) for k, v in who["questions.topic_cells"].items()},
-                   "waits": {k: _minutes([m for m, _ in v]) for k, v in waits["cells"].items()},
-                   "hub_names": hub_names, "languages": language_labels},
-        "_who": {**who, **{f"waits.{figure}": {k: [r for _, r in v] for k, v in cells.items()}
-                           for figure, cells in waits.items()}},
+        "_cells": {
+            "handoffs": {k: len(v) for k, v in who["handoffs.cells"].items()},
+            "outcomes": {k: len(v) for k, v in who["outcomes.cells"].items()},
+            "questions": {k: len(v) for k, v in who["questions.cells"].items()},
+            "question_topics": {k: len(v) for k, v in who["questions.topic_cells"].items()},
+            "waits": {k: _minutes([m for m, _ in v]) for k, v in waits["cells"].items()},
+            "hub_names": hub_names,
+            "languages": language_labels,
+        },
+        "_who": {
+            **who,
+            **{f"waits.{figure}": {k: [r for _, r in v] for k, v in cells.items()} for figure, cells in waits.items()},
+        },
     }
 
 
 # --- suppressing small cells -------------------------------------------------------------------
+
 
 def _few(ids) -> bool:
     return 0 < len(set(ids)) < THRESHOLD
@@ -233,8 +288,10 @@ def _protect(cells: dict[object, list], groups: list[list]) -> set:
             gone = [key for key in group if key in hidden]
             if not gone or (len(gone) >= 2 and not _few([i for key in gone for i in cells[key]])):
                 continue
-            shown = sorted((key for key in group if key not in hidden and cells.get(key)),
-                           key=lambda key: (len(set(cells[key])), len(cells[key]), str(key)))
+            shown = sorted(
+                (key for key in group if key not in hidden and cells.get(key)),
+                key=lambda key: (len(set(cells[key])), len(cells[key]), str(key)),
+            )
             if shown:
                 hidden.add(shown[0])
                 changed = True
@@ -253,8 +310,10 @@ def _by_dimension(keys) -> list[list]:
 def suppress(figures: dict) -> dict:
     """The figures as they may be shown: a suppressed count or median is None (``suppressed``: True
     on a bar or row), and None in ``_cells`` (the CSV's)."""
+
     def who(name: str) -> dict:
         return figures["_who"].get(name, {})
+
     shown = copy.deepcopy({key: value for key, value in figures.items() if key != "_who"})
     for section in ("handoffs", "questions"):
         if _few(who(f"{section}.total").get("all", [])):
@@ -262,8 +321,16 @@ def suppress(figures: dict) -> dict:
     for section in ("first_reply", "outcomes"):  # answered + unanswered, closed + still open: the total
         for key in _protect(who(f"{section}.split"), [list(who(f"{section}.split"))]):
             shown[section][key] = None
-    for name in ("handoffs.by_hub", "handoffs.by_topic", "handoffs.by_language", "handoffs.by_week",
-                 "questions.by_language", "questions.by_week", "questions.by_topic", "outcomes.by_outcome"):
+    for name in (
+        "handoffs.by_hub",
+        "handoffs.by_topic",
+        "handoffs.by_language",
+        "handoffs.by_week",
+        "questions.by_language",
+        "questions.by_week",
+        "questions.by_topic",
+        "outcomes.by_outcome",
+    ):
         section, chart = name.split(".")
         hidden = _protect(who(name), [list(who(name))])
         for bar in shown[section][chart]:
@@ -277,8 +344,12 @@ def suppress(figures: dict) -> dict:
     if _few(who("waits.all").get("all", [])):
         shown["first_reply"]["median_minutes"] = None
     cells = shown["_cells"]
-    for name, figure in (("handoffs", "handoffs.cells"), ("outcomes", "outcomes.cells"),
-                         ("questions", "questions.cells"), ("question_topics", "questions.topic_cells")):
+    for name, figure in (
+        ("handoffs", "handoffs.cells"),
+        ("outcomes", "outcomes.cells"),
+        ("questions", "questions.cells"),
+        ("question_topics", "questions.topic_cells"),
+    ):
         for key in _protect(who(figure), _by_dimension(who(figure))):
             cells[name][key] = None
     for row in shown["questions"]["by_language_and_week"]:

@@ -5,6 +5,7 @@ account's own count and hold are in the database (gateway.inbox.accounts).
 
 The storage is ``limits``' MemoryStorage by default, per gateway process; one
 of its shared storages (Redis) lets several processes count together."""
+
 from __future__ import annotations
 
 import asyncio
@@ -73,6 +74,7 @@ class Gates:
 @dataclass
 class Throttles:
     """The sign-in limits kept outside the database (gateway.inbox.accounts.sign_in uses them)."""
+
     by_address: Throttle
     by_unknown_email: Throttle  # an unknown email held back as an account would be...
     by_address_and_email: Throttle
@@ -83,10 +85,13 @@ class Throttles:
     def default(cls, storage: Storage | None = None) -> Throttles:
         """The limits in one storage (a new MemoryStorage unless one is given)."""
         storage = storage if storage is not None else MemoryStorage()
-        return cls(Throttle("inbox-sign-in-address", IP_FAILURES, IP_WINDOW, storage),
-                   Throttle("inbox-sign-in-email", MAX_FAILURES, LOCK_SECONDS, storage),
-                   Throttle("inbox-sign-in-address-email", MAX_FAILURES, LOCK_SECONDS, storage),
-                   Throttle("inbox-sign-in-pace", 1, ACCOUNT_DELAY_SECONDS, storage), Gates())
+        return cls(
+            Throttle("inbox-sign-in-address", IP_FAILURES, IP_WINDOW, storage),
+            Throttle("inbox-sign-in-email", MAX_FAILURES, LOCK_SECONDS, storage),
+            Throttle("inbox-sign-in-address-email", MAX_FAILURES, LOCK_SECONDS, storage),
+            Throttle("inbox-sign-in-pace", 1, ACCOUNT_DELAY_SECONDS, storage),
+            Gates(),
+        )
 
 
 def minutes(seconds: float) -> int:

@@ -1,5 +1,6 @@
 """Alembic environment: runs against the URL set by ``gateway.db.alembic_config``
 or, from the alembic command line, against the configured DATABASE_URL."""
+
 from alembic import context
 
 from gateway.db import make_engine
@@ -11,8 +12,7 @@ url = config.get_main_option("sqlalchemy.url") or get_settings().sqlalchemy_url
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=url, target_metadata=Base.metadata, render_as_batch=True,
-                      literal_binds=True)
+    context.configure(url=url, target_metadata=Base.metadata, render_as_batch=True, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -21,8 +21,7 @@ def run_migrations_online() -> None:
     connectable = make_engine(url)
     try:
         with connectable.connect() as connection:
-            context.configure(connection=connection, target_metadata=Base.metadata,
-                              render_as_batch=True)
+            context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
             with context.begin_transaction():
                 context.run_migrations()
     finally:

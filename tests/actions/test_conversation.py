@@ -1,5 +1,6 @@
 """'Did you mean': when the model is unsure, the likeliest answerable topics
 as choices, in the resident's language, and within the SMS budget."""
+
 import asyncio
 
 import pytest
@@ -16,9 +17,12 @@ from tests.test_rasa_project import DOMAIN, matches
 
 
 def unsure(ranking: list[tuple[str, float]], language: str = "sv") -> list[dict]:
-    message = {"text": "…", "intent": {"name": "nlu_fallback", "confidence": 0.25},
-               "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.25}]
-               + [{"name": n, "confidence": c} for n, c in ranking]}
+    message = {
+        "text": "…",
+        "intent": {"name": "nlu_fallback", "confidence": 0.25},
+        "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.25}]
+        + [{"name": n, "confidence": c} for n, c in ranking],
+    }
     tracker = Tracker("resident", {"language": language}, message, [], False, None, {}, "action_listen")
     dispatcher = CollectingDispatcher()
     asyncio.run(ActionDidYouMean().run(dispatcher, tracker, {}))
@@ -26,8 +30,9 @@ def unsure(ranking: list[tuple[str, float]], language: str = "sv") -> list[dict]
 
 
 def test_the_likeliest_topics_are_offered_best_first_then_none_of_these():
-    said = unsure([("learn_swedish", 0.22), ("greet", 0.2), ("adult_education", 0.18), ("job_search", 0.1),
-                   ("housing", 0.09)])
+    said = unsure(
+        [("learn_swedish", 0.22), ("greet", 0.2), ("adult_education", 0.18), ("job_search", 0.1), ("housing", 0.09)]
+    )
     assert said[0]["response"] == "utter_did_you_mean"
     assert [b["payload"] for b in said[0]["buttons"]] == ["/learn_swedish", "/adult_education", "/job_search", "/help"]
     assert [b["title"] for b in said[0]["buttons"]][-1] == TITLES["none"]["sv"]
@@ -47,8 +52,9 @@ def test_every_answerable_topic_has_a_short_title_in_every_language(language):
 
 @pytest.mark.parametrize("language", list(LANGUAGES))
 def test_the_longest_choice_list_fits_one_sms_budget(language):
-    variant = next(v for v in DOMAIN["responses"]["utter_did_you_mean"]
-                   if matches(v, {"language": language, "channel": "sms"}))
+    variant = next(
+        v for v in DOMAIN["responses"]["utter_did_you_mean"] if matches(v, {"language": language, "channel": "sms"})
+    )
     longest = sorted((t for t in TITLES if t != "none"), key=lambda t: -len(TITLES[t][language]))[:MAX_CHOICES]
     buttons = [{"title": TITLES[t][language], "payload": f"/{t}"} for t in longest + ["none"]]
     assert segments(render([BotReply(variant["text"], buttons)])[0]) <= 3

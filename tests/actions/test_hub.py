@@ -1,5 +1,6 @@
 """The handoff form's area question: a place, a number, an unknown place, and
 a place outside Göteborg and Borås offered its nearest hub."""
+
 import asyncio
 
 import yaml
@@ -16,8 +17,16 @@ FORM = ValidateHandoffForm()
 
 
 def tracker(text: str, intent: str = "inform_area", slots: dict | None = None, events: list | None = None):
-    return Tracker("resident", slots or {}, {"text": text, "intent": {"name": intent}}, events or [],
-                   False, None, {"name": "handoff_form"}, "action_listen")
+    return Tracker(
+        "resident",
+        slots or {},
+        {"text": text, "intent": {"name": intent}},
+        events or [],
+        False,
+        None,
+        {"name": "handoff_form"},
+        "action_listen",
+    )
 
 
 def validate(text: str, intent: str = "inform_area", slots: dict | None = None):
@@ -28,8 +37,12 @@ def validate(text: str, intent: str = "inform_area", slots: dict | None = None):
 
 def test_a_named_area_is_routed_to_its_nearest_hub():
     result, said = validate("jag bor i Gårdsten")
-    assert result == {"area": "Gårdstensberget", "hub": "lovgardet",
-                      "hub_name": "Framtidshubben Lövgärdet", "area_offer": None}
+    assert result == {
+        "area": "Gårdstensberget",
+        "hub": "lovgardet",
+        "hub_name": "Framtidshubben Lövgärdet",
+        "area_offer": None,
+    }
     assert said == []
 
 
@@ -55,8 +68,12 @@ def test_a_place_outside_is_told_its_nearest_hub_and_yes_takes_it():
     assert said[0]["response"] == "utter_area_outside"
     assert said[0]["place"] == "Mölndal" and said[0]["hub_name"] == "Framtidshubben Tynnered/Frölunda torg"
     result, said = validate("ja", "affirm", {"area_offer": {"hub": "tynnered", "area": "Mölndal"}})
-    assert result == {"area": "Mölndal", "hub": "tynnered",
-                      "hub_name": "Framtidshubben Tynnered/Frölunda torg", "area_offer": None}
+    assert result == {
+        "area": "Mölndal",
+        "hub": "tynnered",
+        "hub_name": "Framtidshubben Tynnered/Frölunda torg",
+        "area_offer": None,
+    }
     assert said == []
 
 
@@ -92,8 +109,12 @@ def test_the_outside_offer_fits_three_sms_segments_with_the_longest_names():
     longest_place = max((p.name for p in directory.places if p.outside), key=len)
     longest_hub = max((h.name for h in directory.hubs), key=len)
     for language in LANGUAGES:
-        [sms] = [v for v in variants if {"name": "language", "type": "slot", "value": language} in v["condition"]
-                 and {"name": "channel", "type": "slot", "value": "sms"} in v["condition"]]
+        [sms] = [
+            v
+            for v in variants
+            if {"name": "language", "type": "slot", "value": language} in v["condition"]
+            and {"name": "channel", "type": "slot", "value": "sms"} in v["condition"]
+        ]
         body = sms["text"].replace("{place}", longest_place).replace("{hub_name}", longest_hub)
         assert segments(body) <= 3, (language, body)
 

@@ -3,6 +3,7 @@ and what only sounds alarming. The gateway side (the reply before anything
 else, during a handoff and after STOP, and the alert) is driven through the
 real gateway in tests/gateway/channels/test_sms.py's way: signed webhooks, Rasa down,
 which a crisis reply must not need."""
+
 from pathlib import Path
 
 import pytest
@@ -59,12 +60,28 @@ CRISES = [
 
 # Ordinary messages that only sound alarming, and questions next to a crisis.
 ORDINARY = [
-    "jag dör av tristess", "jag vill dö av skratt", "this job hunt is killing me", "I'm dying to start working",
-    "hur blir jag sjukskriven?", "kan jag få sjukpenning om jag skadar mig på jobbet", "I hurt my back at work",
-    "slår mig att ingen svarar på Arbetsförmedlingen", "jag vill ha jobb", "how do I get a flat",
-    "brorsan ringde mig idag", "برادرم به من زنگ میزند", "اگر درآمدم از حد تجاوز کند چه میشود",
-    "از کار بیرونم کردند", "I was fired today", "hur söker jag bostad", "دنبال کار هستم", "shaqo ayaan rabaa",
-    "ስራሕ እደሊ", "chefen sparkade mig", "the deadline is killing me", "my phone died",
+    "jag dör av tristess",
+    "jag vill dö av skratt",
+    "this job hunt is killing me",
+    "I'm dying to start working",
+    "hur blir jag sjukskriven?",
+    "kan jag få sjukpenning om jag skadar mig på jobbet",
+    "I hurt my back at work",
+    "slår mig att ingen svarar på Arbetsförmedlingen",
+    "jag vill ha jobb",
+    "how do I get a flat",
+    "brorsan ringde mig idag",
+    "برادرم به من زنگ میزند",
+    "اگر درآمدم از حد تجاوز کند چه میشود",
+    "از کار بیرونم کردند",
+    "I was fired today",
+    "hur söker jag bostad",
+    "دنبال کار هستم",
+    "shaqo ayaan rabaa",
+    "ስራሕ እደሊ",
+    "chefen sparkade mig",
+    "the deadline is killing me",
+    "my phone died",
 ]
 
 
@@ -91,9 +108,13 @@ def test_no_training_example_is_taken_for_a_crisis():
     """False alarms on ordinary messages: thousands of residents' kinds of
     questions in six languages (data/nlu) must not trigger it."""
     root = Path(__file__).resolve().parents[2] / "data" / "nlu"
-    examples = [line[2:] for path in root.glob("*/*.yml")
-                for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]
-                for line in block["examples"].splitlines() if line.startswith("- ")]
+    examples = [
+        line[2:]
+        for path in root.glob("*/*.yml")
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]
+        for line in block["examples"].splitlines()
+        if line.startswith("- ")
+    ]
     alarms = [e for e in examples if crisis.detect(e)]
     assert len(examples) > 5000
     assert len(alarms) <= len(examples) * 0.002, alarms[:20]
@@ -105,19 +126,28 @@ NUMBER = "+46701234599"
 
 
 def send(gateway, settings, body):
-    params = {"From": NUMBER, "To": "+46700000000", "Body": body, "MessageSid": f"SM{abs(hash(body)):032d}"[:34],
-              "NumMedia": "0"}
+    params = {
+        "From": NUMBER,
+        "To": "+46700000000",
+        "Body": body,
+        "MessageSid": f"SM{abs(hash(body)):032d}"[:34],
+        "NumMedia": "0",
+    }
     signature = RequestValidator(settings.twilio_auth_token.get_secret_value()).compute_signature(
-        settings.public_base_url + "/sms/webhook", params)
+        settings.public_base_url + "/sms/webhook", params
+    )
     assert gateway.post("/sms/webhook", data=params, headers={"X-Twilio-Signature": signature}).status_code == 200
     gateway.portal.call(gateway.state.conversations.idle)
 
 
 def replies():
     with session_scope() as session:
-        return [m.body for m in session.query(Message).filter(Message.direction == "out",
-                                                                Message.resident_id.is_not(None))
-                .order_by(Message.id)]
+        return [
+            m.body
+            for m in session.query(Message)
+            .filter(Message.direction == "out", Message.resident_id.is_not(None))
+            .order_by(Message.id)
+        ]
 
 
 def alerts():
@@ -129,8 +159,7 @@ def alerts():
 def add_coordinator(email, role="coordinator", hub_slug=None):
     with session_scope() as session:
         hub = session.query(Hub).filter(Hub.slug == hub_slug).one() if hub_slug else None
-        session.add(Coordinator(name=email, email=email, password_hash="-", role=role, hub=hub,
-                                phone="+46709999999"))
+        session.add(Coordinator(name=email, email=email, password_hash="-", role=role, hub=hub, phone="+46709999999"))
 
 
 def test_a_crisis_gets_112_at_once_without_the_bot_and_the_admins_are_alerted(gateway, settings):

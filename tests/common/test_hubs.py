@@ -30,29 +30,34 @@ def test_the_table_of_real_names_and_misspellings(row):
         assert place.outside
 
 
-@pytest.mark.parametrize("written, place", [
-    ("Hjällbo", "Hjällbo"),
-    ("hjallbo", "Hjällbo"),
-    ("HJÄLLBO", "Hjällbo"),
-    ("hjälbo", "Hjällbo"),
-    ("jag bor i bergsjön", "Bergsjön"),
-    ("bergsjon", "Bergsjön"),
-    ("Biskops", "Biskopsgården"),
-    ("Gårdsten", "Gårdstensberget"),
-    ("kortedala", "Norra Kortedala"),
-    ("Frölunda torg", "Tynnered"),
-    ("lovgardet", "Lövgärdet"),
-    ("Angered centrum", "Angereds centrum"),
-    ("هيالبو", "Hjällbo"),
-    ("بیسکوپسگاردن", "Biskopsgården"),
-    ("ሃመርኩለን", "Hammarkullen"),
-])
+@pytest.mark.parametrize(
+    "written, place",
+    [
+        ("Hjällbo", "Hjällbo"),
+        ("hjallbo", "Hjällbo"),
+        ("HJÄLLBO", "Hjällbo"),
+        ("hjälbo", "Hjällbo"),
+        ("jag bor i bergsjön", "Bergsjön"),
+        ("bergsjon", "Bergsjön"),
+        ("Biskops", "Biskopsgården"),
+        ("Gårdsten", "Gårdstensberget"),
+        ("kortedala", "Norra Kortedala"),
+        ("Frölunda torg", "Tynnered"),
+        ("lovgardet", "Lövgärdet"),
+        ("Angered centrum", "Angereds centrum"),
+        ("هيالبو", "Hjällbo"),
+        ("بیسکوپسگاردن", "Biskopsgården"),
+        ("ሃመርኩለን", "Hammarkullen"),
+    ],
+)
 def test_places_match_despite_case_diacritics_typos_and_script(written, place):
     assert hubs.match_place(written).name == place
 
 
-@pytest.mark.parametrize("written", ["", "ja", "nej", "hej", "tack", "ok", "1", "123", "Paris",
-                                     "jag vill ha jobb", "hjälp", "kära", "asking"])
+@pytest.mark.parametrize(
+    "written",
+    ["", "ja", "nej", "hej", "tack", "ok", "1", "123", "Paris", "jag vill ha jobb", "hjälp", "kära", "asking"],
+)
 def test_ordinary_messages_and_unknown_places_do_not_match(written):
     assert hubs.match_place(written) is None
 
@@ -89,15 +94,18 @@ def test_postal_codes_place_a_resident_only_where_a_source_says():
     assert hubs.match_place("431 39").outside
 
 
-@pytest.mark.parametrize("place, hub", [
-    ("Hjällbo", "hjallbo"),
-    ("Gårdsten", "lovgardet"),  # 2.53 km, against 2.68 km to Hammarkullen
-    ("Rannebergen", "lovgardet"),
-    ("Askim", "tynnered"),
-    ("Södra Kortedala", "hjallbo"),  # 2.03 km, against 2.46 km to Bergsjön
-    ("Eriksbo", "hammarkullen"),
-    ("Backa", "hjallbo"),
-])
+@pytest.mark.parametrize(
+    "place, hub",
+    [
+        ("Hjällbo", "hjallbo"),
+        ("Gårdsten", "lovgardet"),  # 2.53 km, against 2.68 km to Hammarkullen
+        ("Rannebergen", "lovgardet"),
+        ("Askim", "tynnered"),
+        ("Södra Kortedala", "hjallbo"),  # 2.03 km, against 2.46 km to Bergsjön
+        ("Eriksbo", "hammarkullen"),
+        ("Backa", "hjallbo"),
+    ],
+)
 def test_the_nearest_hub_is_chosen_by_great_circle_distance(place, hub):
     assert hubs.nearest_hub(hubs.match_place(place).point).slug == hub
 
@@ -142,7 +150,13 @@ def test_hubs_are_chosen_by_their_number_in_the_list():
 def test_the_data_holds_the_six_goteborg_hubs_and_invents_nothing():
     goteborg = [h for h in D.hubs if h.municipality == "Göteborg"]
     assert {h.slug for h in goteborg} == {
-        "bergsjon", "biskopsgarden", "hammarkullen", "hjallbo", "lovgardet", "tynnered"}
+        "bergsjon",
+        "biskopsgarden",
+        "hammarkullen",
+        "hjallbo",
+        "lovgardet",
+        "tynnered",
+    }
     # Only Bergsjön's address is public (../shared/facts.md); hours and contacts are unknown.
     assert [h.slug for h in D.hubs if h.address] == ["bergsjon"]
     assert not any(h.opening_hours or h.phone or h.email for h in D.hubs)
@@ -183,8 +197,9 @@ def test_sjobo_the_municipality_in_skane_is_outside(written):
     assert hubs.hub_for(place) is None
 
 
-@pytest.mark.parametrize("written", ["Norrby", "norrby", "jag bor i Norrby", "Sjöbo", "sjobo", "jag bor på sjöbo",
-                                     "نوربي", "شوبو"])
+@pytest.mark.parametrize(
+    "written", ["Norrby", "norrby", "jag bor i Norrby", "Sjöbo", "sjobo", "jag bor på sjöbo", "نوربي", "شوبو"]
+)
 def test_a_bare_name_that_many_places_share_asks_with_the_list(written):
     # Norrby and Sjöbo exist in many places (Sjöbo is also a municipality in
     # Skåne): without "Borås" in the message we do not guess; the resident
@@ -192,8 +207,18 @@ def test_a_bare_name_that_many_places_share_asks_with_the_list(written):
     assert hubs.match_place(written) is None
 
 
-@pytest.mark.parametrize("written", ["Norrby Borås", "jag bor i norrby i borås", "I live in Norrby, Borås",
-                                     "ana fi Norrby bi Borås", "ኣብ Borås Norrby እነብር", "نوربي بوروس", "Norrbyhuset"])
+@pytest.mark.parametrize(
+    "written",
+    [
+        "Norrby Borås",
+        "jag bor i norrby i borås",
+        "I live in Norrby, Borås",
+        "ana fi Norrby bi Borås",
+        "ኣብ Borås Norrby እነብር",
+        "نوربي بوروس",
+        "Norrbyhuset",
+    ],
+)
 def test_norrby_with_boras_in_the_message_is_the_boras_outreach_point(written):
     place = hubs.match_place(written)
     assert (place.name, place.municipality) == ("Norrby", "Borås")
@@ -230,7 +255,10 @@ def test_boras_hubs_have_truthful_names():
     for hub in D.hubs:
         assert "på plats" not in hub.name.lower() and "coordinator" not in hub.name.lower()
     assert {h.slug: h.name for h in D.hubs if h.municipality == "Borås"} == {
-        "norrby": "Borås Stad, Norrby", "hassleholmen": "Borås Stad, Hässleholmen", "sjobo": "Borås Stad, Sjöbo"}
+        "norrby": "Borås Stad, Norrby",
+        "hassleholmen": "Borås Stad, Hässleholmen",
+        "sjobo": "Borås Stad, Sjöbo",
+    }
 
 
 def test_the_database_copy_marks_an_unconfirmed_hub_inactive():
@@ -249,15 +277,18 @@ def test_the_database_copy_marks_an_unconfirmed_hub_inactive():
     assert active["sjobo"] is False and active["norrby"] is True and active["bergsjon"] is True
 
 
-@pytest.mark.parametrize("written, place, hub", [
-    ("Hulta", "Hulta", "hassleholmen"),  # the police's area "Hässleholmen/Hulta"
-    ("Hulta torg", "Hulta", "hassleholmen"),
-    ("Brämhult", "Brämhult", None),
-    ("Länsmansgården", "Länsmansgården", "biskopsgarden"),
-    ("Opaltorget", "Opaltorget", "tynnered"),
-    ("Tuve", "Tuve", None),
-    ("Lerum", "Lerum", None),
-])
+@pytest.mark.parametrize(
+    "written, place, hub",
+    [
+        ("Hulta", "Hulta", "hassleholmen"),  # the police's area "Hässleholmen/Hulta"
+        ("Hulta torg", "Hulta", "hassleholmen"),
+        ("Brämhult", "Brämhult", None),
+        ("Länsmansgården", "Länsmansgården", "biskopsgarden"),
+        ("Opaltorget", "Opaltorget", "tynnered"),
+        ("Tuve", "Tuve", None),
+        ("Lerum", "Lerum", None),
+    ],
+)
 def test_the_places_the_review_found_missing_are_recognised(written, place, hub):
     found = hubs.match_place(written)
     assert found.name == place

@@ -3,6 +3,7 @@
 The messages here are written for these tests, not taken from the
 evaluation set (../shared/eval/langid), which measures accuracy instead.
 """
+
 import os
 import subprocess
 import sys
@@ -23,6 +24,7 @@ def confident(text: str) -> str | None:
 
 
 # --- script ---------------------------------------------------------------------
+
 
 def test_ethiopic_script_is_tigrinya():
     assert confident("ሰላም፣ ኣብ ጎተቦርግ ስራሕ እደሊ ኣለኹ") == "ti"
@@ -65,13 +67,17 @@ def test_cyrillic_is_unsupported():
 
 # --- Latin script ------------------------------------------------------------------
 
-@pytest.mark.parametrize("text", [
-    "Merhaba, Göteborg'da iş arıyorum ama bulamadım",  # Turkish
-    "Hola, estoy buscando trabajo en la ciudad",  # Spanish
-    "Szukam pracy w Göteborgu od zaraz",  # Polish, with a Swedish place name
-    "Ez li Göteborgê li kar digerim û alîkarî dixwazim",  # Kurmanji, which lingua does not know
-    "Ich suche seit einem Monat eine Arbeit",  # German
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Merhaba, Göteborg'da iş arıyorum ama bulamadım",  # Turkish
+        "Hola, estoy buscando trabajo en la ciudad",  # Spanish
+        "Szukam pracy w Göteborgu od zaraz",  # Polish, with a Swedish place name
+        "Ez li Göteborgê li kar digerim û alîkarî dixwazim",  # Kurmanji, which lingua does not know
+        "Ich suche seit einem Monat eine Arbeit",  # German
+    ],
+)
 def test_a_clear_sentence_in_an_unsupported_language_is_unsupported(text):
     detection = langid.detect(text)
     assert detection.unsupported and not detection.confident
@@ -111,6 +117,7 @@ def test_no_letters_detects_nothing(text):
 
 # --- decide: the order -------------------------------------------------------------
 
+
 def test_a_chosen_language_wins_over_everything():
     assert langid.decide("jag vill ha jobb", stored="sv", chosen="en") == "en"
     assert langid.decide("English please", stored="sv", chosen="so") == "so"
@@ -129,7 +136,7 @@ def test_an_explicit_request_beats_detection_and_the_stored_language():
 
 def test_a_button_payload_keeps_the_stored_language():
     assert langid.decide("/affirm", stored="so") == "so"
-    assert langid.decide("/choose_language{\"language\": \"x\"}", stored="fa") == "fa"
+    assert langid.decide('/choose_language{"language": "x"}', stored="fa") == "fa"
     assert langid.decide("/affirm", stored=None) == DEFAULT_LANGUAGE
 
 
@@ -181,6 +188,7 @@ def test_a_clearly_unsupported_message_asks_for_the_language():
 
 # --- backends and environments -------------------------------------------------------
 
+
 def test_the_reference_backends_answer_in_supported_languages_only():
     for backend in ("langdetect", "lingua"):
         detection = langid.detect("I am looking for a job in Gothenburg", backend=backend)
@@ -196,33 +204,53 @@ def test_an_unknown_backend_is_refused():
 
 def run_python(code: str, **env: str) -> str:
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True,
-                          text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def test_a_latin_script_language_lingua_knows_is_detected_once_its_row_is_in_the_table(tmp_path):
     # Turkish is unsupported today (above); a row with its lingua code and its letters is all detection needs.
     table = yaml.safe_load(languages.TABLE.read_text(encoding="utf-8"))
-    table["languages"].append({"code": "tr", "name": "Turkish", "endonym": "Türkçe", "script": "latin",
-                               "lingua": "tr", "letters": "çğıöşüâî", "choose": ["türkçe"]})
+    table["languages"].append(
+        {
+            "code": "tr",
+            "name": "Turkish",
+            "endonym": "Türkçe",
+            "script": "latin",
+            "lingua": "tr",
+            "letters": "çğıöşüâî",
+            "choose": ["türkçe"],
+        }
+    )
     path = tmp_path / "languages.yml"
     path.write_text(yaml.safe_dump(table, allow_unicode=True), encoding="utf-8")
-    code = ("from common import langid; print(langid.decide(\"Merhaba, Göteborg'da iş arıyorum ama bulamadım\", 'sv'), "
-            "langid.decide('Hej, jag söker jobb och behöver hjälp med mitt CV', 'tr'), "
-            "langid.detect('Ich suche seit einem Monat eine Arbeit').unsupported)")
+    code = (
+        "from common import langid; print(langid.decide(\"Merhaba, Göteborg'da iş arıyorum ama bulamadım\", 'sv'), "
+        "langid.decide('Hej, jag söker jobb och behöver hjälp med mitt CV', 'tr'), "
+        "langid.detect('Ich suche seit einem Monat eine Arbeit').unsupported)"
+    )
     assert run_python(code, LANGUAGES_FILE=str(path)) == "tr sv True"
 
 
 def test_the_default_backend_comes_from_the_environment():
     assert run_python("from common import langid; print(langid.BACKEND)", LANGID_BACKEND="lingua") == "lingua"
     environment = {k: v for k, v in os.environ.items() if k != "LANGID_BACKEND"}
-    out = subprocess.run([sys.executable, "-c", "from common import langid; print(langid.BACKEND)"], cwd=ROOT,
-                         env={**environment, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "from common import langid; print(langid.BACKEND)"],
+        cwd=ROOT,
+        env={**environment, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "hubguide"
 
 
 def test_the_module_imports_nothing_from_either_stack():
-    code = ("import sys; from common import langid; langid.decide('jag vill ha jobb', None); "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'rasa', 'fastapi', 'sqlalchemy', 'pydantic', 'pydantic_settings', 'tensorflow', 'twilio'}))")
+    code = (
+        "import sys; from common import langid; langid.decide('jag vill ha jobb', None); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'rasa', 'fastapi', 'sqlalchemy', 'pydantic', 'pydantic_settings', 'tensorflow', 'twilio'}))"
+    )
     assert run_python(code) == "[]"

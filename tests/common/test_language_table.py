@@ -12,6 +12,7 @@ language we speak. After adding a row, run
 and the failure is the checklist of what is left. A made-up language, added
 through ``$LANGUAGES_FILE``, gets that checklist instead of a crash.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,11 +45,17 @@ def _yaml(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
-RESPONSES = {name: variants for path in sorted((ROOT / "domain").glob("*.yml"))
-             for name, variants in (_yaml(path).get("responses") or {}).items()}
+RESPONSES = {
+    name: variants
+    for path in sorted((ROOT / "domain").glob("*.yml"))
+    for name, variants in (_yaml(path).get("responses") or {}).items()
+}
 TITLES = _yaml(ROOT / "data" / "titles.yml")
-STORIES = [story["story"] for path in sorted((ROOT / "tests" / "stories").glob("*.yml"))
-           for story in _yaml(path).get("stories") or ()]
+STORIES = [
+    story["story"]
+    for path in sorted((ROOT / "tests" / "stories").glob("*.yml"))
+    for story in _yaml(path).get("stories") or ()
+]
 
 
 def _some(names) -> str:
@@ -71,14 +78,20 @@ def row_gaps(lang: Language) -> list[str]:
         gaps.append(f"{TABLE}: sms (the encoding its SMS need) is {lang.sms!r}, not GSM-7 or UCS-2")
     if not lang.choose:
         gaps.append(f"{TABLE}: no words that choose it (choose)")
-    gaps += [f"{TABLE}: {word!r} chooses {explicit_choice(word)}, not {lang.code}"
-             for word in lang.choose if explicit_choice(word) != lang.code]
+    gaps += [
+        f"{TABLE}: {word!r} chooses {explicit_choice(word)}, not {lang.code}"
+        for word in lang.choose
+        if explicit_choice(word) != lang.code
+    ]
     for kind in keywords.KINDS:
         words = getattr(lang, kind)
         if not words:
             gaps.append(f"{TABLE}: no {kind.upper()} keywords ({kind})")
-        gaps += [f"{TABLE}: the {kind} keyword {word!r} is read as {keywords.match(word)}"
-                 for word in words if (keywords.match(word) or ("",))[0] != kind]
+        gaps += [
+            f"{TABLE}: the {kind} keyword {word!r} is read as {keywords.match(word)}"
+            for word in words
+            if (keywords.match(word) or ("",))[0] != kind
+        ]
     return gaps
 
 
@@ -92,13 +105,16 @@ def detection_gaps(lang: Language) -> list[str]:
         gaps.append(f"{TABLE}: langdetect knows no {lang.langdetect!r} (null where it lacks the language)")
     found = langid.detect(lang.sample)
     if lang.sample and not (found.confident and found.language == lang.code):
-        how = {"latin": "Latin script goes to lingua, restricted to the rows with a lingua code"
-                        + ("" if lang.lingua else ", and this row has none"),
-               "arabic": "Arabic script goes to letter scores that tell only Arabic from Persian"}.get(
-            lang.script, "a script names its language only when no other row is written in it")
-        gaps.append(f"detection (common/langid.py): its sample {lang.sample!r} reads as "
-                    f"{found.language or found.other or 'nothing'} ({found.confidence:.2f}), not confidently "
-                    f"{lang.code}; {how}")
+        how = {
+            "latin": "Latin script goes to lingua, restricted to the rows with a lingua code"
+            + ("" if lang.lingua else ", and this row has none"),
+            "arabic": "Arabic script goes to letter scores that tell only Arabic from Persian",
+        }.get(lang.script, "a script names its language only when no other row is written in it")
+        gaps.append(
+            f"detection (common/langid.py): its sample {lang.sample!r} reads as "
+            f"{found.language or found.other or 'nothing'} ({found.confidence:.2f}), not confidently "
+            f"{lang.code}; {how}"
+        )
     return gaps
 
 
@@ -124,11 +140,15 @@ def response_gaps(lang: Language) -> list[str]:
                 encoding.add(name)
     gaps = []
     if missing:
-        gaps.append(f"domain/: {len(missing)} responses without one {lang.code} variant per channel (sms, web): "
-                    f"{_some(missing)}; {_translate(lang.code)}")
+        gaps.append(
+            f"domain/: {len(missing)} responses without one {lang.code} variant per channel (sms, web): "
+            f"{_some(missing)}; {_translate(lang.code)}"
+        )
     if swedish:
-        gaps.append(f"domain/: {len(swedish)} responses still say the Swedish in {lang.code}: {_some(swedish)}; "
-                    f"{_translate(lang.code)}")
+        gaps.append(
+            f"domain/: {len(swedish)} responses still say the Swedish in {lang.code}: {_some(swedish)}; "
+            f"{_translate(lang.code)}"
+        )
     if encoding:
         gaps.append(f"domain/: {len(encoding)} SMS responses in {lang.code} are not {lang.sms}: {_some(encoding)}")
     return gaps
@@ -138,12 +158,19 @@ def text_gaps(lang: Language) -> list[str]:
     """The gateway's own texts (common/texts.py): the ones residents read."""
     resident = {key: by_language for key, by_language in texts.TEXTS.items() if key not in texts.UNTRANSLATED}
     missing = [key for key, by_language in resident.items() if lang.code not in by_language]
-    encoding = [key for key, by_language in resident.items() if lang.code in by_language and lang.sms
-                and not key.startswith("web_") and units(by_language[lang.code])[1] != lang.sms]
+    encoding = [
+        key
+        for key, by_language in resident.items()
+        if lang.code in by_language
+        and lang.sms
+        and not key.startswith("web_")
+        and units(by_language[lang.code])[1] != lang.sms
+    ]
     gaps = []
     if missing:
-        gaps.append(f"common/texts.py: {len(missing)} texts without {lang.code}: {_some(missing)}; "
-                    f"{_translate(lang.code)}")
+        gaps.append(
+            f"common/texts.py: {len(missing)} texts without {lang.code}: {_some(missing)}; {_translate(lang.code)}"
+        )
     if encoding:
         gaps.append(f"common/texts.py: {len(encoding)} SMS texts in {lang.code} are not {lang.sms}: {_some(encoding)}")
     return gaps
@@ -151,9 +178,13 @@ def text_gaps(lang: Language) -> list[str]:
 
 def nlu_intents(language: str) -> dict[str, dict[str, list[str]]]:
     """Topic file -> intent -> examples, for one language."""
-    return {path.stem: {block["intent"]: [line[2:] for line in block["examples"].splitlines()
-                                          if line.startswith("- ")] for block in _yaml(path)["nlu"]}
-            for path in sorted((ROOT / "data" / "nlu" / language).glob("*.yml"))}
+    return {
+        path.stem: {
+            block["intent"]: [line[2:] for line in block["examples"].splitlines() if line.startswith("- ")]
+            for block in _yaml(path)["nlu"]
+        }
+        for path in sorted((ROOT / "data" / "nlu" / language).glob("*.yml"))
+    }
 
 
 def nlu_gaps(lang: Language) -> list[str]:
@@ -161,8 +192,10 @@ def nlu_gaps(lang: Language) -> list[str]:
     reference = nlu_intents(DEFAULT_LANGUAGE)
     mine = nlu_intents(lang.code)
     if not mine:
-        return [f"{where}: no examples; the same topic files as data/nlu/{DEFAULT_LANGUAGE}/ ({_some(reference)}), "
-                f"at least {MIN_EXAMPLES} examples per intent"]
+        return [
+            f"{where}: no examples; the same topic files as data/nlu/{DEFAULT_LANGUAGE}/ ({_some(reference)}), "
+            f"at least {MIN_EXAMPLES} examples per intent"
+        ]
     gaps = [f"{where}{topic}.yml: missing" for topic in reference if topic not in mine]
     examples = {intent: found for topic in mine.values() for intent, found in topic.items()}
     wanted = {intent for topic in reference.values() for intent in topic}
@@ -186,7 +219,7 @@ def other_gaps(lang: Language) -> list[str]:
     if not (ROOT / "eval" / "dev" / f"{lang.code}.tsv").is_file():
         gaps.append(f"eval/dev/{lang.code}.tsv: no real questions (eval/dev/README.md)")
     if not any(part in story for part in lang.name.split("/") if part for story in STORIES):
-        gaps.append(f"tests/stories/: no test story named for {lang.name or lang.code} (\"..., {lang.name}\")")
+        gaps.append(f'tests/stories/: no test story named for {lang.name or lang.code} ("..., {lang.name}")')
     menu = render([BotReply(*texts.language_menu())])[0]
     if segments(menu) > SMS_SEGMENTS:
         gaps.append(f"language menu (common/texts.py): {segments(menu)} SMS segments, more than {SMS_SEGMENTS}")
@@ -196,8 +229,14 @@ def other_gaps(lang: Language) -> list[str]:
 def checklist(code: str) -> list[str]:
     """What the language ``code`` of the table still lacks, one item per place."""
     lang = LANGUAGES[code]
-    return [*row_gaps(lang), *detection_gaps(lang), *response_gaps(lang), *text_gaps(lang), *nlu_gaps(lang),
-            *other_gaps(lang)]
+    return [
+        *row_gaps(lang),
+        *detection_gaps(lang),
+        *response_gaps(lang),
+        *text_gaps(lang),
+        *nlu_gaps(lang),
+        *other_gaps(lang),
+    ]
 
 
 @pytest.mark.parametrize("code", list(LANGUAGES))
@@ -208,8 +247,15 @@ def test_every_language_of_the_table_has_everything_it_needs(code):
 
 # --- a made-up language --------------------------------------------------------------------
 
-XX = {"code": "xx", "name": "Examplish", "endonym": "Eksamplu", "direction": "rtl", "script": "latin",
-      "choose": ["eksamplu", "examplish"], "sample": "blorf zintak kovaru plim"}
+XX = {
+    "code": "xx",
+    "name": "Examplish",
+    "endonym": "Eksamplu",
+    "direction": "rtl",
+    "script": "latin",
+    "choose": ["eksamplu", "examplish"],
+    "sample": "blorf zintak kovaru plim",
+}
 
 
 def table_with(tmp_path: Path, *rows: dict) -> Path:
@@ -230,14 +276,17 @@ def test_load_reads_a_new_row_and_leaves_what_it_lacks_empty(tmp_path):
     assert {code: table[code] for code in LANGUAGES} == LANGUAGES
 
 
-@pytest.mark.parametrize("row, complaint", [
-    ({"name": "No code"}, "a row without a code"),
-    ({**XX, "code": False}, "a row without a code"),  # YAML reads a bare `no` (Norwegian) as false
-    ({**XX, "stpo": ["stopp"]}, "unknown fields ['stpo']"),
-    ({**XX, "stop": "stopp"}, "stop is 'stopp'; write it as text, in quotes, as a list"),
-    ({**XX, "choose": ["eksamplu", True]}, "choose is ['eksamplu', True]"),
-    ({**XX, "code": "sv"}, "two rows for 'sv'"),
-])
+@pytest.mark.parametrize(
+    "row, complaint",
+    [
+        ({"name": "No code"}, "a row without a code"),
+        ({**XX, "code": False}, "a row without a code"),  # YAML reads a bare `no` (Norwegian) as false
+        ({**XX, "stpo": ["stopp"]}, "unknown fields ['stpo']"),
+        ({**XX, "stop": "stopp"}, "stop is 'stopp'; write it as text, in quotes, as a list"),
+        ({**XX, "choose": ["eksamplu", True]}, "choose is ['eksamplu', True]"),
+        ({**XX, "code": "sv"}, "two rows for 'sv'"),
+    ],
+)
 def test_a_row_the_table_cannot_read_is_refused_saying_why(tmp_path, row, complaint):
     with pytest.raises(ValueError, match="languages.yml") as error:
         languages.load(table_with(tmp_path, row))
@@ -277,11 +326,22 @@ def test_a_made_up_language_gets_a_checklist_not_a_crash(tmp_path):
     assert found["keyword"] == ["stop", "sv"] and found["apology"]
     # What it still lacks, place by place; the languages we speak lack nothing new.
     items = "\n".join(found["checklist"])
-    for expected in ["no STOP keywords", "no START keywords", "no HELP keywords", "sms (the encoding",
-                     "detection (common/langid.py): its sample 'blorf zintak kovaru plim' reads as",
-                     "domain/: ", " responses without one xx variant per channel", "locale/xx/LC_MESSAGES",
-                     "common/texts.py: ", " texts without xx", "data/nlu/xx/: no examples",
-                     "data/titles.yml: ", "common/crisis.py: no xx crisis patterns for suicide, violence",
-                     "eval/dev/xx.tsv", "tests/stories/: no test story named for Examplish"]:
+    for expected in [
+        "no STOP keywords",
+        "no START keywords",
+        "no HELP keywords",
+        "sms (the encoding",
+        "detection (common/langid.py): its sample 'blorf zintak kovaru plim' reads as",
+        "domain/: ",
+        " responses without one xx variant per channel",
+        "locale/xx/LC_MESSAGES",
+        "common/texts.py: ",
+        " texts without xx",
+        "data/nlu/xx/: no examples",
+        "data/titles.yml: ",
+        "common/crisis.py: no xx crisis patterns for suicide, violence",
+        "eval/dev/xx.tsv",
+        "tests/stories/: no test story named for Examplish",
+    ]:
         assert expected in items, f"{expected!r} not in the checklist:\n{items}"
     assert found["others"] == {code: [] for code in LANGUAGES}

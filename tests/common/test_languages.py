@@ -59,14 +59,17 @@ def test_detection_never_names_an_unsupported_language():
     assert langid.detect("🙂🙂").language is None
 
 
-@pytest.mark.parametrize("a, b", [
-    ("مساعدة", "مساعده"),  # taa marbuta written as haa
-    ("أريد", "اريد"),  # hamza on alef left out
-    ("مرحباً", "مرحبا"),  # vowel mark
-    ("كار", "کار"),  # Arabic kaf in a Persian word
-    ("مي\u200cخواهم", "مي خواهم"),  # zero-width non-joiner
-    ("HJÄLP", "hjalp"),
-])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("مساعدة", "مساعده"),  # taa marbuta written as haa
+        ("أريد", "اريد"),  # hamza on alef left out
+        ("مرحباً", "مرحبا"),  # vowel mark
+        ("كار", "کار"),  # Arabic kaf in a Persian word
+        ("مي\u200cخواهم", "مي خواهم"),  # zero-width non-joiner
+        ("HJÄLP", "hjalp"),
+    ],
+)
 def test_fold_makes_residents_spelling_variants_alike(a, b):
     assert languages.fold(a) == languages.fold(b)
 
@@ -76,15 +79,18 @@ def test_fold_keeps_words_that_differ_apart():
     assert languages.fold("jobb") != languages.fold("job")
 
 
-@pytest.mark.parametrize("latin, native", [
-    ("shughl", "شغل"),  # work, Arabic in Latin letters
-    ("mat3am", "مطعم"),  # digits for letters: 3 is ع
-    ("madrase", "مدرسة"),  # vowels written in Latin letters, left out in Arabic
-    ("7ki", "حكي"),  # 7 is ح
-    ("tabib", "طبيب"),  # t for ط: ت and ط sound alike
-    ("mikham", "میخوام"),  # Persian in Latin letters
-    ("kar", "كار"),  # either kaf
-])
+@pytest.mark.parametrize(
+    "latin, native",
+    [
+        ("shughl", "شغل"),  # work, Arabic in Latin letters
+        ("mat3am", "مطعم"),  # digits for letters: 3 is ع
+        ("madrase", "مدرسة"),  # vowels written in Latin letters, left out in Arabic
+        ("7ki", "حكي"),  # 7 is ح
+        ("tabib", "طبيب"),  # t for ط: ت and ط sound alike
+        ("mikham", "میخوام"),  # Persian in Latin letters
+        ("kar", "كار"),  # either kaf
+    ],
+)
 def test_skeleton_makes_a_word_in_latin_letters_and_in_its_own_alike(latin, native):
     assert languages.skeleton(latin) == languages.skeleton(native) != ""
 

@@ -1,5 +1,6 @@
 """Personal data in residents' messages is masked before the text reaches Rasa
 or a log line (common.redact); ordinary numbers residents write are kept."""
+
 import re
 
 import pytest
@@ -76,21 +77,69 @@ MASKED = [
 # What residents write that is not personal data: postal codes, amounts, years,
 # ages, the hub menu's numbers, times, dates, public numbers.
 ORDINARY = [
-    "1", "2", "9", "2.", "3)", "10",
-    "415 05", "41505", "mitt postnummer är 424 37", "postnummer 424 65 Angered", "SE-415 05 Göteborg",
-    "my postcode is 41830", "الرمز البريدي ٤١٥ ٠٥", "کدپستی من ۴۲۴ ۳۷ است", "lambarka boostada waa 42437",
+    "1",
+    "2",
+    "9",
+    "2.",
+    "3)",
+    "10",
+    "415 05",
+    "41505",
+    "mitt postnummer är 424 37",
+    "postnummer 424 65 Angered",
+    "SE-415 05 Göteborg",
+    "my postcode is 41830",
+    "الرمز البريدي ٤١٥ ٠٥",
+    "کدپستی من ۴۲۴ ۳۷ است",
+    "lambarka boostada waa 42437",
     "ፖስታ ኮድ 415 05",
-    "15 000 kr", "hyran är 8 500 kr i månaden", "1 500 000 kronor", "12000 SEK", "2.500 kr", "$300",
-    "jag tjänar 25 000 - 30 000 kr", "۲۰۰۰۰ کرون", "٣٠٠٠ كرون", "lacag 5000 kr",
-    "2024", "född 1985", "2019-2024", "sedan 2015 2018", "I came to Sweden in 2016",
-    "jag är 34 år", "barn 3, 5 och 12 år", "I have 2 children aged 4 and 7", "waxaan ahay 34 sano",
-    "ዕድመይ 34 እዩ", "عمري ٣٥ سنة", "سنم ۴۲ سال است",
-    "13.30", "kl 08.30-16.00", "08:00 - 17:00", "9-17", "öppet 10-18 mån-fre", "at 13:30 tomorrow",
-    "12/05/2024", "05/12/2024", "2024-05-12", "05-12-2024", "1/1", "den 3 mars",
-    "1177", "ring 112", "polisen 114 14", "Buss 16, spårvagn 11", "Hjällbogatan 12", "Rymdtorget 6 lgh 1102",
-    "Kör linje 6 och 11 till Hjällbo", "jag har ansökt om 3 jobb 2 veckor sedan",
-    "ett nummer som inte klarar Luhn: 811228-9875", "4111 1111 1111 1112", "850709-9806",
-    "ordernummer 123456", "1 2 3 4 5",
+    "15 000 kr",
+    "hyran är 8 500 kr i månaden",
+    "1 500 000 kronor",
+    "12000 SEK",
+    "2.500 kr",
+    "$300",
+    "jag tjänar 25 000 - 30 000 kr",
+    "۲۰۰۰۰ کرون",
+    "٣٠٠٠ كرون",
+    "lacag 5000 kr",
+    "2024",
+    "född 1985",
+    "2019-2024",
+    "sedan 2015 2018",
+    "I came to Sweden in 2016",
+    "jag är 34 år",
+    "barn 3, 5 och 12 år",
+    "I have 2 children aged 4 and 7",
+    "waxaan ahay 34 sano",
+    "ዕድመይ 34 እዩ",
+    "عمري ٣٥ سنة",
+    "سنم ۴۲ سال است",
+    "13.30",
+    "kl 08.30-16.00",
+    "08:00 - 17:00",
+    "9-17",
+    "öppet 10-18 mån-fre",
+    "at 13:30 tomorrow",
+    "12/05/2024",
+    "05/12/2024",
+    "2024-05-12",
+    "05-12-2024",
+    "1/1",
+    "den 3 mars",
+    "1177",
+    "ring 112",
+    "polisen 114 14",
+    "Buss 16, spårvagn 11",
+    "Hjällbogatan 12",
+    "Rymdtorget 6 lgh 1102",
+    "Kör linje 6 och 11 till Hjällbo",
+    "jag har ansökt om 3 jobb 2 veckor sedan",
+    "ett nummer som inte klarar Luhn: 811228-9875",
+    "4111 1111 1111 1112",
+    "850709-9806",
+    "ordernummer 123456",
+    "1 2 3 4 5",
 ]
 
 
@@ -105,11 +154,15 @@ def test_ordinary_numbers_are_kept(message):
 
 
 def test_every_kind_in_one_message_and_no_digit_of_them_left():
-    message = ("Hej! Jag heter Amina, personnummer 19850709-9805, mobil 070-123 45 67 eller +46 73 123 45 67, "
-               "mejl amina@example.org, kort 4111 1111 1111 1111. Jag bor på 424 37 sedan 2019.")
+    message = (
+        "Hej! Jag heter Amina, personnummer 19850709-9805, mobil 070-123 45 67 eller +46 73 123 45 67, "
+        "mejl amina@example.org, kort 4111 1111 1111 1111. Jag bor på 424 37 sedan 2019."
+    )
     masked = redact(message)
-    assert masked == (f"Hej! Jag heter Amina, personnummer {PERSONAL_NUMBER}, mobil {PHONE} eller {PHONE}, "
-                      f"mejl {EMAIL}, kort {CARD}. Jag bor på 424 37 sedan 2019.")
+    assert masked == (
+        f"Hej! Jag heter Amina, personnummer {PERSONAL_NUMBER}, mobil {PHONE} eller {PHONE}, "
+        f"mejl {EMAIL}, kort {CARD}. Jag bor på 424 37 sedan 2019."
+    )
 
 
 def test_numbers_side_by_side_are_each_masked():
@@ -125,8 +178,9 @@ def test_tokens_hold_no_digit_so_masking_twice_changes_nothing():
 
 def test_twilios_error_text_loses_the_number():
     error = "twilio 400 21211: Unable to create record: The 'To' number +46701234567 is not a valid phone number."
-    assert redact(error) == (f"twilio 400 21211: Unable to create record: The 'To' number {PHONE} "
-                             "is not a valid phone number.")
+    assert redact(error) == (
+        f"twilio 400 21211: Unable to create record: The 'To' number {PHONE} is not a valid phone number."
+    )
 
 
 def test_empty_and_digitless_text_is_returned_as_is():

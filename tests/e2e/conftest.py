@@ -1,6 +1,7 @@
 """One real stack for the end-to-end tests: the Rasa server with the trained
 model, the action server and the gateway, on free ports, with their own data
 directory. Started once per test session (the Rasa server takes 20-60 s)."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,12 +21,16 @@ def stack(tmp_path_factory):
     data = tmp_path_factory.mktemp("stack")
     gateway_port = free_port()
     settings = Settings(
-        _env_file=None, app_env="test", data_dir=data,
+        _env_file=None,
+        app_env="test",
+        data_dir=data,
         database_url=f"sqlite:///{data / 'hubguide.db'}",
-        public_base_url=f"http://127.0.0.1:{gateway_port}", twilio_account_sid="",
+        public_base_url=f"http://127.0.0.1:{gateway_port}",
+        twilio_account_sid="",
     )
-    running = Stack(settings, rasa_port=free_port(), action_port=free_port(), gateway_port=gateway_port,
-                    log_dir=data / "logs")
+    running = Stack(
+        settings, rasa_port=free_port(), action_port=free_port(), gateway_port=gateway_port, log_dir=data / "logs"
+    )
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DATABASE_URL", settings.sqlalchemy_url)
         reset_caches()

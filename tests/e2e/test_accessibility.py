@@ -8,6 +8,7 @@ The real gateway runs in process (uvicorn in a thread) with a Rasa stand-in, so
 no trained model is needed; nothing leaves 127.0.0.1. Needs /usr/bin/chromium
 and node_modules/axe-core (`make setup` installs it from package-lock.json).
 """
+
 from __future__ import annotations
 
 import re
@@ -37,16 +38,26 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 if not CHROMIUM.exists():
-    pytest.skip("no /usr/bin/chromium: `apt-get install chromium` to run the accessibility tests",
-                allow_module_level=True)
+    pytest.skip(
+        "no /usr/bin/chromium: `apt-get install chromium` to run the accessibility tests", allow_module_level=True
+    )
 if not AXE.exists():
-    pytest.skip("no node_modules/axe-core: `make setup` (npm ci) installs it from package-lock.json",
-                allow_module_level=True)
+    pytest.skip(
+        "no node_modules/axe-core: `make setup` (npm ci) installs it from package-lock.json", allow_module_level=True
+    )
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect = sync_api.expect
 
@@ -82,6 +93,7 @@ def assert_accessible(page, what: str, exempt: dict[str, str] | None = None) -> 
 
 # --- the gateway, with a stand-in for Rasa --------------------------------------------------
 
+
 class Bot(CannedRasa):
     """The Rasa stand-in, answering in the language the web chat sends with each message: a
     greeting, a handoff to Hjällbo when asked for a coordinator, and otherwise the language
@@ -111,15 +123,45 @@ def seed() -> dict[str, int]:
     with session_scope() as session:
         flagged = session.get(Handoff, crisis)
         flagged.crisis = "suicide"
-        session.add(Message(resident_id=flagged.resident_id, handoff_id=crisis, direction="in", channel="sms",
-                            sender="resident", body="jag orkar inte mer", status="to_coordinator", language="sv"))
-        session.add(Message(resident_id=flagged.resident_id, handoff_id=crisis, direction="out", channel="sms",
-                            sender="system", body=text("crisis_suicide", "sv"), status="failed",
-                            error="30003 Unreachable destination handset", language="sv"))
+        session.add(
+            Message(
+                resident_id=flagged.resident_id,
+                handoff_id=crisis,
+                direction="in",
+                channel="sms",
+                sender="resident",
+                body="jag orkar inte mer",
+                status="to_coordinator",
+                language="sv",
+            )
+        )
+        session.add(
+            Message(
+                resident_id=flagged.resident_id,
+                handoff_id=crisis,
+                direction="out",
+                channel="sms",
+                sender="system",
+                body=text("crisis_suicide", "sv"),
+                status="failed",
+                error="30003 Unreachable destination handset",
+                language="sv",
+            )
+        )
         tigrinya = session.get(Handoff, web)
         menu, buttons = language_menu()
-        session.add(Message(resident_id=tigrinya.resident_id, direction="out", channel="web", sender="bot",
-                            body=menu, status="sent", language="ti", extra={"buttons": buttons}))
+        session.add(
+            Message(
+                resident_id=tigrinya.resident_id,
+                direction="out",
+                channel="web",
+                sender="bot",
+                body=menu,
+                status="sent",
+                language="ti",
+                extra={"buttons": buttons},
+            )
+        )
         done = session.get(Handoff, closed)
         done.status, done.outcome, done.closed_at = "closed", "work", utcnow() + timedelta(minutes=5)
     return {"arabic": arabic, "crisis": crisis, "web": web, "closed": closed}
@@ -130,17 +172,29 @@ def gateway(tmp_path_factory):
     """The real gateway on a free port with its own database, seeded; yields its URL and the seeded ids."""
     data, port = tmp_path_factory.mktemp("a11y"), free_port()
     with pytest.MonkeyPatch.context() as env:
-        for name, value in {"APP_ENV": "test", "DATA_DIR": str(data), "DATABASE_URL": f"sqlite:///{data / 'hub.db'}",
-                            "RASA_URL": f"http://127.0.0.1:{free_port()}", "TWILIO_ACCOUNT_SID": "",
-                            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}.items():
+        for name, value in {
+            "APP_ENV": "test",
+            "DATA_DIR": str(data),
+            "DATABASE_URL": f"sqlite:///{data / 'hub.db'}",
+            "RASA_URL": f"http://127.0.0.1:{free_port()}",
+            "TWILIO_ACCOUNT_SID": "",
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        }.items():
             env.setenv(name, value)
         # Cheap argon2 parameters, as tests/gateway/inbox/conftest.py's quick_hashes.
         env.setattr(security, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
         reset_caches()
         db.migrate()
         settings = get_settings()
-        server = uvicorn.Server(uvicorn.Config(create_app(settings, build(settings, rasa=Bot())), host="127.0.0.1",
-                                               port=port, log_level="warning", timeout_graceful_shutdown=2))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(settings, build(settings, rasa=Bot())),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                timeout_graceful_shutdown=2,
+            )
+        )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         wait_for(lambda: server.started, timeout=60, what="the gateway to start")
@@ -194,8 +248,10 @@ def signed_in(browser, gateway):
 def test_the_check_reports_violations_and_exempts_only_the_named_rule_inside_the_named_element(browser, gateway):
     page = new_page(browser, gateway[0])
     try:
-        page.set_content('<!doctype html><html lang="en"><title>t</title><main><img src="a.png">'
-                         '<div id="widget"><img src="b.png"><input></div></main></html>')
+        page.set_content(
+            '<!doctype html><html lang="en"><title>t</title><main><img src="a.png">'
+            '<div id="widget"><img src="b.png"><input></div></main></html>'
+        )
         assert [line.split(" ")[0] for line in violations(page)] == ["image-alt", "label"]
         image, label = violations(page, {"image-alt": "#widget"})
         assert "a.png" in image and "b.png" not in image and label.startswith("label (critical)")
@@ -217,8 +273,11 @@ PAGES = {
     "error-not-found": "/inbox/handoffs/999999",
 }
 ADMIN_PAGES = {"coordinators": "/inbox/admin/coordinators", "hubs": "/inbox/admin/hubs"}
-CASES = ([("admin", name) for name in {**PAGES, **ADMIN_PAGES}]
-         + [("coordinator", name) for name in PAGES] + [("coordinator", "error-not-allowed")])
+CASES = (
+    [("admin", name) for name in {**PAGES, **ADMIN_PAGES}]
+    + [("coordinator", name) for name in PAGES]
+    + [("coordinator", "error-not-allowed")]
+)
 
 
 @pytest.mark.parametrize(("role", "name"), CASES, ids=[f"{role}-{name}" for role, name in CASES])
@@ -261,6 +320,7 @@ def test_a_new_account_with_its_one_time_password_has_no_wcag_violations(signed_
 
 # --- what axe cannot check: the keyboard, languages, live updates ---------------------------
 
+
 def tab_to(page, selector: str, presses: int = 40) -> None:
     """Press Tab until the element has focus, and check that its focus is visible."""
     target = page.locator(selector)
@@ -269,8 +329,9 @@ def tab_to(page, selector: str, presses: int = 40) -> None:
         if target.evaluate("e => e === document.activeElement"):
             outline = target.evaluate("e => [getComputedStyle(e).outlineStyle, getComputedStyle(e).outlineWidth]")
             # Chromium's own ring ("auto", 1px) is thin; WCAG 2.4.7 wants focus plain to see.
-            assert outline[0] == "solid" and float(outline[1].removesuffix("px")) >= 2, \
+            assert outline[0] == "solid" and float(outline[1].removesuffix("px")) >= 2, (
                 f"no visible focus on {selector}: {outline}"
+            )
             return
     pytest.fail(f"{presses} presses of Tab never reached {selector}")
 
@@ -306,7 +367,8 @@ def test_a_reply_is_sent_with_tab_and_enter_alone_past_a_skip_link(browser, gate
         page.keyboard.press("Enter")
         expect(page.locator("main .notice")).to_have_text("Your reply is on its way to the resident.")
         expect(page.locator("#conversation li.msg-coordinator .body").last).to_have_text(
-            "مرحبا، تعال إلى المركز غدا الساعة 10.")
+            "مرحبا، تعال إلى المركز غدا الساعة 10."
+        )
     finally:
         page.context.close()
 
@@ -359,7 +421,8 @@ def test_web_chat_has_no_wcag_violations_open_and_with_a_conversation(browser, g
     try:
         page.goto(f"/?lang={language}")
         expect(page.locator(".rw-response .rw-message-text").first).to_have_text(
-            text("opted_in", language), timeout=BOT_SECONDS * 1000)
+            text("opted_in", language), timeout=BOT_SECONDS * 1000
+        )
         assert_accessible(page, f"the web chat in {language}, open", WIDGET_EXEMPT)
 
         question = page.get_by_role("textbox", name=text("web_hint", language))

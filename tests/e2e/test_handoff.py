@@ -6,6 +6,7 @@ event; while it is open the bot is silent and the resident's words wait in the
 inbox; the coordinator's reply reaches the resident on their own channel (SMS,
 or the web chat's socket.io); after close the resident gets the goodbye and
 the bot answers again. Coordinators sign in over HTTP like a browser."""
+
 from __future__ import annotations
 
 import uuid
@@ -35,8 +36,9 @@ class Inbox:
     def __init__(self, stack, hub: str, phone: str | None = None) -> None:
         self.email = f"{hub}-{uuid.uuid4().hex[:8]}@hub.example"
         with session_scope() as session:
-            coordinator, _ = accounts.create_coordinator(session, name=f"Coordinator {hub}", email=self.email,
-                                                         hub=hub, phone=phone, password=PASSWORD)
+            coordinator, _ = accounts.create_coordinator(
+                session, name=f"Coordinator {hub}", email=self.email, hub=hub, phone=phone, password=PASSWORD
+            )
             self.id = coordinator.id
         self.http = httpx.Client(base_url=stack.gateway_url, timeout=30)
         assert sign_in(self.http, self.email, PASSWORD).status_code == 303
@@ -56,36 +58,68 @@ class Inbox:
 
     def alerts(self) -> list[tuple[int, str, str]]:
         with session_scope() as session:
-            return [tuple(row) for row in session.execute(
-                select(Message.handoff_id, Message.body, Message.status)
-                .where(Message.coordinator_id == self.id, Message.sender == "system").order_by(Message.id))]
+            return [
+                tuple(row)
+                for row in session.execute(
+                    select(Message.handoff_id, Message.body, Message.status)
+                    .where(Message.coordinator_id == self.id, Message.sender == "system")
+                    .order_by(Message.id)
+                )
+            ]
 
 
 @pytest.fixture(scope="module")
 def inboxes(stack):
-    return {"hjallbo": Inbox(stack, "hjallbo", phone="+46709990101"),
-            "bergsjon": Inbox(stack, "bergsjon", phone="+46709990102")}
+    return {
+        "hjallbo": Inbox(stack, "hjallbo", phone="+46709990101"),
+        "bergsjon": Inbox(stack, "bergsjon", phone="+46709990102"),
+    }
 
 
 def handoff_of(address: str) -> Handoff:
     with session_scope() as session:
-        return session.scalars(select(Handoff).join(Resident).where(Resident.address == address)
-                               .order_by(Handoff.id.desc())).first()
+        return session.scalars(
+            select(Handoff).join(Resident).where(Resident.address == address).order_by(Handoff.id.desc())
+        ).first()
 
 
 def inbound(address: str) -> list[Message]:
     with session_scope() as session:
-        return list(session.scalars(select(Message).join(Resident).where(
-            Resident.address == address, Message.direction == "in").order_by(Message.id)))
+        return list(
+            session.scalars(
+                select(Message)
+                .join(Resident)
+                .where(Resident.address == address, Message.direction == "in")
+                .order_by(Message.id)
+            )
+        )
 
 
 FLOWS = [  # language, number, [question, yes, area, no note], hub, a coordinator's reply, a later message
-    ("sv", "+46701120001", ["jag vill ha jobb", "ja", "Hjällbo", "nej"], "hjallbo",
-     "Hej! Välkommen till hubben på tisdag kl 10.", "Tack, kan jag ta med mitt CV?"),
-    ("ar", "+46701120002", ["أبحث عن شغل", "نعم", "أسكن في Hjällbo", "لا"], "hjallbo",
-     "مرحباً! تعال إلى المركز يوم الثلاثاء الساعة 10.", "شكراً، هل أحضر سيرتي الذاتية؟"),
-    ("so", "+46701120003", ["shaqo ayaan rabaa", "haa", "Waxaan ku noolahay Bergsjön", "maya"], "bergsjon",
-     "Soo dhawoow! Kaalay xarunta Talaadada saacadda 10.", "Mahadsanid, ma keenaa CV-gayga?"),
+    (
+        "sv",
+        "+46701120001",
+        ["jag vill ha jobb", "ja", "Hjällbo", "nej"],
+        "hjallbo",
+        "Hej! Välkommen till hubben på tisdag kl 10.",
+        "Tack, kan jag ta med mitt CV?",
+    ),
+    (
+        "ar",
+        "+46701120002",
+        ["أبحث عن شغل", "نعم", "أسكن في Hjällbo", "لا"],
+        "hjallbo",
+        "مرحباً! تعال إلى المركز يوم الثلاثاء الساعة 10.",
+        "شكراً، هل أحضر سيرتي الذاتية؟",
+    ),
+    (
+        "so",
+        "+46701120003",
+        ["shaqo ayaan rabaa", "haa", "Waxaan ku noolahay Bergsjön", "maya"],
+        "bergsjon",
+        "Soo dhawoow! Kaalay xarunta Talaadada saacadda 10.",
+        "Mahadsanid, ma keenaa CV-gayga?",
+    ),
 ]
 
 
@@ -107,23 +141,29 @@ def test_an_sms_handoff_from_consent_to_close(stack, inboxes, language, number, 
         with session_scope() as session:
             assert session.get(Hub, handoff.hub_id).slug == hub
         events.expect("handoff_created", handoff=handoff.id)
-        alert = wait_for(lambda: [a for a in inbox.alerts() if a[0] == handoff.id and a[2] == "dry_run"],
-                         what="the coordinator's alert SMS")[0]
+        alert = wait_for(
+            lambda: [a for a in inbox.alerts() if a[0] == handoff.id and a[2] == "dry_run"],
+            what="the coordinator's alert SMS",
+        )[0]
         assert f"/inbox/handoffs/{handoff.id}" in alert[1] and number[3:] not in alert[1]
         assert handoff.id in [h["id"] for h in inbox.handoffs()]
 
         # While the handoff is open the bot is silent; the words wait for the coordinator.
         before = len(phone.outbox())
         assert phone.send(later).status_code == 200
-        message = wait_for(lambda: [m for m in inbound(number) if m.body == later and m.status != "received"],
-                           what="the message to be routed")[0]
+        message = wait_for(
+            lambda: [m for m in inbound(number) if m.body == later and m.status != "received"],
+            what="the message to be routed",
+        )[0]
         assert (message.status, message.handoff_id) == ("to_coordinator", handoff.id)
         events.expect("message_in", handoff=handoff.id)
         assert len(phone.outbox()) == before  # no bot reply
         with session_scope() as session:
-            assert not session.scalars(select(Message).where(
-                Message.resident_id == message.resident_id, Message.direction == "out",
-                Message.id > message.id)).first()
+            assert not session.scalars(
+                select(Message).where(
+                    Message.resident_id == message.resident_id, Message.direction == "out", Message.id > message.id
+                )
+            ).first()
         detail = inbox.handoff(handoff.id)
         assert detail["messages"][-1]["body"] == later and detail["resident"]["contact"] != number
         assert detail["resident"]["language"]["code"] == language
@@ -143,10 +183,14 @@ def test_an_sms_handoff_from_consent_to_close(stack, inboxes, language, number, 
         events.close()
 
 
-@pytest.mark.parametrize("language, number, turns", [
-    ("ar", "+46701120004", ["أبحث عن شغل", "نعم", "Hjällbo"]),
-    ("so", "+46701120005", ["shaqo ayaan rabaa", "haa", "Bergsjön"]),
-], ids=["ar", "so"])
+@pytest.mark.parametrize(
+    "language, number, turns",
+    [
+        ("ar", "+46701120004", ["أبحث عن شغل", "نعم", "Hjällbo"]),
+        ("so", "+46701120005", ["shaqo ayaan rabaa", "haa", "Bergsjön"]),
+    ],
+    ids=["ar", "so"],
+)
 def test_a_bare_place_name_keeps_the_residents_language(stack, language, number, turns):
     phone = SmsResident(stack, number)
     phone.ask(turns[0])
@@ -178,8 +222,7 @@ def test_a_coordinators_reply_reaches_a_web_resident(stack, inboxes, web):
     inbox = inboxes["bergsjon"]
     assert inbox.handoff(handoff.id)["resident"]["contact"] == f"web:…{session_id[-4:]}"
 
-    assert inbox.post(f"/api/handoffs/{handoff.id}/reply", {"body": "Hi! Come by on Tuesday at 10."}).status_code \
-        == 201
+    assert inbox.post(f"/api/handoffs/{handoff.id}/reply", {"body": "Hi! Come by on Tuesday at 10."}).status_code == 201
     event, data = web.receive(timeout=30)
     assert (event, data["text"]) == ("bot_uttered", "Hi! Come by on Tuesday at 10.")
     assert inbox.post(f"/api/handoffs/{handoff.id}/close", {"outcome": "other_service"}).status_code == 200

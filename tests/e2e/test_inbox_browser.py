@@ -2,6 +2,7 @@
 the real processes: sign in, watch a new handoff appear without reloading
 while an SMS resident consents, claim it, see the resident's next message
 arrive live (as text, never markup), reply, and close."""
+
 from __future__ import annotations
 
 import time
@@ -21,13 +22,23 @@ from tests.e2e.test_slice import SmsResident
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PASSWORD = "browser test password"
 
 if not CHROMIUM.exists():
-    pytest.skip("no Chromium at /usr/bin/chromium (apt-get install -y chromium); the browser test needs it",
-                allow_module_level=True)
+    pytest.skip(
+        "no Chromium at /usr/bin/chromium (apt-get install -y chromium); the browser test needs it",
+        allow_module_level=True,
+    )
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
 
@@ -96,7 +107,7 @@ def test_sign_in_see_a_new_handoff_live_claim_reply_and_close(stack, browser_pag
 
     # The resident writes again: it appears without a reload, as text.
     page.evaluate("window.__sameDocument = true")
-    hostile = "Kan jag komma i morgon? <img src=x onerror=\"window.__pwned=1\">"
+    hostile = 'Kan jag komma i morgon? <img src=x onerror="window.__pwned=1">'
     assert phone.send(hostile).status_code == 200
     arrived = page.wait_for_selector("#conversation li.msg-resident >> text=Kan jag komma i morgon?", timeout=15000)
     assert page.evaluate("window.__sameDocument") is True
@@ -116,7 +127,9 @@ def test_sign_in_see_a_new_handoff_live_claim_reply_and_close(stack, browser_pag
 
     page.goto("/inbox")
     assert page.query_selector(f'tr[data-id="{new_id}"]') is None  # closed: off the list
-    timing = page.evaluate("(() => { const n = performance.getEntriesByType('navigation')[0];"
-                           " return [n.responseEnd - n.startTime, n.loadEventEnd - n.startTime]; })()")
+    timing = page.evaluate(
+        "(() => { const n = performance.getEntriesByType('navigation')[0];"
+        " return [n.responseEnd - n.startTime, n.loadEventEnd - n.startTime]; })()"
+    )
     print(f"inbox list page: response {timing[0]:.0f} ms, loaded {timing[1]:.0f} ms")
     assert not [p for p in problems if "Content Security Policy" in p or "Uncaught" in p], problems

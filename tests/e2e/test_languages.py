@@ -2,6 +2,7 @@
 is answered with its own response in that language, the SMS help menu works by
 number, a resident can switch language mid-conversation, and a language the
 assistant does not speak gets the language menu."""
+
 from __future__ import annotations
 
 import itertools
@@ -22,7 +23,14 @@ pytestmark = pytest.mark.e2e
 
 # Intents answered straight away, whatever came before.
 ANSWERED = [i for t in ("work", "studies", "business") for i in TOPICS[t]] + [
-    "find_hub", "disability_support", "greet", "goodbye", "thank", "help", "bot_challenge", "out_of_scope",
+    "find_hub",
+    "disability_support",
+    "greet",
+    "goodbye",
+    "thank",
+    "help",
+    "bot_challenge",
+    "out_of_scope",
 ]
 
 
@@ -46,9 +54,15 @@ def variant(response: str, language: str, channel: str) -> str:
 @pytest.mark.parametrize("language, intent", list(itertools.product(LANGUAGES, ANSWERED)))
 def test_every_intent_is_answered_in_the_residents_language(stack, language, intent):
     message = first_example(language, intent)
-    response = httpx.post(stack.rasa_url + "/webhooks/rest/webhook", timeout=30, json={
-        "sender": f"lang-{uuid.uuid4().hex}", "message": message,
-        "metadata": {"language": language, "channel": "sms"}})
+    response = httpx.post(
+        stack.rasa_url + "/webhooks/rest/webhook",
+        timeout=30,
+        json={
+            "sender": f"lang-{uuid.uuid4().hex}",
+            "message": message,
+            "metadata": {"language": language, "channel": "sms"},
+        },
+    )
     replies = [r["text"] for r in response.json()]
     assert replies, f"no reply to {message!r}"
     assert replies[0] == variant(f"utter_{intent}", language, "sms"), f"{message!r} was not read as {intent}"

@@ -6,6 +6,7 @@ Arabic phrase. The page, phrase list open, has no axe-core violation.
 The gateway, its Rasa stand-in, the seeded handoffs and the browser are
 tests/e2e/test_accessibility.py's (imported fixtures: one gateway per module).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -51,7 +52,8 @@ def test_a_phrase_picked_by_its_swedish_meaning_reaches_the_resident_in_arabic(p
     # The hub's facts are filled in: its opening hours, in the Swedish shown and the Arabic sent.
     expect(book.locator("button[data-key=hours_open] [lang=sv]")).to_have_text(f"Vi har öppet {HOURS}.")
     expect(book.locator("button[data-key=hours_open] .translation")).to_have_text(
-        phrase("hours_open", "ar", hours=HOURS))
+        phrase("hours_open", "ar", hours=HOURS)
+    )
 
     call = book.get_by_role("button", name="Jag ringer dig.", exact=False).first
     expect(call).to_have_attribute("data-text", arabic)
@@ -71,8 +73,11 @@ def test_a_phrase_picked_by_its_swedish_meaning_reaches_the_resident_in_arabic(p
 
     with session_scope() as session:
         handoff = session.get(Handoff, gateway[1]["arabic"])
-        sent = session.scalars(select(Message).where(Message.handoff_id == handoff.id, Message.sender == "coordinator")
-                               .order_by(Message.id.desc())).first()
+        sent = session.scalars(
+            select(Message)
+            .where(Message.handoff_id == handoff.id, Message.sender == "coordinator")
+            .order_by(Message.id.desc())
+        ).first()
         assert (sent.body, sent.direction, sent.channel) == (f"أحمد، {arabic} 14:00", "out", "sms")
         assert sent.resident_id == handoff.resident_id
     assert page.errors == []

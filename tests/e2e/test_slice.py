@@ -1,6 +1,7 @@
 """The first vertical slice through the real processes, over SMS and the web
 chat: a job question, the offer of a coordinator, consent, the area, and a
 handoff stored for the nearest hub."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -27,19 +28,28 @@ class SmsResident:
         self.validator = RequestValidator(stack.settings.twilio_auth_token.get_secret_value())
 
     def send(self, body: str) -> httpx.Response:
-        params = {"From": self.number, "To": "+46700000000", "Body": body,
-                  "MessageSid": f"SM{uuid.uuid4().hex}", "NumMedia": "0"}
+        params = {
+            "From": self.number,
+            "To": "+46700000000",
+            "Body": body,
+            "MessageSid": f"SM{uuid.uuid4().hex}",
+            "NumMedia": "0",
+        }
         signature = self.validator.compute_signature(self.url, params)
-        return httpx.post(self.stack.gateway_url + "/sms/webhook", data=params,
-                          headers={"X-Twilio-Signature": signature})
+        return httpx.post(
+            self.stack.gateway_url + "/sms/webhook", data=params, headers={"X-Twilio-Signature": signature}
+        )
 
     def outbox(self) -> list[str]:
         with session_scope() as session:
-            return list(session.scalars(
-                select(Message.body).join(Resident)
-                .where(Resident.address == self.number, Message.direction == "out",
-                       Message.status == "dry_run")
-                .order_by(Message.id)))
+            return list(
+                session.scalars(
+                    select(Message.body)
+                    .join(Resident)
+                    .where(Resident.address == self.number, Message.direction == "out", Message.status == "dry_run")
+                    .order_by(Message.id)
+                )
+            )
 
     def ask(self, body: str) -> str:
         before = len(self.outbox())
@@ -53,7 +63,10 @@ def handoffs_of(address: str) -> list[tuple]:
     with session_scope() as session:
         return session.execute(
             select(Hub.slug, Handoff.language, Handoff.channel, Handoff.topic, Handoff.status)
-            .join(Hub).join(Resident).where(Resident.address == address)).all()
+            .join(Hub)
+            .join(Resident)
+            .where(Resident.address == address)
+        ).all()
 
 
 def test_sms_in_swedish_from_job_question_to_a_handoff_in_hjallbo(stack):
@@ -67,8 +80,7 @@ def test_sms_in_swedish_from_job_question_to_a_handoff_in_hjallbo(stack):
     assert done.startswith("Klart") and "Framtidshubben Hjällbo" in done
     assert handoffs_of(phone.number) == [("hjallbo", "sv", "sms", "job_search", "open")]
     with session_scope() as session:
-        summary = session.scalars(select(Handoff.summary).join(Resident).where(
-            Resident.address == phone.number)).one()
+        summary = session.scalars(select(Handoff.summary).join(Resident).where(Resident.address == phone.number)).one()
     assert "jag vill ha jobb" in summary and "Jag behöver hjälp med mitt CV" in summary
 
 

@@ -1,5 +1,6 @@
 """Every odd thing a phone can send gets a clear answer or a deliberate
 silence, through the real gateway and bot, and nothing is lost."""
+
 from __future__ import annotations
 
 import uuid
@@ -21,8 +22,12 @@ pytestmark = pytest.mark.e2e
 
 def inbound(number: str) -> list[tuple[str, str]]:
     with session_scope() as session:
-        return session.execute(select(Message.body, Message.status).join(Resident).where(
-            Resident.address == number, Message.direction == "in").order_by(Message.id)).all()
+        return session.execute(
+            select(Message.body, Message.status)
+            .join(Resident)
+            .where(Resident.address == number, Message.direction == "in")
+            .order_by(Message.id)
+        ).all()
 
 
 def test_stop_is_confirmed_once_and_then_nothing_is_sent_until_start(stack):
@@ -56,13 +61,22 @@ def test_help_says_what_this_is_and_how_to_stop_then_the_menu(stack, word, langu
 def test_a_picture_without_text_gets_a_polite_answer(stack):
     phone = SmsResident(stack, "+46704440003")
     url = stack.settings.public_base_url + "/sms/webhook"
-    params = {"From": phone.number, "To": "+46700000000", "Body": "", "MessageSid": f"MM{uuid.uuid4().hex}",
-              "NumMedia": "1", "MediaContentType0": "image/jpeg",
-              "MediaUrl0": "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"}
-    signature = RequestValidator(stack.settings.twilio_auth_token.get_secret_value()).compute_signature(
-        url, params)
-    assert httpx.post(stack.gateway_url + "/sms/webhook", data=params,
-                      headers={"X-Twilio-Signature": signature}).status_code == 200
+    params = {
+        "From": phone.number,
+        "To": "+46700000000",
+        "Body": "",
+        "MessageSid": f"MM{uuid.uuid4().hex}",
+        "NumMedia": "1",
+        "MediaContentType0": "image/jpeg",
+        "MediaUrl0": "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
+    }
+    signature = RequestValidator(stack.settings.twilio_auth_token.get_secret_value()).compute_signature(url, params)
+    assert (
+        httpx.post(
+            stack.gateway_url + "/sms/webhook", data=params, headers={"X-Twilio-Signature": signature}
+        ).status_code
+        == 200
+    )
     wait_for(lambda: phone.outbox(), what="the media answer")
     assert phone.outbox() == [text("media_only", None)]
     with session_scope() as session:

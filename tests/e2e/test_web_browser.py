@@ -12,6 +12,7 @@ Needs ``/usr/bin/chromium`` (``apt-get install chromium``); Playwright's own
 browser downloads are never used. Nothing leaves 127.0.0.1: every other
 request is aborted.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,11 +28,18 @@ from tests.e2e.test_languages import first_example, variant
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 if not CHROMIUM.exists():
-    pytest.skip("no /usr/bin/chromium: `apt-get install chromium` to run the browser tests",
-                allow_module_level=True)
+    pytest.skip("no /usr/bin/chromium: `apt-get install chromium` to run the browser tests", allow_module_level=True)
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect = playwright_api.expect
 
@@ -102,10 +110,14 @@ def chat_input(page, language: str):
 def inbound_messages(session_id: str) -> list[str]:
     """What the gateway stored from one web chat conversation, in order."""
     with session_scope() as session:
-        return list(session.scalars(
-            select(Message.body).join(Resident)
-            .where(Resident.channel == "web", Resident.address == session_id, Message.direction == "in")
-            .order_by(Message.id)))
+        return list(
+            session.scalars(
+                select(Message.body)
+                .join(Resident)
+                .where(Resident.channel == "web", Resident.address == session_id, Message.direction == "in")
+                .order_by(Message.id)
+            )
+        )
 
 
 def stored_session_id(page) -> str | None:
@@ -117,12 +129,16 @@ def stored_session_id(page) -> str | None:
 def fresh_conversation(page, old: str) -> str:
     """Waits until the tab holds another conversation than ``old``, with the bot's greeting and
     nothing the resident wrote (the page may load twice on the way); its id."""
-    page.wait_for_function("""(old) => {
+    page.wait_for_function(
+        """(old) => {
         const stored = JSON.parse(sessionStorage.getItem('chat_session') || '{}');
         const shown = stored.conversation || [];
         return stored.session_id && stored.session_id !== old && shown.length > 0
             && shown.every(message => message.sender !== 'client');
-    }""", arg=old, timeout=BOT_SECONDS * 1000)
+    }""",
+        arg=old,
+        timeout=BOT_SECONDS * 1000,
+    )
     return stored_session_id(page)
 
 
@@ -214,8 +230,15 @@ def test_quick_replies_are_buttons_the_keyboard_reaches_and_presses(stack, page,
     expect(yes).to_have_count(0)  # a chosen reply's buttons go away
     expect(chat_input(page, "en")).to_be_focused()  # and the resident can write the area straight away
 
-    for selector in ("h1", ".intro", ".picker label", ".picker button", ".rw-response .rw-message-text",
-                     ".rw-client .rw-message-text", ".rw-new-message"):
+    for selector in (
+        "h1",
+        ".intro",
+        ".picker label",
+        ".picker button",
+        ".rw-response .rw-message-text",
+        ".rw-client .rw-message-text",
+        ".rw-new-message",
+    ):
         ratio = page.locator(selector).first.evaluate(CONTRAST_JS)
         assert ratio >= MIN_CONTRAST, f"{selector}: contrast {ratio:.2f} is below {MIN_CONTRAST}"
 
@@ -291,10 +314,13 @@ def test_a_conversation_the_server_no_longer_takes_leaves_the_screen(stack, page
     say(page, "en", thanks)
     expect(bot_messages(page).last).to_have_text(variant("utter_thank", "en", "web"), timeout=BOT_SECONDS * 1000)
     altered = stored_session_id(page) + "x"
-    page.evaluate("""(id) => {
+    page.evaluate(
+        """(id) => {
         const stored = JSON.parse(sessionStorage.getItem('chat_session'));
         sessionStorage.setItem('chat_session', JSON.stringify({...stored, session_id: id}));
-    }""", altered)
+    }""",
+        altered,
+    )
     page.reload()
     fresh_conversation(page, altered)
     expect(bot_messages(page)).to_have_text([variant("utter_greet", "en", "web")])

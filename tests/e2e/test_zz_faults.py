@@ -2,6 +2,7 @@
 with the action server or the Rasa server down, a resident's message is
 kept, the resident gets a short apology in their language at once, and the
 message is answered when the bot is back."""
+
 from __future__ import annotations
 
 import httpx
@@ -19,8 +20,9 @@ pytestmark = pytest.mark.e2e
 
 def inbound_status(number: str) -> str:
     with session_scope() as session:
-        return session.scalars(select(Message.status).join(Resident).where(
-            Resident.address == number, Message.direction == "in")).one()
+        return session.scalars(
+            select(Message.status).join(Resident).where(Resident.address == number, Message.direction == "in")
+        ).one()
 
 
 def bot_status(stack) -> str:

@@ -1,5 +1,6 @@
 """The gateway runs with the collaborators it is handed (gateway/services.py),
 and builds the real ones from the settings when it is handed none."""
+
 from gateway.db import session_scope
 from gateway.models import Message
 from gateway.rasa_client import BotReply

@@ -1,5 +1,6 @@
 """The migrations create exactly the schema the models describe, on SQLite and,
 where a PostgreSQL server can be started here, on PostgreSQL."""
+
 import glob
 import os
 import shutil
@@ -49,16 +50,32 @@ def test_migrations_match_the_models_on_postgresql():
     as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     if as_user:
         shutil.chown(tmp_path, "postgres")
-    subprocess.run([*as_user, f"{bin_dir}/initdb", "-D", str(data), "-U", "hub", "--auth=trust"],
-                   check=True, capture_output=True)
-    subprocess.run([*as_user, f"{bin_dir}/pg_ctl", "-D", str(data), "-w", "-l", str(tmp_path / "pg.log"),
-                    "-o", f"-p {port} -k {tmp_path} -c listen_addresses=127.0.0.1", "start"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [*as_user, f"{bin_dir}/initdb", "-D", str(data), "-U", "hub", "--auth=trust"], check=True, capture_output=True
+    )
+    subprocess.run(
+        [
+            *as_user,
+            f"{bin_dir}/pg_ctl",
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(tmp_path / "pg.log"),
+            "-o",
+            f"-p {port} -k {tmp_path} -c listen_addresses=127.0.0.1",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
-        subprocess.run([*as_user, f"{bin_dir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "hub",
-                        "hubguide"], check=True, capture_output=True)
+        subprocess.run(
+            [*as_user, f"{bin_dir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "hub", "hubguide"],
+            check=True,
+            capture_output=True,
+        )
         assert_schema_matches_models(f"postgresql+psycopg://hub@127.0.0.1:{port}/hubguide")
     finally:
-        subprocess.run([*as_user, f"{bin_dir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
+        subprocess.run([*as_user, f"{bin_dir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(tmp_path, ignore_errors=True)

@@ -13,4 +13,5 @@ def test_every_listener_gets_each_event_and_a_full_queue_does_not_block():
             assert (await second.get()).data == {"id": 7}
             assert bus.listeners == 2
         assert bus.listeners == 0
+
     asyncio.run(run())

@@ -1,6 +1,7 @@
 """The outbox delivers each resident's messages in order, retries transient
 failures with backoff, and gives up on permanent ones. The senders here stand
 in for Twilio, which cannot run on this machine."""
+
 import asyncio
 from datetime import timedelta
 
@@ -27,6 +28,7 @@ def drain(outbox):
     async def run():
         while await outbox.deliver_due() == 0.0:
             pass
+
     asyncio.run(run())
 
 

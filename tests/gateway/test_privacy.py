@@ -1,6 +1,7 @@
 """What leaves the gateway for Rasa (and so Rasa's tracker store) and for the logs
 carries no phone number or personal identity number a resident wrote; the
 stored message and the handoff, which coordinators read, keep the real text."""
+
 import asyncio
 import logging
 import re
@@ -19,14 +20,27 @@ from tests.gateway.channels.test_sms import post, settle, sms
 
 SAID = "Hej! Jag söker jobb. Ring mig på 070-987 65 43 eller +46 73 555 12 34, personnummer 19850709-9805."
 # Each number as written and its digits alone, as a log line or a tracker might hold them.
-SECRETS = ("070-987 65 43", "0709876543", "709876543", "+46 73 555 12 34", "46735551234", "735551234",
-           "19850709-9805", "850709-9805", "8507099805")
+SECRETS = (
+    "070-987 65 43",
+    "0709876543",
+    "709876543",
+    "+46 73 555 12 34",
+    "46735551234",
+    "735551234",
+    "19850709-9805",
+    "850709-9805",
+    "8507099805",
+)
 
 
 def hand_over(said):
     """The bot's answer: the handoff action's payload, as action_handoff sends it."""
-    return [BotReply("Klart, en koordinator hör av sig.",
-                     custom={"handoff": {"hub": "hjallbo", "language": "sv", "topic": "job_search"}})]
+    return [
+        BotReply(
+            "Klart, en koordinator hör av sig.",
+            custom={"handoff": {"hub": "hjallbo", "language": "sv", "topic": "job_search"}},
+        )
+    ]
 
 
 def test_rasa_never_hears_the_numbers_and_coordinators_still_read_them(settings, caplog):
@@ -36,9 +50,8 @@ def test_rasa_never_hears_the_numbers_and_coordinators_still_read_them(settings,
         caplog.set_level(logging.DEBUG, logger="hubguide")  # the app set its own level on start
         assert post(gateway, settings, sms(SAID)).status_code == 200
         settle(gateway)
-    (heard, metadata), = rasa.heard
-    assert heard == ("Hej! Jag söker jobb. "
-                     f"Ring mig på {PHONE} eller {PHONE}, personnummer {PERSONAL_NUMBER}.")
+    ((heard, metadata),) = rasa.heard
+    assert heard == (f"Hej! Jag söker jobb. Ring mig på {PHONE} eller {PHONE}, personnummer {PERSONAL_NUMBER}.")
     assert not re.search(r"\d", heard) and metadata["language"] == "sv"
     with session_scope() as session:
         inbound = session.query(Message).filter_by(direction="in").one()
@@ -76,8 +89,16 @@ class Crashing:
 def test_a_crashing_senders_error_is_stored_and_logged_without_the_number(settings, caplog):
     caplog.set_level(logging.DEBUG)
     with session_scope() as session:
-        session.add(Message(resident=Resident(channel="sms", address="+46709876543"), direction="out",
-                            channel="sms", sender="bot", body="Hej", status="queued"))
+        session.add(
+            Message(
+                resident=Resident(channel="sms", address="+46709876543"),
+                direction="out",
+                channel="sms",
+                sender="bot",
+                body="Hej",
+                status="queued",
+            )
+        )
     asyncio.run(Outbox({"sms": Crashing()}).deliver_due())
     with session_scope() as session:
         assert session.query(Message).one().error == f"ValueError: cannot route {PHONE}"

@@ -25,8 +25,13 @@ def test_production_refuses_placeholder_secrets():
 
 def test_production_starts_with_real_values():
     s = Settings(
-        _env_file=None, app_env="production", rasa_token="r" * 32, secret_key="s" * 32,
-        twilio_auth_token="t" * 32, twilio_account_sid="AC" + "0" * 32, twilio_from_number="+46700000000",
+        _env_file=None,
+        app_env="production",
+        rasa_token="r" * 32,
+        secret_key="s" * 32,
+        twilio_auth_token="t" * 32,
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_from_number="+46700000000",
         database_url="postgresql+psycopg://hub@db/hub",
     )
     assert not s.sms_dry_run
@@ -43,11 +48,18 @@ def test_settings_come_from_the_environment(monkeypatch):
 
 # --- M8: the public placeholders never guard a gateway others can reach ---
 
-@pytest.mark.parametrize("reachable", [
-    {"gateway_host": "0.0.0.0"}, {"gateway_host": "::"}, {"gateway_host": "10.0.0.5"},
-    {"public_base_url": "https://hubguide.goteborg.se"}, {"public_base_url": "http://192.168.1.20:8000"},
-    {"gateway_host": "hubguide.internal"},
-])
+
+@pytest.mark.parametrize(
+    "reachable",
+    [
+        {"gateway_host": "0.0.0.0"},
+        {"gateway_host": "::"},
+        {"gateway_host": "10.0.0.5"},
+        {"public_base_url": "https://hubguide.goteborg.se"},
+        {"public_base_url": "http://192.168.1.20:8000"},
+        {"gateway_host": "hubguide.internal"},
+    ],
+)
 @pytest.mark.parametrize("app_env", [None, "development"])
 def test_placeholders_are_refused_whenever_others_can_reach_the_gateway(reachable, app_env, monkeypatch):
     monkeypatch.delenv("APP_ENV", raising=False)
@@ -70,10 +82,15 @@ def test_real_secrets_may_be_served_beyond_loopback_in_development():
     assert s.gateway_host == "0.0.0.0"
 
 
-@pytest.mark.parametrize("local", [
-    {}, {"gateway_host": "localhost", "public_base_url": "http://localhost:8000"},
-    {"gateway_host": "::1", "public_base_url": "http://[::1]:8000"}, {"public_base_url": "http://127.0.0.1:9000/"},
-])
+@pytest.mark.parametrize(
+    "local",
+    [
+        {},
+        {"gateway_host": "localhost", "public_base_url": "http://localhost:8000"},
+        {"gateway_host": "::1", "public_base_url": "http://[::1]:8000"},
+        {"public_base_url": "http://127.0.0.1:9000/"},
+    ],
+)
 def test_placeholders_do_on_loopback(local):
     assert Settings(_env_file=None, **local).secret_key.get_secret_value().startswith("dev-")
 

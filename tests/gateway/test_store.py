@@ -48,9 +48,13 @@ def test_the_intake_commits_a_burst_together_and_drops_its_duplicates(settings):
     intake.start()
 
     async def burst():
-        return await asyncio.gather(*(
-            intake.store(Inbound("sms", f"+4670000{i % 10:04d}", f"hej {i}", provider_id=f"SM{i % 40}"))
-            for i in range(50)))
+        return await asyncio.gather(
+            *(
+                intake.store(Inbound("sms", f"+4670000{i % 10:04d}", f"hej {i}", provider_id=f"SM{i % 40}"))
+                for i in range(50)
+            )
+        )
+
     try:
         stored = asyncio.run(burst())
     finally:

@@ -3,13 +3,16 @@ import pytest
 from gateway.channels.gsm import is_gsm7, segments, units
 
 
-@pytest.mark.parametrize("text, encoding", [
-    ("Hej! Vad heter du? åäö ÅÄÖ", "GSM-7"),
-    ("shaqo ma haysaa", "GSM-7"),
-    ("أريد عمل", "UCS-2"),
-    ("ስራሕ", "UCS-2"),
-    ("Hej 🙂", "UCS-2"),
-])
+@pytest.mark.parametrize(
+    "text, encoding",
+    [
+        ("Hej! Vad heter du? åäö ÅÄÖ", "GSM-7"),
+        ("shaqo ma haysaa", "GSM-7"),
+        ("أريد عمل", "UCS-2"),
+        ("ስራሕ", "UCS-2"),
+        ("Hej 🙂", "UCS-2"),
+    ],
+)
 def test_encoding_follows_the_characters(text, encoding):
     assert units(text)[1] == encoding
     assert is_gsm7(text) == (encoding == "GSM-7")

@@ -1,6 +1,7 @@
 """The SMS webhook, driven through the real gateway with requests signed by the
 twilio package's own validator. The Rasa server is not running here, which is
 itself a case the gateway must handle."""
+
 import asyncio
 import logging
 import uuid
@@ -24,13 +25,18 @@ NUMBER = "+46701234567"
 
 def sign(settings, path, params, token=None):
     url = settings.public_base_url + path
-    return RequestValidator(token or settings.twilio_auth_token.get_secret_value()).compute_signature(
-        url, params)
+    return RequestValidator(token or settings.twilio_auth_token.get_secret_value()).compute_signature(url, params)
 
 
 def sms(body="jag vill ha jobb", sid=None, **extra):
-    return {"From": NUMBER, "To": "+46700000000", "Body": body,
-            "MessageSid": sid or f"SM{uuid.uuid4().hex}", "NumMedia": "0", **extra}
+    return {
+        "From": NUMBER,
+        "To": "+46700000000",
+        "Body": body,
+        "MessageSid": sid or f"SM{uuid.uuid4().hex}",
+        "NumMedia": "0",
+        **extra,
+    }
 
 
 def post(gateway, settings, params, signature=None, path="/sms/webhook"):
@@ -57,10 +63,12 @@ def test_an_unsigned_webhook_is_refused_and_nothing_is_stored(gateway, settings)
 
 def test_a_webhook_signed_with_another_token_or_url_is_refused(gateway, settings):
     params = sms()
-    assert post(gateway, settings, params, signature=sign(settings, "/sms/webhook", params, "x" * 32)) \
-        .status_code == 403
+    assert (
+        post(gateway, settings, params, signature=sign(settings, "/sms/webhook", params, "x" * 32)).status_code == 403
+    )
     wrong_url = RequestValidator(settings.twilio_auth_token.get_secret_value()).compute_signature(
-        "http://testserver/sms/webhook", params)  # signed for the bound address, not the public one
+        "http://testserver/sms/webhook", params
+    )  # signed for the bound address, not the public one
     assert post(gateway, settings, params, signature=wrong_url).status_code == 403
     tampered = dict(params, Body="something else")
     assert post(gateway, settings, tampered, signature=sign(settings, "/sms/webhook", params)).status_code == 403
@@ -111,8 +119,17 @@ def test_a_message_without_sender_or_sid_is_refused(gateway, settings):
 def test_the_status_callback_is_signed_too_and_records_delivery(gateway, settings):
     with session_scope() as session:
         resident = Resident(channel="sms", address=NUMBER)
-        session.add(Message(resident=resident, direction="out", channel="sms", sender="bot", body="hej",
-                            status="sent", provider_id="SM" + "2" * 32))
+        session.add(
+            Message(
+                resident=resident,
+                direction="out",
+                channel="sms",
+                sender="bot",
+                body="hej",
+                status="sent",
+                provider_id="SM" + "2" * 32,
+            )
+        )
     params = {"MessageSid": "SM" + "2" * 32, "MessageStatus": "delivered", "AccountSid": "AC1"}
     assert post(gateway, settings, params, signature=False, path="/sms/status").status_code == 403
     assert messages()[0][2] == "sent"
@@ -121,6 +138,7 @@ def test_the_status_callback_is_signed_too_and_records_delivery(gateway, setting
 
 
 # --- what an unauthenticated sender can cost, and what Twilio's errors and dry-runs leave in logs ---
+
 
 def raw_post(settings, headers: dict, chunks: list[bytes]) -> tuple[int, int]:
     """POST /sms/webhook to the app's ASGI interface as a client would stream it; the
@@ -138,10 +156,20 @@ def raw_post(settings, headers: dict, chunks: list[bytes]) -> tuple[int, int]:
     async def send(message):
         answer.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "https",
-             "path": "/sms/webhook", "raw_path": b"/sms/webhook", "query_string": b"", "root_path": "",
-             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-             "client": ("203.0.113.9", 40000), "server": ("hubguide.example.org", 443)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "https",
+        "path": "/sms/webhook",
+        "raw_path": b"/sms/webhook",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("203.0.113.9", 40000),
+        "server": ("hubguide.example.org", 443),
+    }
     asyncio.run(app(scope, receive, send))
     return answer[0]["status"], read
 
@@ -172,7 +200,8 @@ def test_a_signed_webhook_at_twilios_largest_is_still_taken(gateway, settings):
     body = "ب" * MAX_BODY  # 1600 Arabic letters: the longest body Twilio sends, 6 bytes each as a form
     media = {f"MediaContentType{i}": "image/jpeg" for i in range(10)} | {
         f"MediaUrl{i}": f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}/Messages/MM{'0' * 32}/Media/ME{i}"
-        for i in range(10)}
+        for i in range(10)
+    }
     assert post(gateway, settings, sms(body, NumMedia="10", **media)).status_code == 200
     assert messages()[0][3] == body
 
@@ -190,23 +219,37 @@ class RefusingTwilio:
     class messages:  # noqa: N801 - the client's attribute
         @staticmethod
         def create(**_):
-            raise TwilioRestException(400, "/2010-04-01/Accounts/AC0/Messages.json", code=21211, method="POST",
-                                      msg="Unable to create record: The 'To' number +46701234567 is not a valid "
-                                          "phone number.")
+            raise TwilioRestException(
+                400,
+                "/2010-04-01/Accounts/AC0/Messages.json",
+                code=21211,
+                method="POST",
+                msg="Unable to create record: The 'To' number +46701234567 is not a valid phone number.",
+            )
 
 
 def test_twilios_error_reaches_neither_the_error_column_nor_the_logs_with_the_number(settings, caplog):
     caplog.set_level(logging.DEBUG)
     with session_scope() as session:
-        session.add(Message(resident=Resident(channel="sms", address=NUMBER), direction="out", channel="sms",
-                            sender="coordinator", body="Hej, vi ses i morgon", status="queued"))
+        session.add(
+            Message(
+                resident=Resident(channel="sms", address=NUMBER),
+                direction="out",
+                channel="sms",
+                sender="coordinator",
+                body="Hej, vi ses i morgon",
+                status="queued",
+            )
+        )
     sender = SmsSender(settings)
     sender.client = RefusingTwilio()
     asyncio.run(Outbox({"sms": sender}).deliver_due())
     with session_scope() as session:
         message = session.query(Message).one()
-        assert (message.status, message.error) == ("failed", "twilio 400 21211: Unable to create record: "
-                                                   "The 'To' number [☎] is not a valid phone number.")
+        assert (message.status, message.error) == (
+            "failed",
+            "twilio 400 21211: Unable to create record: The 'To' number [☎] is not a valid phone number.",
+        )
     assert "failed" in caplog.text and "701234567" not in caplog.text
 
 
@@ -215,5 +258,5 @@ def test_a_dry_run_logs_the_length_and_segments_not_the_body(settings, caplog):
     body = "Hej Amina, ring mig på 031-123 45 67 så bokar vi en tid. /Ana, Hjällbo"
     sent = asyncio.run(SmsSender(settings).send(Delivery(1, "sms", NUMBER, body, None)))
     assert sent == ("dry_run", None)
-    line, = [r.getMessage() for r in caplog.records if r.name == "hubguide.sms"]
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "hubguide.sms"]
     assert line == f"dry-run SMS to +467••••••67: {len(body)} characters, 1 segment(s)"

@@ -3,6 +3,7 @@ with python-socketio's own client and a stand-in for the Rasa server: origins,
 server-issued signed sessions, one room a socket, rate limits, idle expiry, the
 "end conversation" control and what a client may send as ``customData``.
 tests/e2e/test_web_browser.py does the same in a real browser with the real bot."""
+
 from __future__ import annotations
 
 import asyncio
@@ -72,8 +73,9 @@ class Live:
         port = free_port()
         self.base = self.settings.public_base_url = f"http://127.0.0.1:{port}"
         app = create_app(self.settings, self.services)
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                                    timeout_graceful_shutdown=2))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         wait_for(lambda: self.server.started, timeout=60, what="the gateway to start")
@@ -107,12 +109,18 @@ def chat(live):
 
 def said_in(session_id: str) -> list[str]:
     with session_scope() as session:
-        return list(session.scalars(select(Message.body).join(Resident).where(
-            Resident.channel == "web", Resident.address == session_id, Message.direction == "in")
-            .order_by(Message.id)))
+        return list(
+            session.scalars(
+                select(Message.body)
+                .join(Resident)
+                .where(Resident.channel == "web", Resident.address == session_id, Message.direction == "in")
+                .order_by(Message.id)
+            )
+        )
 
 
 # --- M5: origins --------------------------------------------------------------------------------
+
 
 def test_only_the_gateways_own_page_and_the_pages_that_embed_the_widget_may_open_the_chat(live):
     live.settings.web_chat_origins = f"{EMBEDDING_PAGE}, https://bibliotek.example/chatt"
@@ -131,16 +139,29 @@ def test_only_the_gateways_own_page_and_the_pages_that_embed_the_widget_may_open
 
 # --- M5: sessions the server issued and signed -------------------------------------------------
 
+
 def test_a_client_chosen_or_tampered_session_id_gets_a_fresh_one_that_the_server_signed(chat):
     tab = chat.tab()
-    for chosen in ("aaaaaaaaaaaaaaaa", "0123456789abcdef0123456789abcdef", None, "", 123, {"id": "x"},
-                   "a" * 100_000, "åäö.ÅÄÖ.öäå"):
+    for chosen in (
+        "aaaaaaaaaaaaaaaa",
+        "0123456789abcdef0123456789abcdef",
+        None,
+        "",
+        123,
+        {"id": "x"},
+        "a" * 100_000,
+        "åäö.ÅÄÖ.öäå",
+    ):
         issued = tab.start(chosen)
         assert issued != chosen and isinstance(issued, str) and len(issued) < 200
     issued = tab.start()
     assert chat.tab().start(issued) == issued  # what it issued, it takes back (a reload)
-    for tampered in (issued[:-1] + ("A" if issued[-1] != "A" else "B"), "x" + issued[1:], issued + "x",
-                     issued.split(".")[0]):
+    for tampered in (
+        issued[:-1] + ("A" if issued[-1] != "A" else "B"),
+        "x" + issued[1:],
+        issued + "x",
+        issued.split(".")[0],
+    ):
         fresh = chat.tab().start(tampered)
         assert fresh not in (tampered, issued)
 
@@ -170,6 +191,7 @@ def test_a_socket_is_in_one_conversation_at_a_time(chat):
 
 
 # --- M5: rate limits ---------------------------------------------------------------------------
+
 
 def replies_and_notices(tab: Tab, count: int) -> tuple[list[str], list[str]]:
     slow_down = text("web_slow_down", "sv")
@@ -220,6 +242,7 @@ def test_the_address_is_the_clients_behind_a_trusted_proxy_only():
 
 # --- M5/M6: idle sessions expire ---------------------------------------------------------------
 
+
 def test_a_session_idle_longer_than_the_setting_starts_afresh(chat):
     idle = chat.settings.web_chat_idle_minutes * 60
     tab = chat.tab()
@@ -255,6 +278,7 @@ def test_a_message_after_the_idle_time_starts_a_fresh_session_without_the_old_co
 
 # --- M6: ending a conversation -----------------------------------------------------------------
 
+
 def test_ending_a_conversation_makes_its_id_worthless(chat):
     tab = chat.tab()
     session_id = tab.start()
@@ -269,13 +293,17 @@ def test_ending_a_conversation_makes_its_id_worthless(chat):
 
 # --- what a client sends -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("language", [{"code": "ar"}, ["ar"], "ar" * 50_000, 7, None],
-                         ids=["object", "list", "huge", "number", "null"])
+
+@pytest.mark.parametrize(
+    "language", [{"code": "ar"}, ["ar"], "ar" * 50_000, 7, None], ids=["object", "list", "huge", "number", "null"]
+)
 def test_a_language_that_is_not_a_language_code_is_ignored(chat, caplog, language):
     chosen = []
     submit = chat.services.conversations.submit
-    chat.services.conversations.submit = lambda *args, **kwargs: (chosen.append(kwargs.get("chosen_language")),
-                                                                  submit(*args, **kwargs))
+    chat.services.conversations.submit = lambda *args, **kwargs: (
+        chosen.append(kwargs.get("chosen_language")),
+        submit(*args, **kwargs),
+    )
     tab = chat.tab()
     tab.start()
     tab.client.emit("user_uttered", "not an object")
@@ -288,6 +316,7 @@ def test_a_language_that_is_not_a_language_code_is_ignored(chat, caplog, languag
 
 
 # --- M6: the page -------------------------------------------------------------------------------
+
 
 def test_the_page_keeps_the_conversation_for_the_tab_only_and_offers_to_end_it(gateway):
     page = gateway.get("/?lang=ar").text

@@ -1,6 +1,7 @@
 """The inbox driven in-process: the real gateway app with TestClient (over
 https, as the settings' public URL is https, so the Secure cookie is sent),
 its own migrated SQLite database, and the Rasa server deliberately absent."""
+
 from __future__ import annotations
 
 import json
@@ -41,27 +42,65 @@ def gateway(settings):
         yield client
 
 
-def add_coordinator(email: str, hub: str | None = "hjallbo", role: str = "coordinator", phone: str | None = None,
-                    name: str | None = None, on_duty: bool = True) -> int:
+def add_coordinator(
+    email: str,
+    hub: str | None = "hjallbo",
+    role: str = "coordinator",
+    phone: str | None = None,
+    name: str | None = None,
+    on_duty: bool = True,
+) -> int:
     with session_scope() as session:
         coordinator, _ = accounts.create_coordinator(
-            session, name=name or email.split("@")[0].title(), email=email, role=role, hub=hub, phone=phone,
-            on_duty=on_duty, password=PASSWORD)
+            session,
+            name=name or email.split("@")[0].title(),
+            email=email,
+            role=role,
+            hub=hub,
+            phone=phone,
+            on_duty=on_duty,
+            password=PASSWORD,
+        )
         return coordinator.id
 
 
-def add_handoff(hub: str = "hjallbo", address: str = "+46701234567", channel: str = "sms", language: str = "ar",
-                topic: str | None = "job_search", said: tuple[str, ...] = ("أريد عملا",), area: str | None = "Hjällbo",
-                note: str | None = None) -> int:
+def add_handoff(
+    hub: str = "hjallbo",
+    address: str = "+46701234567",
+    channel: str = "sms",
+    language: str = "ar",
+    topic: str | None = "job_search",
+    said: tuple[str, ...] = ("أريد عملا",),
+    area: str | None = "Hjällbo",
+    note: str | None = None,
+) -> int:
     """A resident who asked, was answered by the bot, and consented: as the gateway stores it."""
     with session_scope() as session:
         resident = resident_for(session, channel, address)
         resident.language = language
         for body in said:
-            session.add(Message(resident_id=resident.id, direction="in", channel=channel, sender="resident",
-                                body=body, status="answered", language=language))
-            session.add(Message(resident_id=resident.id, direction="out", channel=channel, sender="bot",
-                                body="Klart.", status="dry_run", language=language))
+            session.add(
+                Message(
+                    resident_id=resident.id,
+                    direction="in",
+                    channel=channel,
+                    sender="resident",
+                    body=body,
+                    status="answered",
+                    language=language,
+                )
+            )
+            session.add(
+                Message(
+                    resident_id=resident.id,
+                    direction="out",
+                    channel=channel,
+                    sender="bot",
+                    body="Klart.",
+                    status="dry_run",
+                    language=language,
+                )
+            )
         return create_handoff(session, resident, HandoffRequest(hub, language, topic, area, note)).id
 
 
@@ -70,12 +109,17 @@ def hub_id(slug: str) -> int:
         return session.scalars(select(Hub.id).where(Hub.slug == slug)).one()
 
 
-def sign_in(client: TestClient, email: str, password: str = PASSWORD, next_path: str = "/inbox",
-            headers: dict | None = None) -> httpx.Response:
+def sign_in(
+    client: TestClient, email: str, password: str = PASSWORD, next_path: str = "/inbox", headers: dict | None = None
+) -> httpx.Response:
     page = client.get("/inbox/login")
     token = CSRF_INPUT.search(page.text).group(1)
-    return client.post("/inbox/login", data={"csrf": token, "email": email, "password": password, "next": next_path},
-                       headers=headers or {}, follow_redirects=False)
+    return client.post(
+        "/inbox/login",
+        data={"csrf": token, "email": email, "password": password, "next": next_path},
+        headers=headers or {},
+        follow_redirects=False,
+    )
 
 
 class Browser:
@@ -101,8 +145,9 @@ class Browser:
         with self.active() as client:
             return client.get(url, **kwargs)
 
-    def api(self, url: str, json: dict | None = None, csrf: str | None = "mine", method: str = "POST",
-            **kwargs) -> httpx.Response:
+    def api(
+        self, url: str, json: dict | None = None, csrf: str | None = "mine", method: str = "POST", **kwargs
+    ) -> httpx.Response:
         headers = kwargs.pop("headers", {})
         if csrf is not None:
             headers["X-CSRF-Token"] = self.csrf if csrf == "mine" else csrf

@@ -2,6 +2,7 @@
 
 Another hub's handoff answers exactly like one that does not exist (404), on
 the API and on the pages, and nothing about it changes."""
+
 from __future__ import annotations
 
 import pytest
@@ -46,9 +47,15 @@ def test_another_hubs_handoff_cannot_be_read_and_looks_like_no_handoff(two_hubs)
     assert "shaqo" not in ana.get(f"/inbox/handoffs/{theirs}").text
 
 
-@pytest.mark.parametrize("action, payload", [
-    ("claim", {}), ("reply", {"body": "Hej!"}), ("reassign", {"hub": "hjallbo"}), ("close", {"outcome": "work"}),
-])
+@pytest.mark.parametrize(
+    "action, payload",
+    [
+        ("claim", {}),
+        ("reply", {"body": "Hej!"}),
+        ("reassign", {"hub": "hjallbo"}),
+        ("close", {"outcome": "work"}),
+    ],
+)
 def test_another_hubs_handoff_cannot_be_acted_on_by_api(two_hubs, action, payload):
     ana, _, theirs = two_hubs
     before = state(theirs)
@@ -57,9 +64,15 @@ def test_another_hubs_handoff_cannot_be_acted_on_by_api(two_hubs, action, payloa
     assert state(theirs) == before
 
 
-@pytest.mark.parametrize("action, form", [
-    ("claim", {}), ("reply", {"body": "Hej!"}), ("reassign", {"hub": "hjallbo"}), ("close", {"outcome": "work"}),
-])
+@pytest.mark.parametrize(
+    "action, form",
+    [
+        ("claim", {}),
+        ("reply", {"body": "Hej!"}),
+        ("reassign", {"hub": "hjallbo"}),
+        ("close", {"outcome": "work"}),
+    ],
+)
 def test_another_hubs_handoff_cannot_be_acted_on_by_page(two_hubs, action, form):
     ana, _, theirs = two_hubs
     before = state(theirs)
@@ -105,15 +118,17 @@ def test_stats_of_a_coordinator_cover_their_hub_only(two_hubs, gateway):
 def test_admins_manage_accounts_with_a_one_time_password_shown_once(gateway):
     add_coordinator("admin@hub.example", role="admin", hub=None)
     admin = Browser(gateway, "admin@hub.example")
-    created = admin.api("/api/coordinators", {"name": "Cia", "email": "cia@hub.example", "hub": "hjallbo",
-                                              "phone": "+46 70 111 22 33"})
+    created = admin.api(
+        "/api/coordinators", {"name": "Cia", "email": "cia@hub.example", "hub": "hjallbo", "phone": "+46 70 111 22 33"}
+    )
     assert created.status_code == 201
     body = created.json()
     assert body["phone"] == "+46701112233" and len(body["one_time_password"]) >= 12
     assert all(p.get("one_time_password") is None for p in admin.get("/api/coordinators").json())
     Browser(gateway, "cia@hub.example", body["one_time_password"])  # signs in with it
-    assert admin.api("/api/coordinators", {"name": "Cia", "email": "CIA@hub.example", "hub": "hjallbo"}) \
-        .status_code == 409
+    assert (
+        admin.api("/api/coordinators", {"name": "Cia", "email": "CIA@hub.example", "hub": "hjallbo"}).status_code == 409
+    )
     assert admin.api("/api/coordinators", {"name": "Dan", "email": "dan@hub.example"}).status_code == 422  # no hub
     changed = admin.api(f"/api/coordinators/{body['id']}", {"hub": "bergsjon", "on_duty": False}, method="PATCH")
     assert changed.json()["hub"] == "bergsjon" and changed.json()["on_duty"] is False
@@ -136,13 +151,17 @@ def test_a_coordinator_cannot_be_left_without_a_hub(gateway):
 def test_the_admin_pages_create_and_change_accounts(gateway):
     add_coordinator("admin@hub.example", role="admin", hub=None)
     admin = Browser(gateway, "admin@hub.example")
-    page = admin.form("/inbox/admin/coordinators", {"name": "Dana <b>", "email": "dana@hub.example",
-                                                    "role": "coordinator", "hub": "hjallbo", "on_duty": "on"})
+    page = admin.form(
+        "/inbox/admin/coordinators",
+        {"name": "Dana <b>", "email": "dana@hub.example", "role": "coordinator", "hub": "hjallbo", "on_duty": "on"},
+    )
     assert page.status_code == 201 and "One-time password" in page.text and "Dana &lt;b&gt;" in page.text
     people = admin.get("/api/coordinators").json()
     dana = next(p for p in people if p["email"] == "dana@hub.example")
-    saved = admin.form(f"/inbox/admin/coordinators/{dana['id']}", {"role": "coordinator", "hub": "bergsjon",
-                                                                  "phone": "+46701234000", "active": "on"})
+    saved = admin.form(
+        f"/inbox/admin/coordinators/{dana['id']}",
+        {"role": "coordinator", "hub": "bergsjon", "phone": "+46701234000", "active": "on"},
+    )
     assert saved.status_code == 303
     dana = next(p for p in admin.get("/api/coordinators").json() if p["email"] == "dana@hub.example")
     assert (dana["hub"], dana["phone"], dana["on_duty"], dana["active"]) == ("bergsjon", "+46701234000", False, True)

@@ -1,4 +1,5 @@
 """Signing in and out: argon2 hashes, the session cookie, CSRF, lockout and limits."""
+
 from __future__ import annotations
 
 import time
@@ -90,8 +91,9 @@ def test_one_address_is_limited_across_accounts(gateway):
 def test_signing_in_needs_the_forms_csrf_token(gateway):
     add_coordinator("ana@hub.example")
     gateway.get("/inbox/login")
-    refused = gateway.post("/inbox/login", data={"email": "ana@hub.example", "password": PASSWORD},
-                           follow_redirects=False)
+    refused = gateway.post(
+        "/inbox/login", data={"email": "ana@hub.example", "password": PASSWORD}, follow_redirects=False
+    )
     assert refused.status_code == 403 and gateway.get("/api/me").status_code == 401
 
 

@@ -6,6 +6,7 @@ the loop while the intake thread holds it, and every SMS webhook's
 acknowledgement waits with it. So every checkout the inbox makes must happen on
 another thread: the database thread (``gateway.db.run``) or FastAPI's thread pool
 (the sync dependencies that load the signed-in coordinator)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,11 @@ def on_loop(gateway):
             asyncio.get_running_loop()
         except RuntimeError:
             return
-        ours = [f"{frame.filename}:{frame.lineno} {frame.name}" for frame in traceback.extract_stack()
-                if "site-packages" not in frame.filename and frame.filename != __file__]
+        ours = [
+            f"{frame.filename}:{frame.lineno} {frame.name}"
+            for frame in traceback.extract_stack()
+            if "site-packages" not in frame.filename and frame.filename != __file__
+        ]
         seen.append(f"in thread {threading.current_thread().name}, from " + " <- ".join(reversed(ours[-3:])))
 
     engine = db.engine()
@@ -99,10 +103,18 @@ def test_the_admin_pages_check_the_database_out_off_the_event_loop(gateway, on_l
     assert admin.form("/inbox/admin/coordinators", person).status_code == 201
     assert admin.form("/inbox/admin/coordinators", person).status_code == 409
     dana = next(p for p in admin.get("/api/coordinators").json() if p["email"] == "dana@hub.example")["id"]
-    assert admin.form(f"/inbox/admin/coordinators/{dana}", {"role": "coordinator", "hub": "bergsjon",
-                                                              "active": "1"}).status_code == 303
-    assert admin.form(f"/inbox/admin/coordinators/{dana}", {"role": "coordinator", "hub": "hjallbo",
-                                                              "phone": "not a number"}).status_code == 422
+    assert (
+        admin.form(
+            f"/inbox/admin/coordinators/{dana}", {"role": "coordinator", "hub": "bergsjon", "active": "1"}
+        ).status_code
+        == 303
+    )
+    assert (
+        admin.form(
+            f"/inbox/admin/coordinators/{dana}", {"role": "coordinator", "hub": "hjallbo", "phone": "not a number"}
+        ).status_code
+        == 422
+    )
     assert admin.form("/inbox/admin/coordinators/999999", {"role": "admin"}).status_code == 404
     assert admin.form(f"/inbox/admin/coordinators/{dana}/password").status_code == 200
     assert admin.form("/inbox/admin/coordinators/999999/password").status_code == 404
@@ -131,8 +143,9 @@ def test_the_api_checks_the_database_out_off_the_event_loop(gateway, on_loop):
     assert admin.get("/api/coordinators").status_code == 200
     created = admin.api("/api/coordinators", {"name": "Cia", "email": "cia@hub.example", "hub": "hjallbo"})
     assert created.status_code == 201
-    assert admin.api("/api/coordinators", {"name": "Cia", "email": "cia@hub.example", "hub": "hjallbo"}) \
-        .status_code == 409
+    assert (
+        admin.api("/api/coordinators", {"name": "Cia", "email": "cia@hub.example", "hub": "hjallbo"}).status_code == 409
+    )
     cia = created.json()["id"]
     assert admin.api(f"/api/coordinators/{cia}", {"on_duty": False}, method="PATCH").status_code == 200
     assert admin.api("/api/coordinators/999999", {"on_duty": False}, method="PATCH").status_code == 404
@@ -175,6 +188,7 @@ def test_password_hashing_holds_neither_the_database_thread_nor_the_event_loop(g
                     where.append(f"{fn.__name__} on the database thread")
             calls.append(fn.__name__)
             return fn(*args)
+
         return wrapper
 
     calls: list[str] = []

@@ -1,5 +1,6 @@
 """The coordinator's work on a handoff: claim, reply, reassign, close, through
 the API and the page forms, and what the resident gets."""
+
 from __future__ import annotations
 
 import pytest
@@ -33,7 +34,11 @@ def test_a_reply_is_queued_to_the_resident_as_the_coordinator_with_the_handoffs_
         resident = session.get(Resident, reply.resident_id)
         assert (resident.address, resident.channel) == (NUMBER, "sms")
     assert (reply.sender, reply.handoff_id, reply.channel, reply.body) == (
-        "coordinator", handoff, "sms", "مرحبا، سأتصل بك غدا")
+        "coordinator",
+        handoff,
+        "sms",
+        "مرحبا، سأتصل بك غدا",
+    )
     assert reply.coordinator_id == ana.get("/api/me").json()["id"]
     # The outbox was woken: the dry-run "send" happens at once.
     assert wait_for(lambda: messages_of(handoff, direction="out")[0].status == "dry_run", timeout=15)
@@ -82,8 +87,12 @@ def test_closing_queues_the_goodbye_in_the_residents_language_and_records_the_ou
 def test_a_closed_handoff_cannot_be_closed_claimed_replied_to_or_reassigned(ana):
     handoff = add_handoff()
     ana.api(f"/api/handoffs/{handoff}/close", {"outcome": "no_contact"})
-    for action, payload in (("close", {"outcome": "work"}), ("claim", {}), ("reply", {"body": "hej"}),
-                            ("reassign", {"hub": "bergsjon"})):
+    for action, payload in (
+        ("close", {"outcome": "work"}),
+        ("claim", {}),
+        ("reply", {"body": "hej"}),
+        ("reassign", {"hub": "bergsjon"}),
+    ):
         assert ana.api(f"/api/handoffs/{handoff}/{action}", payload).status_code == 409, action
     page = ana.form(f"/inbox/handoffs/{handoff}/reply", {"body": "hej"})
     assert page.status_code == 409 and "closed" in page.text
@@ -143,13 +152,27 @@ def test_the_conversation_holds_the_residents_bots_and_coordinators_messages(ana
     handoff = add_handoff(said=("jag vill ha jobb", "ja"), language="sv")
     with session_scope() as session:
         resident = session.get(Handoff, handoff).resident
-        session.add(Message(resident_id=resident.id, handoff_id=handoff, direction="in", channel="sms",
-                            sender="resident", body="Är ni öppna i morgon?", status="to_coordinator"))
+        session.add(
+            Message(
+                resident_id=resident.id,
+                handoff_id=handoff,
+                direction="in",
+                channel="sms",
+                sender="resident",
+                body="Är ni öppna i morgon?",
+                status="to_coordinator",
+            )
+        )
     ana.api(f"/api/handoffs/{handoff}/reply", {"body": "Ja, 9–16."})
     detail = ana.get(f"/api/handoffs/{handoff}").json()
     assert [(m["sender"], m["body"]) for m in detail["messages"]] == [
-        ("resident", "jag vill ha jobb"), ("bot", "Klart."), ("resident", "ja"), ("bot", "Klart."),
-        ("resident", "Är ni öppna i morgon?"), ("coordinator", "Ja, 9–16.")]
+        ("resident", "jag vill ha jobb"),
+        ("bot", "Klart."),
+        ("resident", "ja"),
+        ("bot", "Klart."),
+        ("resident", "Är ni öppna i morgon?"),
+        ("coordinator", "Ja, 9–16."),
+    ]
     assert detail["messages"][4]["in_this_handoff"] is True
     assert detail["resident"]["language"]["name"] == "Swedish"
     assert detail["waiting_since"] is None  # answered
@@ -159,9 +182,18 @@ def test_failed_deliveries_are_shown_without_the_number(ana):
     handoff = add_handoff(address=NUMBER)
     with session_scope() as session:
         resident = session.get(Handoff, handoff).resident
-        session.add(Message(resident_id=resident.id, handoff_id=handoff, direction="out", channel="sms",
-                            sender="coordinator", body="Ring mig", status="undelivered",
-                            error=f"twilio 400 21211: The 'To' number {NUMBER} is not a valid phone number"))
+        session.add(
+            Message(
+                resident_id=resident.id,
+                handoff_id=handoff,
+                direction="out",
+                channel="sms",
+                sender="coordinator",
+                body="Ring mig",
+                status="undelivered",
+                error=f"twilio 400 21211: The 'To' number {NUMBER} is not a valid phone number",
+            )
+        )
     detail = ana.get(f"/api/handoffs/{handoff}").json()
     failed = detail["messages"][-1]
     assert failed["delivery_failed"] is True and detail["failed_deliveries"] == 1
@@ -175,7 +207,11 @@ def test_the_list_shows_language_topic_hub_and_waiting_time(ana):
     handoff = add_handoff(language="ar", topic="start_business", area="Angered")
     [item] = ana.get("/api/handoffs").json()
     assert (item["id"], item["language"]["name"], item["topic"], item["hub"]["slug"]) == (
-        handoff, "Arabic", "start_business", "hjallbo")
+        handoff,
+        "Arabic",
+        "start_business",
+        "hjallbo",
+    )
     assert item["waiting_seconds"] is not None and item["waiting_seconds"] >= 0
     page = ana.get("/inbox").text
     assert "Arabic" in page and "start_business" in page and "Framtidshubben Hjällbo" in page and "waiting" in page

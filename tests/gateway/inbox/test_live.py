@@ -2,6 +2,7 @@
 gateway (uvicorn in a thread) handed a stand-in for the Rasa server, so the
 path consent -> stored handoff -> coordinator's stream and SMS alert is tested
 without a trained model. tests/e2e/test_handoff.py does it with the real bot."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,11 +34,13 @@ ADMIN = User(2, "Admin", "admin@hub.example", "admin", None, None, "t" * 43)
 
 async def collect(stream, count: int, timeout: float = 2.0) -> list[str]:
     frames = []
+
     async def take():
         async for frame in stream:
             frames.append(frame)
             if len(frames) == count:
                 return
+
     await asyncio.wait_for(take(), timeout)
     return frames
 
@@ -54,6 +57,7 @@ def test_the_stream_says_ready_then_sends_only_the_users_hub_and_only_ids():
         frame = await stream.__anext__()
         await stream.aclose()
         return frame, bus.listeners
+
     frame, listeners = asyncio.run(scenario())
     assert frame == 'id: 1\nevent: handoff_created\ndata: {"handoff":8}\n\n'
     assert listeners == 0  # a closed stream stops listening
@@ -75,6 +79,7 @@ def test_the_stream_keeps_alive_and_ends_when_the_session_is_no_longer_good():
         good = iter([ANA, None])
         stream = live.event_stream(Bus(), ANA, lambda: next(good), keepalive=0.05)
         return await collect(stream, 3)
+
     ready, keepalive, signed_out = asyncio.run(scenario())
     assert keepalive == ": keepalive\n\n" and "event: signed_out" in signed_out
 
@@ -83,18 +88,22 @@ def test_the_stream_ends_after_its_lifetime_so_the_browser_reconnects():
     async def scenario():
         stream = live.event_stream(Bus(), ANA, lambda: ANA, keepalive=0.05, lifetime=0.12)
         return [frame async for frame in stream]
+
     frames = asyncio.run(asyncio.wait_for(scenario(), 2))
     assert "event: ready" in frames[0] and len(frames) <= 4
 
 
 # --- through a real gateway ----------------------------------------------------------------
 
+
 def answer(said: str) -> list[BotReply]:
     """As the bot would: "koordinator" gets the handoff payload of action_handoff."""
     if "koordinator" in said:
         handoff = {"hub": "hjallbo", "language": "sv", "topic": "job_search", "area": "Hjällbo", "note": None}
-        return [BotReply("", custom={"handoff": handoff}),
-                BotReply("Klart. Koordinatorn på Framtidshubben Hjällbo svarar.")]
+        return [
+            BotReply("", custom={"handoff": handoff}),
+            BotReply("Klart. Koordinatorn på Framtidshubben Hjällbo svarar."),
+        ]
     return [BotReply("Hej! Vad kan jag hjälpa dig med?")]
 
 
@@ -108,8 +117,9 @@ def live_gateway(settings, bot):
     port = free_port()
     settings.public_base_url = f"http://127.0.0.1:{port}"  # plain http here: the cookie is not Secure
     app = create_app(settings, build(settings, rasa=bot))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           timeout_graceful_shutdown=2))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_for(lambda: server.started, timeout=60)
@@ -128,18 +138,30 @@ def browser(base: str, email: str) -> httpx.Client:
 
 
 def text_in(base: str, settings, number: str, body: str) -> None:
-    params = {"From": number, "To": "+46700000000", "Body": body, "MessageSid": f"SM{uuid.uuid4().hex}",
-              "NumMedia": "0"}
+    params = {
+        "From": number,
+        "To": "+46700000000",
+        "Body": body,
+        "MessageSid": f"SM{uuid.uuid4().hex}",
+        "NumMedia": "0",
+    }
     signature = RequestValidator(settings.twilio_auth_token.get_secret_value()).compute_signature(
-        base + "/sms/webhook", params)
+        base + "/sms/webhook", params
+    )
     assert httpx.post(base + "/sms/webhook", data=params, headers={"X-Twilio-Signature": signature}).status_code == 200
 
 
 def sent_to(number: str) -> list[tuple[str, str, str]]:
     with session_scope() as session:
-        return [tuple(row) for row in session.execute(
-            select(Message.sender, Message.body, Message.status).join(Resident)
-            .where(Resident.address == number, Message.direction == "out").order_by(Message.id))]
+        return [
+            tuple(row)
+            for row in session.execute(
+                select(Message.sender, Message.body, Message.status)
+                .join(Resident)
+                .where(Resident.address == number, Message.direction == "out")
+                .order_by(Message.id)
+            )
+        ]
 
 
 def test_a_handoff_reaches_its_hubs_stream_and_phone_and_the_bot_waits_until_close(live_gateway, settings, bot):
@@ -164,6 +186,7 @@ def test_a_handoff_reaches_its_hubs_stream_and_phone_and_the_bot_waits_until_clo
     def alert_status():
         with session_scope() as session:
             return session.get(Message, alert.id).status == "dry_run"
+
     wait_for(alert_status, timeout=15)  # the alert SMS went (dry run), beside the resident's reply
     assert ana.get(f"/api/handoffs/{handoff_id}").status_code == 200
 

@@ -1,6 +1,7 @@
 """The inbox pages: what a resident or a coordinator wrote is text, never
 markup; phone numbers are masked everywhere; no inline script; the API is in
 the OpenAPI."""
+
 from __future__ import annotations
 
 import re
@@ -31,8 +32,17 @@ def hostile(ana):
     handoff = add_handoff(address=NUMBER, said=(SCRIPT, IMG), area=QUOTE, note=IMG, topic="job_search")
     with session_scope() as session:
         resident = session.get(Handoff, handoff).resident
-        session.add(Message(resident_id=resident.id, handoff_id=handoff, direction="in", channel="sms",
-                            sender="resident", body=f"ring mig på {NUMBER} {SCRIPT}", status="to_coordinator"))
+        session.add(
+            Message(
+                resident_id=resident.id,
+                handoff_id=handoff,
+                direction="in",
+                channel="sms",
+                sender="resident",
+                body=f"ring mig på {NUMBER} {SCRIPT}",
+                status="to_coordinator",
+            )
+        )
     return handoff
 
 
@@ -85,13 +95,19 @@ def test_a_coordinators_name_is_text_on_every_page_that_shows_it(gateway, hostil
     add_coordinator("admin@hub.example", role="admin", hub=None)
     eve, admin = Browser(gateway, "eve@hjallbo.example"), Browser(gateway, "admin@hub.example")
     assert eve.form(f"/inbox/handoffs/{hostile}/claim").status_code == 303
-    pages = {f"eve {url}": eve.get(url).text  # beside "Sign out" on every page, and as who claimed the handoff
-             for url in ("/inbox", f"/inbox/handoffs/{hostile}", "/inbox/stats", "/inbox/account")}
-    pages |= {f"admin {url}": admin.get(url).text
-              for url in ("/inbox", f"/inbox/handoffs/{hostile}", "/inbox/admin/coordinators")}
+    pages = {
+        f"eve {url}": eve.get(url).text  # beside "Sign out" on every page, and as who claimed the handoff
+        for url in ("/inbox", f"/inbox/handoffs/{hostile}", "/inbox/stats", "/inbox/account")
+    }
+    pages |= {
+        f"admin {url}": admin.get(url).text
+        for url in ("/inbox", f"/inbox/handoffs/{hostile}", "/inbox/admin/coordinators")
+    }
     # An admin's new account that fails keeps what they typed, in the form fields' value attributes.
-    taken = admin.form("/inbox/admin/coordinators", {"name": NAME, "email": "eve@hjallbo.example", "phone": NAME,
-                                                     "role": "coordinator", "hub": "hjallbo"})
+    taken = admin.form(
+        "/inbox/admin/coordinators",
+        {"name": NAME, "email": "eve@hjallbo.example", "phone": NAME, "role": "coordinator", "hub": "hjallbo"},
+    )
     assert taken.status_code == 409
     pages["admin's form again"] = taken.text
     for where, page in pages.items():
@@ -116,8 +132,14 @@ def test_the_full_phone_number_appears_nowhere_but_masked(ana, hostile, gateway)
     assert masked in detail_page
     # The resident typed their number into a message: that is their text; the contact field is masked.
     detail_page = detail_page.replace(f"ring mig på {NUMBER}", "")
-    pages = [detail_page, ana.get("/inbox").text, ana.get("/inbox/stats").text, ana.get("/inbox/stats.csv").text,
-             ana.get("/api/handoffs").text, ana.get("/api/stats").text]
+    pages = [
+        detail_page,
+        ana.get("/inbox").text,
+        ana.get("/inbox/stats").text,
+        ana.get("/inbox/stats.csv").text,
+        ana.get("/api/handoffs").text,
+        ana.get("/api/stats").text,
+    ]
     detail = ana.get(f"/api/handoffs/{hostile}").json()
     assert detail["resident"]["contact"] == masked
     for message in detail["messages"]:
@@ -156,9 +178,15 @@ def test_the_static_files_are_served_from_the_gateway(gateway):
 
 def test_the_api_is_in_the_openapi_document(gateway):
     paths = gateway.get("/openapi.json").json()["paths"]
-    for path in ("/api/handoffs", "/api/handoffs/{handoff_id}", "/api/handoffs/{handoff_id}/claim",
-                 "/api/handoffs/{handoff_id}/reply", "/api/handoffs/{handoff_id}/reassign",
-                 "/api/handoffs/{handoff_id}/close", "/api/stats"):
+    for path in (
+        "/api/handoffs",
+        "/api/handoffs/{handoff_id}",
+        "/api/handoffs/{handoff_id}/claim",
+        "/api/handoffs/{handoff_id}/reply",
+        "/api/handoffs/{handoff_id}/reassign",
+        "/api/handoffs/{handoff_id}/close",
+        "/api/stats",
+    ):
         assert path in paths, path
     assert "/inbox/login" not in paths
 
@@ -166,4 +194,3 @@ def test_the_api_is_in_the_openapi_document(gateway):
 def test_the_login_page_has_no_session_yet_but_a_csrf_token(gateway):
     page = gateway.get("/inbox/login")
     assert page.status_code == 200 and 'name="csrf"' in page.text and 'autocomplete="current-password"' in page.text
-

@@ -1,5 +1,6 @@
 """What a coordinator reads of a resident: only this handoff's conversation (the security
 review's M2), and every read recorded for the admins (issue 14 §3)."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,19 @@ TO_BERGSJON = "Är ni öppna i dag?"
 
 
 def say(session, resident, sender: str, body: str, at: datetime, handoff: int | None = None) -> None:
-    session.add(Message(resident_id=resident.id, handoff_id=handoff, direction="in" if sender == "resident" else "out",
-                        channel="sms", sender=sender, body=body, status="answered", language="sv", created_at=at))
+    session.add(
+        Message(
+            resident_id=resident.id,
+            handoff_id=handoff,
+            direction="in" if sender == "resident" else "out",
+            channel="sms",
+            sender=sender,
+            body=body,
+            status="answered",
+            language="sv",
+            created_at=at,
+        )
+    )
 
 
 @pytest.fixture
@@ -72,14 +84,20 @@ def test_a_coordinator_sees_only_this_handoffs_conversation_not_another_hubs_ear
 def test_the_earlier_handoff_ends_where_it_was_closed(gateway, two_handoffs):
     earlier, _ = two_handoffs
     ana = Browser(gateway, "ana@hjallbo.example")
-    assert bodies(ana, earlier) == ["Jag söker jobb", "Vill du prata med en koordinator?", TOLD_HJALLBO,
-                                    HJALLBO_REPLIED]
+    assert bodies(ana, earlier) == [
+        "Jag söker jobb",
+        "Vill du prata med en koordinator?",
+        TOLD_HJALLBO,
+        HJALLBO_REPLIED,
+    ]
 
 
 def audit_rows() -> list[dict]:
     with session_scope() as session:
-        return [{c.name: getattr(row, c.name) for c in Audit.__table__.columns}
-                for row in session.scalars(select(Audit).order_by(Audit.id))]
+        return [
+            {c.name: getattr(row, c.name) for c in Audit.__table__.columns}
+            for row in session.scalars(select(Audit).order_by(Audit.id))
+        ]
 
 
 def test_every_read_of_a_conversation_is_recorded_without_personal_data(gateway, two_handoffs):
@@ -93,7 +111,8 @@ def test_every_read_of_a_conversation_is_recorded_without_personal_data(gateway,
     with session_scope() as session:
         resident = session.get(Handoff, later).resident_id
     assert [(r["actor_id"], r["action"], r["handoff_id"], r["resident_id"]) for r in rows] == [
-        (bea_id, "read_conversation", later, resident)] * 2
+        (bea_id, "read_conversation", later, resident)
+    ] * 2
     assert all(r["at"] is not None for r in rows)
     text = json.dumps(rows, default=str, ensure_ascii=False)
     assert NUMBER not in text and TO_BERGSJON not in text and "bea@" not in text
@@ -110,7 +129,8 @@ def test_an_admin_lists_the_reads_page_by_page_and_a_coordinator_may_not(gateway
     assert [(e["actor_name"], e["handoff_id"]) for e in first["items"]] == [("Ana", earlier)]  # newest first
     second = admin.get(f"/api/audit?limit=1&before={first['next']}").json()
     assert [(e["actor_name"], e["action"], e["handoff_id"]) for e in second["items"]] == [
-        ("Bea", "read_conversation", later)]
+        ("Bea", "read_conversation", later)
+    ]
     assert second["next"] is None  # the last page
     only = admin.get(f"/api/audit?handoff={later}").json()["items"]
     assert [e["handoff_id"] for e in only] == [later]

@@ -1,4 +1,5 @@
 """The session cookie (itsdangerous) and the sign-in limits (``limits``), without a gateway."""
+
 from __future__ import annotations
 
 import base64
@@ -26,6 +27,7 @@ def clock(monkeypatch):
 
 # --- the session cookie -------------------------------------------------------------------------
 
+
 def test_a_session_comes_back_as_it_was_signed(settings):
     data = new_session()
     assert decode_session(settings, encode_session(settings, data)) == data
@@ -35,8 +37,13 @@ def test_a_tampered_cookie_is_no_session(settings):
     cookie = encode_session(settings, new_session())
     payload, stamp, signature = cookie.split(".")
     other = encode_session(settings, dict(new_session(), c=1)).split(".")[0]
-    for tampered in (f"{other}.{stamp}.{signature}", f"{payload}.{stamp}.{signature[:-2]}AA",
-                     f"{payload}.{stamp}.", f"{payload}.{signature}", cookie + "x"):
+    for tampered in (
+        f"{other}.{stamp}.{signature}",
+        f"{payload}.{stamp}.{signature[:-2]}AA",
+        f"{payload}.{stamp}.",
+        f"{payload}.{signature}",
+        cookie + "x",
+    ):
         assert decode_session(settings, tampered) is None, tampered
 
 
@@ -46,8 +53,9 @@ def test_a_cookie_signed_under_another_key_or_for_another_purpose_is_no_session(
     assert decode_session(settings, encode_session(other, data)) is None
     key = settings.secret_key.get_secret_value()
     signer = {"digest_method": hashlib.sha256}
-    assert decode_session(settings, URLSafeTimedSerializer(key, salt="web chat", signer_kwargs=signer).dumps(data)) \
-        is None  # the same key, another salt
+    assert (
+        decode_session(settings, URLSafeTimedSerializer(key, salt="web chat", signer_kwargs=signer).dumps(data)) is None
+    )  # the same key, another salt
 
 
 @pytest.mark.parametrize("garbage", ["", ".", "..", "x", "a.b.c", "åäö.åäö.åäö", "eyJ9.AAAA.AAAA", "%00" * 40])
@@ -59,8 +67,10 @@ def test_a_cookie_of_the_old_hand_signed_format_is_no_session(settings):
     # Sessions signed before itsdangerous end: their coordinators sign in again once.
     def b64(raw: bytes) -> str:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-    key = hmac.new(settings.secret_key.get_secret_value().encode(), b"hubguide inbox session v1",
-                   hashlib.sha256).digest()
+
+    key = hmac.new(
+        settings.secret_key.get_secret_value().encode(), b"hubguide inbox session v1", hashlib.sha256
+    ).digest()
     body = b64(json.dumps(new_session(), separators=(",", ":")).encode())
     assert decode_session(settings, f"{body}.{b64(hmac.new(key, body.encode(), hashlib.sha256).digest())}") is None
 
@@ -88,13 +98,22 @@ def test_a_cookie_signed_in_the_future_is_no_session(settings, monkeypatch):
     assert decode_session(settings, cookie) is None
 
 
-@pytest.mark.parametrize("data", [[1, 2], {"t": "t" * 43}, {"i": int(time.time())}, {"i": "now", "t": "t" * 43},
-                                  {"i": int(time.time()), "t": "short"}])
+@pytest.mark.parametrize(
+    "data",
+    [
+        [1, 2],
+        {"t": "t" * 43},
+        {"i": int(time.time())},
+        {"i": "now", "t": "t" * 43},
+        {"i": int(time.time()), "t": "short"},
+    ],
+)
 def test_a_signed_cookie_that_is_not_a_session_is_no_session(settings, data):
     assert decode_session(settings, encode_session(settings, data)) is None
 
 
 # --- limits on sign-in attempts -------------------------------------------------------------------
+
 
 def test_a_key_is_held_back_once_it_has_failed_the_limit_within_the_window(clock):
     throttle = Throttle("test", 3, 60)

@@ -1,5 +1,6 @@
 """Sessions that end everywhere, streams that stop at once, cookies other sites cannot
 touch, and passwords worth the name (the security review's L1, L4, L6 and L7)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,6 +25,7 @@ def generation(email: str) -> int:
 
 
 # --- L1: signing out holds in every process and after a restart -------------------------------------
+
 
 def test_a_copied_cookie_dies_at_sign_out_on_every_replica_and_after_a_restart(settings):
     with running(settings, base_url="https://testserver") as one:
@@ -55,6 +57,7 @@ def test_signing_out_is_stored_before_it_is_answered_where_the_page_awaits_it(ga
 
 # --- L4: a revoked stream gets no further event ------------------------------------------------------
 
+
 def test_a_revoked_stream_gets_no_further_event_even_between_keepalives():
     async def scenario():
         bus, good = Bus(), [ANA]
@@ -66,6 +69,7 @@ def test_a_revoked_stream_gets_no_further_event_even_between_keepalives():
         bus.publish(Event("handoff_created", ANA.hub_id, {"handoff": 2}))
         frames = [frame async for frame in stream]
         return first, frames
+
     first, frames = asyncio.run(asyncio.wait_for(scenario(), 5))
     assert '"handoff":1' in first
     assert len(frames) == 1 and "event: signed_out" in frames[0] and '"handoff":2' not in frames[0]
@@ -84,10 +88,12 @@ def test_the_stream_follows_a_move_to_another_hub_before_each_event():
         frame = await asyncio.wait_for(stream.__anext__(), 2)
         await stream.aclose()
         return frame
+
     assert '"handoff":2' in asyncio.run(scenario())
 
 
 # --- L6: other sites cannot set or clear the cookie; a __Host- cookie over https ----------------------
+
 
 def test_a_cross_site_post_gets_no_cookie(gateway):
     add_coordinator("ana@hub.example")
@@ -95,8 +101,9 @@ def test_a_cross_site_post_gets_no_cookie(gateway):
     evil = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
     # A browser sends no SameSite=Lax cookie with another site's POST.
     for path in ("/inbox/login", "/inbox/logout"):
-        answer = gateway.post(path, data={"email": "ana@hub.example", "password": "x"}, headers=evil,
-                              follow_redirects=False)
+        answer = gateway.post(
+            path, data={"email": "ana@hub.example", "password": "x"}, headers=evil, follow_redirects=False
+        )
         assert answer.status_code in (303, 403) and "set-cookie" not in answer.headers, path
     assert ana.get("/api/me").status_code == 200  # still signed in
 
@@ -112,9 +119,23 @@ def test_the_cookie_is_a_host_cookie_over_https_and_plain_over_http(gateway, set
 
 # --- L7: weak passwords, and one-time passwords changed at the first sign-in ----------------------------
 
-@pytest.mark.parametrize("weak", ["aaaaaaaaaaaa", "passwordpassword", "123456789012", "qwertyuiopasdfgh",
-                                  "abcabcabcabc", "Password1234", "lösenord2026!", "1q2w3e4r5t6y", "iloveyou1234",
-                                  "hubguide2026!", "ana.andersson1"])
+
+@pytest.mark.parametrize(
+    "weak",
+    [
+        "aaaaaaaaaaaa",
+        "passwordpassword",
+        "123456789012",
+        "qwertyuiopasdfgh",
+        "abcabcabcabc",
+        "Password1234",
+        "lösenord2026!",
+        "1q2w3e4r5t6y",
+        "iloveyou1234",
+        "hubguide2026!",
+        "ana.andersson1",
+    ],
+)
 def test_common_or_repetitive_passwords_are_refused(weak):
     assert password_problem(weak, ("ana.andersson@hub.example", "Ana Andersson")) is not None
 
@@ -145,8 +166,12 @@ def test_a_one_time_password_must_be_changed_at_the_first_sign_in(gateway):
     page = cia.get("/inbox")
     assert page.status_code == 403 and "/inbox/account" in page.text
     assert cia.get("/inbox/account").status_code == 200  # where the password is changed
-    assert cia.api("/api/me/password", {"current": created["one_time_password"],
-                                        "new": "my very own passphrase"}).status_code == 200
+    assert (
+        cia.api(
+            "/api/me/password", {"current": created["one_time_password"], "new": "my very own passphrase"}
+        ).status_code
+        == 200
+    )
     assert cia.get("/api/me").json()["must_change_password"] is False
     assert cia.get("/api/handoffs").status_code == 200 and cia.get("/inbox").status_code == 200
     reset = admin.api(f"/api/coordinators/{created['id']}/password").json()["one_time_password"]
@@ -160,6 +185,5 @@ def test_the_page_form_for_a_new_password_clears_the_one_time_flag(gateway):
     created = admin.api("/api/coordinators", {"name": "Cia", "email": "cia@hub.example", "hub": "hjallbo"}).json()
     cia = Browser(gateway, "cia@hub.example", created["one_time_password"])
     new = "my very own passphrase"
-    changed = cia.form("/inbox/account/password", {"current": created["one_time_password"], "new": new,
-                                                   "again": new})
+    changed = cia.form("/inbox/account/password", {"current": created["one_time_password"], "new": new, "again": new})
     assert changed.status_code == 303 and cia.get("/inbox").status_code == 200

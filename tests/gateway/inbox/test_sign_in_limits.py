@@ -1,5 +1,6 @@
 """Sign-in attempts sent together, addresses behind a proxy, and who a lock holds back
 (the security review's M1, L2 and L5)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -41,6 +42,7 @@ def verified(monkeypatch):
             with lock:
                 seen["active"][password_hash] -= 1
                 seen["all"] -= 1
+
     monkeypatch.setattr(security, "verify_password", counting)
     return seen
 
@@ -53,12 +55,17 @@ def account(email: str) -> Coordinator:
 async def together(apps: list, attempts: list[tuple[str, str, str | None]]) -> list[httpx.Response]:
     """Sign-in attempts (email, password, forwarded address) sent at once, spread over ``apps``
     (replicas on one database), each with its own sign-in form and cookie."""
+
     async def attempt(i: int, email: str, password: str, address: str | None) -> httpx.Response:
         transport = httpx.ASGITransport(app=apps[i % len(apps)])
         async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
             token = CSRF_INPUT.search((await client.get("/inbox/login")).text).group(1)
-            return await client.post("/inbox/login", data={"csrf": token, "email": email, "password": password},
-                                     headers={"X-Forwarded-For": address} if address else {})
+            return await client.post(
+                "/inbox/login",
+                data={"csrf": token, "email": email, "password": password},
+                headers={"X-Forwarded-For": address} if address else {},
+            )
+
     return await asyncio.gather(*(attempt(i, *a) for i, a in enumerate(attempts)))
 
 
@@ -68,10 +75,12 @@ def statuses(responses) -> Counter:
 
 # --- M1: attempts sent together ----------------------------------------------------------------
 
+
 def test_39_wrong_and_the_right_password_sent_together_from_one_address_do_not_sign_in(gateway, verified):
     add_coordinator("ana@hub.example")
-    attempts = [("ana@hub.example", f"wrong guess {i}", None) for i in range(39)] + [("ana@hub.example", PASSWORD,
-                                                                                       None)]
+    attempts = [("ana@hub.example", f"wrong guess {i}", None) for i in range(39)] + [
+        ("ana@hub.example", PASSWORD, None)
+    ]
     answers = asyncio.run(together([gateway.app], attempts))
     assert statuses(answers)[303] == 0 and sum(verified["calls"].values()) <= MAX_FAILURES
     assert statuses(answers)[429] >= 40 - MAX_FAILURES
@@ -81,8 +90,10 @@ def test_39_wrong_and_the_right_password_sent_together_from_one_address_do_not_s
 def test_guesses_from_many_addresses_at_two_replicas_are_checked_one_at_a_time_up_to_the_limit(settings, verified):
     # Neither the address nor the (address, account) limits hold here: only the claims in the database.
     settings.trusted_proxies = PROXY
-    with running(settings, base_url="https://testserver") as one, running(settings, base_url="https://testserver") \
-            as other:
+    with (
+        running(settings, base_url="https://testserver") as one,
+        running(settings, base_url="https://testserver") as other,
+    ):
         add_coordinator("ana@hub.example")
         stored = account("ana@hub.example").password_hash
         attempts = [("ana@hub.example", f"wrong guess {i}", f"198.51.100.{i}") for i in range(40)]
@@ -125,20 +136,24 @@ def test_at_most_two_passwords_are_hashed_at_once(gateway, monkeypatch):
         finally:
             with lock:
                 active[0] -= 1
+
     monkeypatch.setattr(security, "verify_password", slow)
-    answers = asyncio.run(together([gateway.app], [(f"ghost{i}@hub.example", "some long guess", f"203.0.113.{i}")
-                                                   for i in range(12)]))
+    answers = asyncio.run(
+        together([gateway.app], [(f"ghost{i}@hub.example", "some long guess", f"203.0.113.{i}") for i in range(12)])
+    )
     assert statuses(answers) == {401: 12}
     assert peak[0] == security.HASH_WORKERS == 2
 
 
 # --- L5: addresses behind a proxy, and locks per (address, account) ----------------------------------
 
+
 def test_forwarded_addresses_count_only_from_a_trusted_proxy(gateway):
     add_coordinator("ana@hub.example")
     for i in range(security.IP_FAILURES):  # each claims another address: not believed
-        assert sign_in(gateway, f"user{i}@hub.example", "wrong password",
-                       headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code in (401, 429)
+        assert sign_in(
+            gateway, f"user{i}@hub.example", "wrong password", headers={"X-Forwarded-For": f"198.51.100.{i}"}
+        ).status_code in (401, 429)
     refused = sign_in(gateway, "ana@hub.example", headers={"X-Forwarded-For": "203.0.113.8"})
     assert refused.status_code == 429 and "from your network" in refused.text
 
@@ -202,11 +217,15 @@ def test_an_admins_reset_lets_the_account_in_again_at_once(gateway):
 
 # --- L2: a non-ASCII cookie or token ---------------------------------------------------------------
 
+
 def test_a_non_ascii_csrf_token_or_cookie_is_refused_not_an_error(gateway):
     add_coordinator("ana@hub.example")
     gateway.get("/inbox/login")
-    form = gateway.post("/inbox/login", data={"csrf": "åäö" * 15, "email": "ana@hub.example", "password": PASSWORD},
-                        follow_redirects=False)
+    form = gateway.post(
+        "/inbox/login",
+        data={"csrf": "åäö" * 15, "email": "ana@hub.example", "password": PASSWORD},
+        follow_redirects=False,
+    )
     assert form.status_code == 403
     ana = Browser(gateway, "ana@hub.example")
     header = ana.api("/api/handoffs/1/claim", headers={"X-CSRF-Token": ("å" * 43).encode()}, csrf=None)

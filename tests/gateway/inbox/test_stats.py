@@ -1,4 +1,5 @@
 """Statistics for reporting: the right counts, and no personal data at all."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,9 +18,20 @@ from gateway.inbox.security import User
 from gateway.models import Handoff, Message, Resident, utcnow
 from tests.gateway.inbox.conftest import Browser, add_coordinator, add_handoff
 
-PERSONAL = ["+46701110001", "+46701110002", "+46701110003", "701110001", "web-session-0123456789abcdef",
-            "jag vill ha jobb i Hjällbo", "أريد عملا من فضلك", "shaqo ayaan rabaa", "hemlig anteckning",
-            "ana@hjallbo.example", "Ana Coordinator", "Bergsjön centrum 4"]
+PERSONAL = [
+    "+46701110001",
+    "+46701110002",
+    "+46701110003",
+    "701110001",
+    "web-session-0123456789abcdef",
+    "jag vill ha jobb i Hjällbo",
+    "أريد عملا من فضلك",
+    "shaqo ayaan rabaa",
+    "hemlig anteckning",
+    "ana@hjallbo.example",
+    "Ana Coordinator",
+    "Bergsjön centrum 4",
+]
 ADMIN = User(0, "Admin", "admin@hub.example", "admin", None, None, "t" * 43)
 
 
@@ -35,9 +47,16 @@ def history(gateway):
         ("bergsjon", "web-session-0123456789abcdef", "en", "learn_swedish", "Bergsjön centrum 4", 7, None, None),
     ]
     for hub, address, language, topic, said, days, minutes, outcome in plan:
-        handoff_id = add_handoff(hub=hub, address=address, channel="web" if address.startswith("web") else "sms",
-                                 language=language, topic=topic, said=(said,), area=said,
-                                 note="hemlig anteckning")
+        handoff_id = add_handoff(
+            hub=hub,
+            address=address,
+            channel="web" if address.startswith("web") else "sms",
+            language=language,
+            topic=topic,
+            said=(said,),
+            area=said,
+            note="hemlig anteckning",
+        )
         with session_scope() as session:
             handoff = session.get(Handoff, handoff_id)
             created = now - timedelta(days=days, hours=1)
@@ -50,10 +69,28 @@ def history(gateway):
                 message.created_at = created
     with session_scope() as session:  # what is not a question: a keyword and a button press
         resident = session.query(Resident).filter(Resident.address == "+46701110001").one()
-        session.add(Message(resident_id=resident.id, direction="in", channel="sms", sender="resident", body="STOPP",
-                            status="keyword", language="sv"))
-        session.add(Message(resident_id=resident.id, direction="in", channel="sms", sender="resident",
-                            body="/affirm", status="answered", language="sv"))
+        session.add(
+            Message(
+                resident_id=resident.id,
+                direction="in",
+                channel="sms",
+                sender="resident",
+                body="STOPP",
+                status="keyword",
+                language="sv",
+            )
+        )
+        session.add(
+            Message(
+                resident_id=resident.id,
+                direction="in",
+                channel="sms",
+                sender="resident",
+                body="/affirm",
+                status="answered",
+                language="sv",
+            )
+        )
     return now
 
 
@@ -69,7 +106,11 @@ def test_handoffs_are_counted_per_hub_topic_language_and_week(history):
     assert counts(figures["handoffs"]["by_hub"]) == {"hjallbo": 2, "bergsjon": 2}
     assert counts(figures["handoffs"]["by_topic"]) == {"job_search": 2, "start_business": 1, "learn_swedish": 1}
     assert {b["label"]: b["count"] for b in figures["handoffs"]["by_language"]} == {
-        "Swedish": 1, "Arabic": 1, "Somali": 1, "English": 1}
+        "Swedish": 1,
+        "Arabic": 1,
+        "Somali": 1,
+        "English": 1,
+    }
     by_week = counts(figures["handoffs"]["by_week"])
     assert len(by_week) == 4 and by_week[this_week] + by_week[last_week] == 4
 
@@ -102,8 +143,9 @@ asyncio.run(store.save(tracker))
 
 def test_questions_per_topic_come_from_rasas_tracker_store(history, settings):
     store = settings.data_dir / "rasa_tracker.db"
-    subprocess.run([str(ROOT / ".venv" / "rasa" / "bin" / "python"), "-c", WRITE_TRACKER, str(store)],
-                   check=True, timeout=300)
+    subprocess.run(
+        [str(ROOT / ".venv" / "rasa" / "bin" / "python"), "-c", WRITE_TRACKER, str(store)], check=True, timeout=300
+    )
     with session_scope() as session:
         figures = stats.compute(session, ADMIN, weeks=4)
     assert counts(figures["questions"]["by_topic"]) == {"work": 3, "studies": 1}  # a greeting is not a question
@@ -117,10 +159,17 @@ def test_median_time_to_first_reply_and_outcomes(history):
         figures = stats.compute(session, ADMIN, weeks=4)
     assert figures["first_reply"]["median_minutes"] == 20.0
     assert (figures["first_reply"]["answered"], figures["first_reply"]["unanswered"]) == (3, 1)
-    assert {h["key"]: h["median_minutes"] for h in figures["first_reply"]["by_hub"]} == {"hjallbo": 20.0,
-                                                                                        "bergsjon": 20.0}
-    assert counts(figures["outcomes"]["by_outcome"]) == {"work": 1, "studies": 0, "business": 1,
-                                                         "other_service": 0, "no_contact": 0}
+    assert {h["key"]: h["median_minutes"] for h in figures["first_reply"]["by_hub"]} == {
+        "hjallbo": 20.0,
+        "bergsjon": 20.0,
+    }
+    assert counts(figures["outcomes"]["by_outcome"]) == {
+        "work": 1,
+        "studies": 0,
+        "business": 1,
+        "other_service": 0,
+        "no_contact": 0,
+    }
     assert figures["outcomes"]["still_open"] == 2
 
 
@@ -135,8 +184,11 @@ def test_the_period_is_limited_to_the_weeks_asked_for(history):
 def test_no_personal_data_in_the_stats_api_page_or_csv(history, gateway):
     add_coordinator("admin@hub.example", role="admin", hub=None)
     admin = Browser(gateway, "admin@hub.example")
-    outputs = [admin.get("/api/stats?weeks=4").text, admin.get("/inbox/stats?weeks=4").text,
-               admin.get("/inbox/stats.csv?weeks=4").text]
+    outputs = [
+        admin.get("/api/stats?weeks=4").text,
+        admin.get("/inbox/stats?weeks=4").text,
+        admin.get("/inbox/stats.csv?weeks=4").text,
+    ]
     outputs[0] = json.dumps(json.loads(outputs[0]), ensure_ascii=False)
     for output in outputs:
         for personal in PERSONAL:
@@ -155,9 +207,11 @@ def test_the_csv_has_one_figure_per_row_with_fixed_columns(crowd, gateway):
     assert list(rows[0].keys()) == ["metric", "week", "hub", "topic", "language", "outcome", "value"]
     assert {r["metric"] for r in rows} == {"handoffs", "questions", "median_minutes_to_first_reply"}
     handoffs = {(r["hub"], r["topic"], r["language"]): r["value"] for r in rows if r["metric"] == "handoffs"}
-    assert handoffs == {("Framtidshubben Hjällbo", "job_search", "Swedish"): "6",
-                        ("Framtidshubben Hjällbo", "job_search", "English"): stats.SUPPRESSED,
-                        ("Framtidshubben Hjällbo", "job_search", "Tigrinya"): stats.SUPPRESSED}
+    assert handoffs == {
+        ("Framtidshubben Hjällbo", "job_search", "Swedish"): "6",
+        ("Framtidshubben Hjällbo", "job_search", "English"): stats.SUPPRESSED,
+        ("Framtidshubben Hjällbo", "job_search", "Tigrinya"): stats.SUPPRESSED,
+    }
     overall = [r for r in rows if r["metric"] == "median_minutes_to_first_reply" and not r["week"]]
     assert overall and float(overall[0]["value"]) == 10.0
 
@@ -171,14 +225,16 @@ def test_the_stats_page_draws_bars_without_script(crowd, gateway):
 
 # --- small cells ----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def crowd(gateway):
     """Twelve residents handed to Hjällbo an hour ago: six write Swedish, five English, one Tigrinya;
     each asked once, the one in Tigrinya twelve times."""
     created = utcnow() - timedelta(hours=1)
     for i, language in enumerate(["sv"] * 6 + ["en"] * 5 + ["ti"]):
-        handoff_id = add_handoff(address=f"+4670200{i:04d}", language=language, said=("en fråga",) * (
-            12 if language == "ti" else 1))
+        handoff_id = add_handoff(
+            address=f"+4670200{i:04d}", language=language, said=("en fråga",) * (12 if language == "ti" else 1)
+        )
         with session_scope() as session:
             handoff = session.get(Handoff, handoff_id)
             handoff.created_at, handoff.first_reply_at = created, created + timedelta(minutes=10)
@@ -200,8 +256,11 @@ def test_a_cell_of_fewer_than_five_residents_is_suppressed_and_so_is_what_would_
     questions = {b["key"]: b["count"] for b in figures["questions"]["by_language"]}
     assert questions == {"sv": 6, "en": None, "ti": None}  # twelve questions, but from one resident
     assert figures["questions"]["total"] == 23
-    assert {r["language"]: r["count"] for r in figures["questions"]["by_language_and_week"]
-            if r["week"] == stats.iso_week(crowd)} == {"sv": 6, "en": None, "ti": None}
+    assert {
+        r["language"]: r["count"]
+        for r in figures["questions"]["by_language_and_week"]
+        if r["week"] == stats.iso_week(crowd)
+    } == {"sv": 6, "en": None, "ti": None}
     assert figures["first_reply"]["median_minutes"] == 10.0
     assert "fewer than 5 residents" in figures["suppression"]["note"]
 
@@ -209,8 +268,12 @@ def test_a_cell_of_fewer_than_five_residents_is_suppressed_and_so_is_what_would_
 def test_a_small_hub_shows_no_figure_that_could_identify_a_resident(history):
     figures = stats.public(published(ADMIN))
     assert figures["handoffs"]["total"] is None  # four residents in all
-    for bars in (figures["handoffs"]["by_hub"], figures["handoffs"]["by_language"], figures["questions"]["by_week"],
-                 figures["outcomes"]["by_outcome"]):
+    for bars in (
+        figures["handoffs"]["by_hub"],
+        figures["handoffs"]["by_language"],
+        figures["questions"]["by_week"],
+        figures["outcomes"]["by_outcome"],
+    ):
         assert all(b["count"] in (None, 0) for b in bars)
     assert figures["first_reply"]["median_minutes"] is None and figures["first_reply"]["answered"] is None
     rows = list(csv.DictReader(io.StringIO(stats.to_csv(published(ADMIN)))))
