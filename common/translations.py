@@ -3,20 +3,22 @@
     python -m common.translations     # make translations
 
 extracts every Swedish text a resident reads (the Swedish variants of the
-responses in ``domain/*.yml``, ``common.texts.SWEDISH`` and the coordinator
-phrasebook's ``common.phrases.SWEDISH``), merges them into
+responses in ``domain/*.yml``, ``common.texts.SWEDISH``, the coordinator
+phrasebook's ``common.phrases.SWEDISH`` and the "did you mean" titles' ``sv`` in
+``data/titles.yml``), merges them into
 ``locale/<lang>/LC_MESSAGES/hubguide.po`` for every language of the language
 table but Swedish (a new text is missing, a changed Swedish text makes its
 translation fuzzy), writes what is generated from the catalogues (the other
 languages' variants in ``domain/*.yml``, ``locale/texts.json`` for
-``common.texts``, ``locale/phrases.json`` for ``common.phrases``) and reports
-per language. docs/translations.md is the
-translators' guide.
+``common.texts``, ``locale/phrases.json`` for ``common.phrases``, the other
+languages' titles in ``data/titles.yml``) and reports per language.
+docs/translations.md is the translators' guide.
 
 An entry's msgctxt is the text's key: the response (``utter_help``), its
 channel where SMS and web differ (``utter_help/sms``), a button
 (``utter_help/button/job_search``, by payload), a gateway text
-(``text/bot_unavailable``) or a phrase (``phrase/call_you``); msgid is the Swedish, msgstr the translation.
+(``text/bot_unavailable``), a phrase (``phrase/call_you``) or a "did you mean" title
+(``title/job_search``, by intent); msgid is the Swedish, msgstr the translation.
 A fuzzy or missing translation is generated as the Swedish text (what gettext
 does: a stale translation may state a number or a rule that is no longer true)
 and fails CI (tests/test_translations.py).
@@ -49,6 +51,7 @@ SOURCE = DEFAULT_LANGUAGE
 LOCALE = ROOT / "locale"
 DOMAIN = ROOT / "domain"
 TEXTS_FILE = LOCALE / "texts.json"  # common.texts reads it
+TITLES_FILE = ROOT / "data" / "titles.yml"  # Swedish the source, the rest generated; actions.conversation reads it
 DOMAIN_NAME = "hubguide"
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the same nodes and marks, several times faster
 WIDTH = 79  # as Poedit and msgmerge wrap, so a save in Poedit changes little
@@ -56,6 +59,7 @@ WIDTH = 79  # as Poedit and msgmerge wrap, so a save in Poedit changes little
 REVIEWED = re.compile(r"reviewed: (\d{4}-\d{2}-\d{2}) (\S.*)")
 TEXT_PREFIX = "text/"
 PHRASE_PREFIX = "phrase/"
+TITLE_PREFIX = "title/"
 PHRASES_NAME = "phrases.json"  # next to texts.json; common.phrases reads it
 NOTES = {
     "sms": "SMS. With the coordinator offer that often follows, at most 3 SMS: about 130 characters "
@@ -66,6 +70,8 @@ NOTES = {
     "text": "Said by the gateway (common/texts.py), over SMS and on the web.",
     "phrase": "A coordinator's phrase (common/phrases.py), picked in the inbox and sent as it is or with a few "
     "words added, over SMS or on the web: plain, short and polite.",
+    "title": 'A "did you mean" choice (data/titles.yml), a button or a numbered line: at most 24 characters, '
+    "plain words residents use, no punctuation at the end.",
 }
 FACTS_NOTE = "Keep every address, phone number, amount and {field} as in the Swedish (docs/translations.md)."
 
@@ -96,7 +102,10 @@ def _button_key(name: str, button: dict) -> str:
 
 
 def template(
-    domain: Path = DOMAIN, texts: dict[str, str] | None = None, phrases: dict[str, str] | None = None
+    domain: Path = DOMAIN,
+    texts: dict[str, str] | None = None,
+    phrases: dict[str, str] | None = None,
+    titles: Path = TITLES_FILE,
 ) -> Catalog:
     """Every Swedish text a resident reads, keyed by msgctxt (in file order)."""
     if texts is None:
@@ -143,6 +152,8 @@ def template(
             "phrase",
             ("python-brace-format",) if re.search(r"\{\w+\}", swedish) else (),
         )
+    for intent, names in (yaml.load(titles.read_text(encoding="utf-8"), LOADER) or {}).items():
+        add(TITLE_PREFIX + intent, names[SOURCE], "data/titles.yml", "title")
     return catalogue
 
 
@@ -318,7 +329,32 @@ def domain_file(text: str, translations: dict[str, dict[str, str]]) -> str:
     return "\n".join(out)
 
 
-def generate(catalogues: dict[str, Catalog], domain: Path = DOMAIN, texts_file: Path = TEXTS_FILE) -> dict[Path, str]:
+def titles_file(text: str, translations: dict[str, dict[str, str]]) -> str:
+    """data/titles.yml with every topic's line rewritten: its Swedish title, then the other
+    languages' from the catalogues (the Swedish where one is missing); comments stay as they are."""
+    lines = text.split("\n")
+    data, root = yaml.load(text, LOADER) or {}, yaml.compose(text, LOADER)
+    replaced: dict[int, tuple[int, str]] = {}  # first line -> (last line, what replaces them)
+    for (key, node), (intent, names) in zip(root.value if root else (), data.items(), strict=True):
+        if SOURCE not in names:
+            raise ValueError(f"{intent} has no {SOURCE} title")
+        chosen = {SOURCE: names[SOURCE]}
+        chosen |= {code: translations[code].get(TITLE_PREFIX + intent, names[SOURCE]) for code in targets()}
+        pairs = ", ".join(f"{code}: {json.dumps(title, ensure_ascii=False)}" for code, title in chosen.items())
+        replaced[key.start_mark.line] = (_last_line(node), f"{intent}: {{{pairs}}}")
+    out, skip_to = [], -1
+    for number, line in enumerate(lines):
+        if number in replaced:
+            skip_to, line = replaced[number]
+        elif number <= skip_to:
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def generate(
+    catalogues: dict[str, Catalog], domain: Path = DOMAIN, texts_file: Path = TEXTS_FILE, titles: Path = TITLES_FILE
+) -> dict[Path, str]:
     """Every generated file's path and content, from the catalogues of the target languages."""
     translations = {language: usable(catalogues[language]) for language in targets()}
     files = {path: domain_file(path.read_text(encoding="utf-8"), translations) for path in sorted(domain.glob("*.yml"))}
@@ -332,6 +368,7 @@ def generate(catalogues: dict[str, Catalog], domain: Path = DOMAIN, texts_file: 
             for language in targets()
         }
         files[path] = json.dumps(chosen, ensure_ascii=False, indent=1) + "\n"
+    files[titles] = titles_file(titles.read_text(encoding="utf-8"), translations)
     return files
 
 
@@ -339,16 +376,20 @@ def generate(catalogues: dict[str, Catalog], domain: Path = DOMAIN, texts_file: 
 
 
 def update(
-    locale: Path = LOCALE, domain: Path = DOMAIN, texts_file: Path = TEXTS_FILE, texts: dict[str, str] | None = None
+    locale: Path = LOCALE,
+    domain: Path = DOMAIN,
+    texts_file: Path = TEXTS_FILE,
+    texts: dict[str, str] | None = None,
+    titles: Path = TITLES_FILE,
 ) -> dict[str, Counts]:
     """Merge the Swedish into every catalogue, write the catalogues and what is generated from them."""
-    source = template(domain, texts)
+    source = template(domain, texts, titles=titles)
     catalogues = {language: merge(load(language, locale), source) for language in targets()}
     for language, catalogue in catalogues.items():
         path = catalogue_path(language, locale)
         path.parent.mkdir(parents=True, exist_ok=True)
         _write(path, po_text(catalogue))
-    for path, content in generate(catalogues, domain, texts_file).items():
+    for path, content in generate(catalogues, domain, texts_file, titles).items():
         _write(path, content.encode("utf-8"))
     return {language: counts(catalogue) for language, catalogue in catalogues.items()}
 

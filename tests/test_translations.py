@@ -163,14 +163,18 @@ def test_the_report_counts_translated_fuzzy_missing_and_unreviewed():
 
 @pytest.fixture
 def copy(tmp_path):
-    """A copy of the domain and the catalogues to change."""
+    """A copy of the domain, the "did you mean" titles and the catalogues to change."""
     shutil.copytree(ROOT / "domain", tmp_path / "domain")
     shutil.copytree(translations.LOCALE, tmp_path / "locale")
+    (tmp_path / "data").mkdir()
+    shutil.copy(translations.TITLES_FILE, tmp_path / "data" / "titles.yml")
     return tmp_path
 
 
 def run(copy) -> dict[str, translations.Counts]:
-    return translations.update(copy / "locale", copy / "domain", copy / "locale" / "texts.json")
+    return translations.update(
+        copy / "locale", copy / "domain", copy / "locale" / "texts.json", titles=copy / "data" / "titles.yml"
+    )
 
 
 def variant(copy, response: str, language: str) -> dict:
@@ -240,6 +244,32 @@ def test_adding_a_language_is_a_row_and_the_command(copy, monkeypatch):
             and {"name": "channel", "type": "slot", "value": channel} in v["condition"]
         ]
         assert len(help_de) == 1 and help_de[0]["buttons"][0]["title"] == "Jobb"
+
+
+def test_a_title_is_translated_in_the_catalogues_and_generated_into_the_titles(copy):
+    titles = copy / "data" / "titles.yml"
+    assert 'msgctxt "title/find_hub"' in translations.catalogue_path("fa", copy / "locale").read_text(encoding="utf-8")
+    titles.write_text(
+        titles.read_text(encoding="utf-8").replace(
+            'find_hub: {sv: "Var hubben finns"', 'find_hub: {sv: "Hitta hubben"'
+        ),
+        encoding="utf-8",
+    )
+    results = run(copy)
+    assert unfinished(translations.load("fa", copy / "locale")) == (["title/find_hub"], [])
+    assert {c.fuzzy for c in results.values()} == {1}
+    # Until it is translated again, residents read the Swedish title.
+    assert yaml.safe_load(titles.read_text(encoding="utf-8"))["find_hub"] == dict.fromkeys(LANGUAGES, "Hitta hubben")
+
+
+def test_the_titles_generator_rewrites_every_language_but_the_swedish_and_keeps_the_comments():
+    source = '# Titles.\na: {sv: "Jobb", en: "old", ar: "old"}\n\n# B.\nb:\n  sv: Studier\n  fa: old\n'
+    english = {"title/a": "Jobs", "title/b": "Studies"}
+    result = translations.titles_file(source, {code: english if code == "en" else {} for code in LANGUAGES})
+    others = ", ".join(f'{code}: "Studier"' for code in translations.targets() if code != "en")
+    assert result.startswith('# Titles.\na: {sv: "Jobb", en: "Jobs", ar: "Jobb"')
+    assert result.endswith(f'\n\n# B.\nb: {{sv: "Studier", en: "Studies", {others}}}\n')
+    assert translations.titles_file(result, {code: english if code == "en" else {} for code in LANGUAGES}) == result
 
 
 def test_the_generator_keeps_the_swedish_and_the_comments_and_rewrites_the_rest():
