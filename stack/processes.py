@@ -173,8 +173,8 @@ class Stack:
                     *model.RASA_CLI,
                     "run",
                     "--enable-api",
-                    "--auth-token",
-                    token,
+                    "--auth-token-env",  # not the token itself: `ps` shows command lines to every user
+                    "RASA_TOKEN",  # set in environment(); stack.rasa_cli hands it to Rasa
                     "--interface",
                     "127.0.0.1",
                     "--port",

@@ -3,7 +3,7 @@
 
     .venv/rasa/bin/python -m stack.rasa_cli train …   # the same arguments as `rasa`
 
-It differs from `rasa` in two ways, both set up before Rasa is imported:
+It differs from `rasa` in three ways, all set up before Rasa is imported:
 
 - Warnings a newcomer can do nothing about are silenced where they are born:
   TensorFlow's start-up notes, SQLAlchemy's note about 2.0, the deprecation
@@ -15,6 +15,9 @@ It differs from `rasa` in two ways, both set up before Rasa is imported:
   looks up the module of every scikit-learn type among all loaded modules;
   after TensorFlow is loaded that took 7.7 s of a training and of every
   Rasa server start, before it 0.5 s.
+- ``--auth-token-env NAME`` stands for ``--auth-token`` with the value of the
+  environment variable NAME, put into Rasa's arguments inside the process: the
+  token never appears on a command line, which ``ps`` shows to every user.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from collections.abc import Mapping
 
+AUTH_TOKEN_ENV = "--auth-token-env"
 OUR_MODULES = r"(nlu|common|stack|actions)(\.|$)"
 
 
@@ -50,7 +55,19 @@ def expected_by_rasa() -> None:
     EXPECTED_WARNINGS.append((DeprecationWarning, r"'\w+' deprecated - use '\w+'"))
 
 
+def with_auth_token(argv: list[str], environ: Mapping[str, str]) -> list[str]:
+    """``argv`` with ``--auth-token-env NAME`` replaced by ``--auth-token <environ[NAME]>``."""
+    if AUTH_TOKEN_ENV not in argv:
+        return list(argv)
+    at = argv.index(AUTH_TOKEN_ENV)
+    name = argv[at + 1] if at + 1 < len(argv) else ""
+    if not environ.get(name):
+        raise SystemExit(f"{AUTH_TOKEN_ENV} {name}: the environment variable {name or '(none named)'} is not set")
+    return [*argv[:at], "--auth-token", environ[name], *argv[at + 2 :]]
+
+
 def main() -> None:
+    sys.argv = with_auth_token(sys.argv, os.environ)
     quiet()
     import skops.io  # noqa: F401  (before Rasa imports TensorFlow, see above)
 

@@ -21,18 +21,21 @@ others as it takes for the hidden ones not to be worked out by subtraction.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import csv
 import io
 import json
 import statistics
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from time import monotonic
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import bindparam, create_engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -50,6 +53,7 @@ DEFAULT_WEEKS = 12
 MAX_WEEKS = 260
 NOT_QUESTIONS = ("keyword", "opted_out")
 CSV_COLUMNS = ("metric", "week", "hub", "topic", "language", "outcome", "value")
+CACHE_SECONDS = 60  # figures computed for a hub and a period are shown again for this long
 THRESHOLD = 5  # residents: a figure counting fewer is suppressed
 SUPPRESSED = "suppressed"  # what the CSV says for a suppressed figure
 SUPPRESSION_NOTE = (
@@ -94,16 +98,14 @@ def question_topics(since: datetime, url: str | None = None) -> dict[tuple, list
             rows = conn.execute(
                 text(
                     "SELECT sender_id, timestamp, intent_name, data FROM events WHERE type_name = 'user' "
-                    "AND timestamp >= :since"
-                ),
-                {"since": since.timestamp()},
+                    "AND timestamp >= :since AND intent_name IN :questions"
+                ).bindparams(bindparam("questions", expanding=True)),
+                {"since": since.timestamp(), "questions": sorted(QUESTIONS)},
             ).all()
     except (SQLAlchemyError, ImportError):  # e.g. a psycopg2 URL for Rasa's environment, not installed here
         return None
     cells: dict[tuple, list[str]] = defaultdict(list)
     for sender, timestamp, intent, data in rows:
-        if intent not in QUESTIONS:
-            continue
         try:
             language = (json.loads(data).get("metadata") or {}).get("language") or "unknown"
         except (TypeError, ValueError, AttributeError):
@@ -361,10 +363,38 @@ def suppress(figures: dict) -> dict:
     return shown
 
 
+# Hand-written: cachetools' TTLCache is not among the pinned packages, and this is a dict and a clock.
+_cache: dict[tuple, tuple[float, dict]] = {}
+# Statistics have a thread of their own: on the database thread (gateway.db.run), where residents'
+# turns are stored, a 260-week run over 300,000 tracker events held every turn up (review L3). One
+# thread, so that many requests at once do not compute in parallel; the cache answers the rest.
+_worker = ThreadPoolExecutor(1, thread_name_prefix="stats")
+
+
+def _gathered(key: tuple, user: User, weeks: int) -> dict:
+    kept = _cache.get(key)
+    if kept is not None and monotonic() - kept[0] < CACHE_SECONDS:
+        return kept[1]  # computed meanwhile for a request that waited in line
+    with db.session_scope() as session:
+        figures = suppress(compute(session, user, weeks))
+    _cache[key] = (monotonic(), figures)
+    for old in [k for k, (at, _) in _cache.items() if monotonic() - at >= CACHE_SECONDS]:
+        del _cache[old]
+    return figures
+
+
 async def gather(user: User, weeks: int = DEFAULT_WEEKS) -> dict:
-    """``compute`` in its own session on the database thread (the tracker-store read grows with
-    traffic and must not hold the event loop, where SMS acks wait), suppressed for showing."""
-    return suppress(await db.in_session(compute, user, weeks))
+    """``compute`` suppressed for showing, on the statistics thread in its own session (not the
+    event loop, not the database thread), kept ``CACHE_SECONDS`` per database, scope and period
+    (the same dict for each request meanwhile: callers only read it)."""
+    weeks = max(1, min(int(weeks), MAX_WEEKS))
+    key = (get_settings().sqlalchemy_url, None if user.is_admin else user.hub_id, weeks)
+    kept = _cache.get(key)
+    if kept is None or monotonic() - kept[0] >= CACHE_SECONDS:
+        figures = await asyncio.get_running_loop().run_in_executor(_worker, _gathered, key, user, weeks)
+    else:
+        figures = kept[1]
+    return figures  # shared with other requests for a minute: read it, do not change it
 
 
 def public(stats: dict) -> dict:
@@ -372,10 +402,13 @@ def public(stats: dict) -> dict:
     return {key: value for key, value in stats.items() if not key.startswith("_")}
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
+    """A CSV cell that a spreadsheet will not run as a formula (OWASP's CSV injection list)."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return "'" + text if text[:1] in FORMULA_STARTS else text
 
 
 def _value(value) -> object:

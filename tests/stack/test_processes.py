@@ -82,3 +82,20 @@ def test_a_server_that_started_without_its_model_is_reported_at_once(tmp_path: P
         assert time.monotonic() - started < 10  # not the 60 s a slow start may take
     finally:
         service.stop()
+
+
+def test_no_process_is_started_with_the_rasa_token_on_its_command_line(settings, monkeypatch):
+    """``ps`` shows every user the command lines: the token goes through the environment."""
+    monkeypatch.setenv("RASA_TOKEN", "a-token-ps-must-not-show")
+    from gateway.settings import get_settings
+    from tests.conftest import reset_caches
+
+    reset_caches()
+    stack = Stack(get_settings())
+    services = stack.build()
+    assert services  # the Rasa server among them
+    for service in services:
+        assert not any("a-token-ps-must-not-show" in arg for arg in service.command), service.name
+    assert stack.environment()["RASA_TOKEN"] == "a-token-ps-must-not-show"
+    (rasa,) = [service.command for service in services if service.name == "Rasa server"]
+    assert rasa[rasa.index("--auth-token-env") + 1] == "RASA_TOKEN"  # stack.rasa_cli reads it there

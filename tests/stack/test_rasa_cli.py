@@ -2,6 +2,8 @@
 
 import subprocess
 
+import pytest
+
 from common.paths import ROOT
 from stack import model
 
@@ -40,3 +42,31 @@ warnings.warn_explicit("our deprecation", DeprecationWarning, "nlu/components.py
     assert result.returncode == 0, result.stderr[-2000:]
     assert "our deprecation" in result.stderr
     assert "library's deprecation" not in result.stderr
+
+
+def test_the_auth_token_named_by_an_environment_variable_reaches_rasas_arguments_only():
+    from stack.rasa_cli import with_auth_token
+
+    argv = ["rasa", "run", "--enable-api", "--auth-token-env", "RASA_TOKEN", "--port", "5005"]
+    assert with_auth_token(argv, {"RASA_TOKEN": "s3cret"}) == [
+        "rasa",
+        "run",
+        "--enable-api",
+        "--auth-token",
+        "s3cret",
+        "--port",
+        "5005",
+    ]
+    assert with_auth_token(["rasa", "train", "--fixed-model-name", "x"], {"RASA_TOKEN": "s3cret"}) == [
+        "rasa",
+        "train",
+        "--fixed-model-name",
+        "x",
+    ]
+
+
+def test_a_missing_token_variable_stops_rasa_before_it_serves_without_one():
+    from stack.rasa_cli import with_auth_token
+
+    with pytest.raises(SystemExit, match="RASA_TOKEN"):
+        with_auth_token(["rasa", "run", "--auth-token-env", "RASA_TOKEN"], {})

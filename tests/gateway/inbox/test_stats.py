@@ -286,5 +286,54 @@ def test_the_api_suppresses_small_cells_too(crowd, gateway):
     assert {b["key"]: b["count"] for b in figures["handoffs"]["by_language"]} == {"sv": 6, "en": None, "ti": None}
 
 
-def test_a_spreadsheet_formula_cannot_hide_in_a_cell():
-    assert stats._cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and stats._cell("Hjällbo") == "Hjällbo"
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])  # OWASP's CSV injection list
+def test_a_spreadsheet_formula_cannot_hide_in_a_cell(start):
+    assert stats._cell(start + "HYPERLINK(1)") == "'" + start + "HYPERLINK(1)"
+    assert stats._cell("Hjällbo") == "Hjällbo" and stats._cell(12) == "12"
+
+
+def test_statistics_do_not_hold_up_the_database_thread_residents_turns_use(settings, monkeypatch):
+    """Review L3: a long statistics run (held here until the turn is done) leaves ``db.run`` free."""
+    import threading
+
+    from gateway import db
+
+    release, computing = threading.Event(), threading.Event()
+
+    def slow_compute(session, user, weeks, now=None):
+        computing.set()
+        assert release.wait(10), "the resident's turn never got the database thread"
+        return {"_who": {}}
+
+    monkeypatch.setattr(stats, "compute", slow_compute)
+    monkeypatch.setattr(stats, "suppress", lambda figures: {"figures": True})
+
+    async def both():
+        running = asyncio.ensure_future(stats.gather(ADMIN, 260))
+        await asyncio.get_running_loop().run_in_executor(None, computing.wait, 10)
+        await asyncio.wait_for(db.run(release.set), 5)  # a resident's turn meanwhile
+        return await running
+
+    assert asyncio.run(both()) == {"figures": True}
+
+
+def test_the_figures_are_kept_a_minute_per_scope_and_period(settings, monkeypatch):
+    computed = []
+
+    def compute(session, user, weeks):
+        computed.append((user.hub_id, weeks))
+        return {}
+
+    monkeypatch.setattr(stats, "compute", compute)
+    monkeypatch.setattr(stats, "suppress", lambda figures: {"n": len(computed)})
+    clock = [1000.0]
+    monkeypatch.setattr(stats, "monotonic", lambda: clock[0])
+    hub = User(7, "Ana", "ana@hub.example", "coordinator", 3, "Hjällbo", "t" * 43)
+
+    assert published(ADMIN, 260) == {"n": 1}
+    assert published(ADMIN, 260) == {"n": 1}  # the same figures, not computed again
+    assert published(hub, 260) == {"n": 2}  # another hub's scope
+    assert published(ADMIN, 12) == {"n": 3}  # another period
+    clock[0] += stats.CACHE_SECONDS + 1
+    assert published(ADMIN, 260) == {"n": 4}  # a minute later: computed afresh
+    assert computed == [(None, 260), (3, 260), (None, 12), (None, 260)]
