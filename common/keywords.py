@@ -1,8 +1,10 @@
 """SMS keywords, alone in a message, in every supported language and any case:
-opt-out, opt back in, and help. Shared by both channels; the gateway handles
+opt-out, opt back in, help, and erase (asks for a code that confirms erasing the
+resident's messages and number). Shared by both channels; the gateway handles
 them before the bot or a coordinator sees the message. The words are each
-language's ``stop``, ``start`` and ``help`` in the language table
+language's ``stop``, ``start``, ``help`` and ``erase`` in the language table
 (``data/languages.yml``)."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -14,7 +16,7 @@ from common.languages import LANGUAGES
 TWILIO_STOP = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"})
 TWILIO_START = frozenset({"start", "unstop"})
 
-KINDS = ("stop", "start", "help")
+KINDS = ("stop", "start", "help", "erase")
 # By kind, then language: the words of the table.
 WORDS: dict[str, dict[str, tuple[str, ...]]] = {
     kind: {code: getattr(language, kind) for code, language in LANGUAGES.items()} for kind in KINDS
@@ -27,8 +29,12 @@ def _normal(text: str) -> str:
 
 
 # A word two languages share (توقف: Arabic and Persian) counts for the later one.
-_LOOKUP = {_normal(word): (kind, language) for kind, by_language in WORDS.items()
-           for language, words in by_language.items() for word in words}
+_LOOKUP = {
+    _normal(word): (kind, language)
+    for kind, by_language in WORDS.items()
+    for language, words in by_language.items()
+    for word in words
+}
 
 
 def match(text: str) -> tuple[str, str] | None:

@@ -19,6 +19,7 @@ Shared by both Python environments (the Rasa server's NLU component and the
 application), so it imports only the standard library and PyYAML, which both
 have.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,6 +53,7 @@ class Language:
     stop: tuple[str, ...] = ()  # SMS keywords (common.keywords)
     start: tuple[str, ...] = ()
     help: tuple[str, ...] = ()
+    erase: tuple[str, ...] = ()  # asks to erase the resident's messages and number (gateway.erasure)
     lingua: str | None = None  # its code in lingua-language-detector, None where lingua lacks it
     langdetect: str | None = None  # likewise in langdetect
     letters: str = ""  # letters beyond a-z it writes in Latin script
@@ -63,7 +65,7 @@ class Language:
         return self.direction == "rtl"
 
 
-_WORDS = ("choose", "please", "stop", "start", "help")  # lists of words; every other field is one text
+_WORDS = ("choose", "please", "stop", "start", "help", "erase")  # lists of words; every other field is one text
 _FIELDS = {f.name for f in fields(Language)} - {"ranges"}
 
 
@@ -75,11 +77,16 @@ def _row(row: dict, scripts: dict[str, tuple[tuple[int, int], ...]], path: Path)
         raise ValueError(f"{where}: unknown fields {sorted(set(row) - _FIELDS)}")
     for key, value in row.items():
         # YAML reads some bare words as something else (no: false, on: true, 1e3: a number).
-        text = (isinstance(value, list) and all(isinstance(word, str) for word in value)) if key in _WORDS \
+        text = (
+            (isinstance(value, list) and all(isinstance(word, str) for word in value))
+            if key in _WORDS
             else isinstance(value, str) or (value is None and key in ("lingua", "langdetect"))
+        )
         if not text:
-            raise ValueError(f"{where}: {key} is {value!r}; write it as text, in quotes" +
-                             (", as a list [...]" if key in _WORDS else ""))
+            raise ValueError(
+                f"{where}: {key} is {value!r}; write it as text, in quotes"
+                + (", as a list [...]" if key in _WORDS else "")
+            )
     values: dict[str, Any] = {**row, **{key: tuple(row[key]) for key in _WORDS if key in row}}
     values["romanised"] = frozenset(row.get("romanised", "").split())
     return Language(**values, ranges=scripts.get(row.get("script", ""), ()))
@@ -121,8 +128,22 @@ def is_supported(code: str | None) -> bool:
 
 
 # Arabic and Persian write some letters differently, and residents mix them.
-SCRIPT_FOLD = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "أ": "ا", "إ": "ا", "آ": "ا",
-                             "ٱ": "ا", "ؤ": "و", "ئ": "ی", "\u200c": " ", "ـ": ""})
+SCRIPT_FOLD = str.maketrans(
+    {
+        "ي": "ی",
+        "ى": "ی",
+        "ك": "ک",
+        "ة": "ه",
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+        "ؤ": "و",
+        "ئ": "ی",
+        "\u200c": " ",
+        "ـ": "",
+    }
+)
 
 
 def fold(text: str) -> str:
@@ -142,13 +163,46 @@ def fold(text: str) -> str:
 # reads skeletons beside the words (nlu.components.SkeletonFeaturizer), so an
 # example in one script teaches the other.
 SKELETON_ARABIC = str.maketrans(
-    {**dict.fromkeys("بپ", "b"), **dict.fromkeys("تطث", "t"), **dict.fromkeys("سص", "s"),
-     **dict.fromkeys("جژگ", "j"), **dict.fromkeys("شچ", "c"), **dict.fromkeys("حه", "h"), "خ": "x",
-     **dict.fromkeys("دض", "d"), "ر": "r", **dict.fromkeys("زذظ", "z"), "ع": "e", "غ": "g", "ف": "f",
-     **dict.fromkeys("قک", "k"), "ل": "l", "م": "m", "ن": "n"})
-SKELETON_LATIN = {"sh": "c", "ch": "c", "kh": "x", "gh": "g", "th": "t", "dh": "z", "3": "e", "7": "h", "5": "x",
-                  "8": "g", "6": "t", "9": "s", "p": "b", "v": "f", "q": "k", "g": "j", "c": "k",
-                  **{letter: letter for letter in "bdfhjklmnrstxz"}}
+    {
+        **dict.fromkeys("بپ", "b"),
+        **dict.fromkeys("تطث", "t"),
+        **dict.fromkeys("سص", "s"),
+        **dict.fromkeys("جژگ", "j"),
+        **dict.fromkeys("شچ", "c"),
+        **dict.fromkeys("حه", "h"),
+        "خ": "x",
+        **dict.fromkeys("دض", "d"),
+        "ر": "r",
+        **dict.fromkeys("زذظ", "z"),
+        "ع": "e",
+        "غ": "g",
+        "ف": "f",
+        **dict.fromkeys("قک", "k"),
+        "ل": "l",
+        "م": "m",
+        "ن": "n",
+    }
+)
+SKELETON_LATIN = {
+    "sh": "c",
+    "ch": "c",
+    "kh": "x",
+    "gh": "g",
+    "th": "t",
+    "dh": "z",
+    "3": "e",
+    "7": "h",
+    "5": "x",
+    "8": "g",
+    "6": "t",
+    "9": "s",
+    "p": "b",
+    "v": "f",
+    "q": "k",
+    "g": "j",
+    "c": "k",
+    **{letter: letter for letter in "bdfhjklmnrstxz"},
+}
 _LATIN_SOUNDS = re.compile("sh|ch|kh|gh|th|dh|.")
 _ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
 
@@ -163,8 +217,7 @@ def skeleton(word: str) -> str:
         consonants = word.removesuffix("ه").translate(SKELETON_ARABIC)
         consonants = "".join(ch for ch in consonants if ch.isascii())
     else:
-        consonants = "".join(SKELETON_LATIN.get(sound, "") for sound in
-                             _LATIN_SOUNDS.findall(word.removesuffix("h")))
+        consonants = "".join(SKELETON_LATIN.get(sound, "") for sound in _LATIN_SOUNDS.findall(word.removesuffix("h")))
     return re.sub(r"(.)\1+", r"\1", consonants)
 
 

@@ -3,6 +3,7 @@
 ``uvicorn gateway.app:app`` serves it with the collaborators ``gateway.services``
 builds from the settings; ``create_app`` takes others from a test.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +14,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from common import langid
-from gateway import store
+from gateway import privacy, store
 from gateway.channels import sms
 from gateway.channels.web import WIDGET
 from gateway.channels.web import page as web_page
@@ -45,15 +46,19 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.events, app.state.intake = services.events, services.intake
         services.web.app_state = app.state
         async with services.running():
-            log.info("gateway ready; SMS %s", "dry-run (no Twilio account set)" if settings.sms_dry_run
-                     else "live through Twilio")
+            log.info(
+                "gateway ready; SMS %s",
+                "dry-run (no Twilio account set)" if settings.sms_dry_run else "live through Twilio",
+            )
             yield
 
     api = FastAPI(title="Hub guide gateway", lifespan=lifespan)
     api.state.settings = settings
     api.include_router(sms.router)
+    api.include_router(privacy.router)  # /privacy: what is kept, how long, how to erase it
     # --- the coordinator inbox (/inbox) and its JSON API (/api): everything in gateway/inbox ---
     from gateway import inbox
+
     inbox.install(api)
     # --- end of the inbox ---
 

@@ -3,11 +3,15 @@
 Each resident's messages are handled one at a time, in the order they were
 stored; different residents are handled concurrently.
 """
+
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -17,14 +21,14 @@ from common import crisis, hubs, keywords, langid
 from common.languages import explicit_choice
 from common.redact import redact
 from common.texts import language_menu, text
-from gateway import db
+from gateway import db, erasure, privacy
 from gateway.channels import sms
 from gateway.db import session_scope
 from gateway.events import Bus, Event
 from gateway.handoff import HandoffError, HandoffRequest, alert_coordinators, alert_crisis, open_crisis, open_handoff
 from gateway.handoff import create as create_handoff
 from gateway.models import Message, utcnow
-from gateway.outbox import Outbox
+from gateway.outbox import Delivery, Outbox
 from gateway.rasa_client import Bot, BotReply, RasaUnavailable
 from gateway.store import queue_outbound
 
@@ -52,11 +56,11 @@ class Plan:
     first_attempt: bool = True
     prefix: list[BotReply] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    erase: tuple[int, str] | None = None  # (resident, address): the resident confirmed their erasure
 
 
 class Conversations:
-    def __init__(self, rasa: Bot, outbox: Outbox, events: Bus | None = None,
-                 public_base_url: str = "") -> None:
+    def __init__(self, rasa: Bot, outbox: Outbox, events: Bus | None = None, public_base_url: str = "") -> None:
         self.rasa = rasa
         self.outbox = outbox
         self.events = events or Bus()
@@ -79,6 +83,17 @@ class Conversations:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    @contextlib.asynccontextmanager
+    async def alone(self, resident_id: int) -> AsyncIterator[None]:
+        """No turn of this resident runs meanwhile (an erasure from the inbox)."""
+        lock = self._locks[resident_id]
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and not lock._waiters:  # forget idle residents, as _handle does
+                self._locks.pop(resident_id, None)
+
     async def _handle(self, message_id: int, resident_id: int, chosen: str | None) -> None:
         lock = self._locks[resident_id]
         try:
@@ -96,11 +111,15 @@ class Conversations:
         # stays free to acknowledge webhooks at once whatever the bot is doing.
         plan = await db.run(self._prepare, message_id, chosen)
         self._emit(plan.events)
+        if plan.erase is not None:
+            await self._erase(plan, *plan.erase)
+            return
         if plan.language is None:  # handled without the bot (keyword, menu, coordinator...)
             return
         try:
-            replies = await self.rasa.send(plan.conversation_id, plan.said[:MAX_BOT_TEXT],
-                                           {"language": plan.language, "channel": plan.channel})
+            replies = await self.rasa.send(
+                plan.conversation_id, plan.said[:MAX_BOT_TEXT], {"language": plan.language, "channel": plan.channel}
+            )
             if not [r for r in replies if r.text]:
                 raise RasaUnavailable("no reply (is the action server down?)")
         except RasaUnavailable as exc:
@@ -110,6 +129,22 @@ class Conversations:
             return
         events = await db.run(self._answer, message_id, plan, replies)
         self._emit(events)
+
+    async def _erase(self, plan: Plan, resident_id: int, address: str) -> None:
+        """Erase the resident who sent their code, then say so on their channel directly: a stored
+        message would keep their number. If the erasure fails, the code stays stored and answered
+        again (``retry_unanswered``) while it is good."""
+        erased = await db.in_session(
+            functools.partial(erasure.erase, action=erasure.ERASE_KEYWORD), resident_id, erasure.tracker_store()
+        )
+        self._emit(
+            [Event("handoff_updated", hub, {"handoff": handoff}) for handoff, hub in erased.handoffs] if erased else []
+        )
+        done = Delivery(0, plan.channel, address, text("erase_done", plan.language), None)
+        try:
+            await self.outbox.senders[plan.channel].send(done)
+        except Exception as exc:  # the erasure stands; only its confirmation is lost (no number in the log)
+            log.warning("the confirmation of an erasure was not delivered (%s)", type(exc).__name__)
 
     def _emit(self, events: list[Event]) -> None:
         """On the event loop: publish what a worker thread decided, and deliver."""
@@ -126,12 +161,16 @@ class Conversations:
             if message is None or message.status not in UNANSWERED:
                 return plan
             resident = message.resident
+            assert resident is not None  # an inbound message is always a resident's (gateway.intake)
             plan.first_attempt = message.status == "received"
+            erasure.restore_opt_out(session, resident)
             found = crisis.detect(message.body)
             if found is not None:  # before anything else, during a handoff and after STOP too
                 self._crisis(session, message, resident, found, plan)
                 return plan
             keyword = keywords.match(message.body)
+            if self._erasure(session, message, resident, keyword, plan):
+                return plan
             if keyword and keyword[0] in ("stop", "start"):
                 self._opt(session, message, resident, keyword)
                 return plan
@@ -140,8 +179,7 @@ class Conversations:
                 return plan
             if not message.body.strip() and (message.extra or {}).get("media"):
                 message.status = "answered"
-                queue_replies(session, resident, [BotReply(text("media_only", resident.language))],
-                              sender="system")
+                queue_replies(session, resident, [BotReply(text("media_only", resident.language))], sender="system")
                 return plan
             if keyword:  # help: what this is and how to stop, then the bot's menu
                 plan.prefix.append(BotReply(text("help_keyword", resident.language or keyword[1])))
@@ -151,6 +189,7 @@ class Conversations:
                 plan.events.append(Event("message_in", handoff.hub_id, {"handoff": handoff.id}))
                 return plan
             said = button_choice(session, resident, message.body) or message.body.strip() or EMPTY
+            language: str | None
             if resident.language and len(said.split()) <= 3 and hubs.match_place(said):
                 language = resident.language  # "Hjällbo" is the answer to our question, not Swedish
             else:
@@ -163,8 +202,9 @@ class Conversations:
             resident.language = message.language = language
             if handoff is not None:  # help or a language keyword while a coordinator has the floor
                 message.status = "keyword"
-                queue_replies(session, resident, plan.prefix or [BotReply(text("handoff_open", language))],
-                              sender="system")
+                queue_replies(
+                    session, resident, plan.prefix or [BotReply(text("handoff_open", language))], sender="system"
+                )
                 return plan
             plan.said, plan.language = redact(said), language
             plan.conversation_id, plan.channel = resident.pseudonym, resident.channel
@@ -176,7 +216,9 @@ class Conversations:
         language = found.language
         handoff, state = open_crisis(session, resident, found.kind, language, message.body)
         message.status, message.language, message.handoff_id = "crisis", language, handoff.id
-        queue_replies(session, resident, [BotReply(text(f"crisis_{found.kind}", language))], sender="system")
+        queue_replies(
+            session, resident, [BotReply(text(f"crisis_{found.kind}", language))], sender="system", notice=False
+        )
         if state != "already":
             alert_crisis(session, handoff, self.public_base_url)
         kind = {"created": "handoff_created", "flagged": "handoff_updated"}.get(state, "message_in")
@@ -185,15 +227,23 @@ class Conversations:
     def _apologise(self, message_id: int, plan: Plan, error: str) -> None:
         with session_scope() as session:
             message = session.get(Message, message_id, options=[joinedload(Message.resident)])
+            if message is None:  # erased meanwhile
+                return
             message.status, message.error = "bot_unavailable", error[:500]
             if plan.first_attempt:  # one apology per message, not per retry
-                queue_replies(session, message.resident,
-                              plan.prefix + [BotReply(text("bot_unavailable", plan.language))], sender="system")
+                queue_replies(
+                    session,
+                    message.resident,
+                    plan.prefix + [BotReply(text("bot_unavailable", plan.language))],
+                    sender="system",
+                )
 
     def _answer(self, message_id: int, plan: Plan, replies: list[BotReply]) -> list[Event]:
-        events = []
+        events: list[Event] = []
         with session_scope() as session:
             message = session.get(Message, message_id, options=[joinedload(Message.resident)])
+            if message is None:  # erased meanwhile
+                return events
             message.status, message.error = "answered", None
             resident = message.resident
             try:
@@ -230,7 +280,30 @@ class Conversations:
         if resident.channel == "sms" and keywords.handled_by_twilio(message.body):
             return
         confirmation = text("opted_out" if kind == "stop" else "opted_in", resident.language or keyword_language)
-        queue_replies(session, resident, [BotReply(confirmation)], sender="system")
+        queue_replies(session, resident, [BotReply(confirmation)], sender="system", notice=False)
+
+    def _erasure(self, session, message, resident, keyword: tuple[str, str] | None, plan: Plan) -> bool:
+        """The erase keyword (a code to send back) and the answer to it (gateway.erasure):
+        True when the message is handled. Also after STOP: the replies are the system's."""
+        now = utcnow()
+        language = resident.language or (keyword[1] if keyword else None)
+        verdict = erasure.answer(resident, message.body, now)
+        if verdict == "confirmed":  # the message stays unanswered until the erasure is done
+            plan.erase, plan.channel, plan.language = (resident.id, resident.address), resident.channel, language
+            return True
+        if verdict in ("late", "cancelled") and not keyword:  # a keyword drops the request quietly
+            queue_replies(session, resident, [BotReply(text("erase_cancelled", language))], sender="system")
+        if keyword and keyword[0] == "erase":
+            message.status, resident.language = "keyword", language
+            confirm = text("erase_confirm", language).format(
+                code=erasure.request(resident, now), minutes=int(erasure.CONFIRM.total_seconds() // 60)
+            )
+            queue_replies(session, resident, [BotReply(confirm)], sender="system")
+            return True
+        if verdict == "late":  # the code, too late: told, and not given to the bot
+            message.status = "keyword"
+            return True
+        return False
 
     async def retry_unanswered(self) -> int:
         """Submit stored messages the bot has not answered (after an outage or a
@@ -245,25 +318,37 @@ class Conversations:
 
 def _unanswered() -> list:
     with session_scope() as session:
-        return session.execute(
-            select(Message.id, Message.resident_id)
-            .where(Message.direction == "in", Message.status.in_(UNANSWERED))
-            .order_by(Message.id)
-        ).all()
+        return list(
+            session.execute(
+                select(Message.id, Message.resident_id)
+                .where(Message.direction == "in", Message.status.in_(UNANSWERED))
+                .order_by(Message.id)
+            ).all()
+        )
 
 
-def queue_replies(session, resident, replies: list[BotReply], sender: str = "bot") -> None:
+def queue_replies(session, resident, replies: list[BotReply], sender: str = "bot", notice: bool = True) -> None:
     """Queue a turn's replies: one SMS for the whole turn (cheaper, and in
-    order), or one web message per reply with its quick-reply buttons."""
+    order), or one web message per reply with its quick-reply buttons. An SMS
+    carries the privacy notice once (``gateway.privacy.with_notice``) unless
+    ``notice`` is False (a crisis line, a STOP or START confirmation)."""
     if resident.channel == "sms":
         body, buttons = sms.render(replies)
-        if body:
-            queue_outbound(session, resident, body, sender=sender,
-                           extra={"buttons": buttons} if buttons else None)
+        parts = privacy.with_notice(session, resident, body) if notice else [body]
+        for number, part in enumerate(parts, 1):
+            if part:  # the reply is the last part: its buttons are what a bare number answers
+                queue_outbound(
+                    session,
+                    resident,
+                    part,
+                    sender=sender,
+                    extra={"buttons": buttons} if buttons and number == len(parts) else None,
+                )
         return
     for reply in replies:
-        queue_outbound(session, resident, reply.text, sender=sender,
-                       extra={"buttons": reply.buttons} if reply.buttons else None)
+        queue_outbound(
+            session, resident, reply.text, sender=sender, extra={"buttons": reply.buttons} if reply.buttons else None
+        )
 
 
 def button_choice(session, resident, body: str) -> str | None:
@@ -273,8 +358,10 @@ def button_choice(session, resident, body: str) -> str | None:
     if not number.isdigit():
         return None
     last = session.scalars(
-        select(Message).where(Message.resident_id == resident.id, Message.direction == "out")
-        .order_by(Message.id.desc()).limit(1)
+        select(Message)
+        .where(Message.resident_id == resident.id, Message.direction == "out")
+        .order_by(Message.id.desc())
+        .limit(1)
     ).first()
     buttons = (last.extra or {}).get("buttons") if last is not None else None
     if buttons and 1 <= int(number) <= len(buttons):

@@ -1,4 +1,5 @@
 """The database schema. Alembic migrations in ``gateway/migrations`` follow it."""
+
 from __future__ import annotations
 
 import uuid
@@ -106,6 +107,11 @@ class Resident(Base):
     opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When the privacy notice went out with a reply (gateway.conversation): once per resident.
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # An erasure asked for by SMS keyword waits for this code until it is answered (gateway.erasure).
+    erasure_code: Mapped[str | None] = mapped_column(String(8))
+    erasure_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     messages: Mapped[list[Message]] = relationship(back_populates="resident")
 
@@ -198,3 +204,39 @@ class Audit(Base):
     resident_id: Mapped[int | None] = mapped_column(Integer)
     coordinator_id: Mapped[int | None] = mapped_column(Integer)  # an account acted on (an admin's change)
     count: Mapped[int | None] = mapped_column(Integer)  # how many rows a job touched (a retention run)
+
+
+class OptOut(Base):
+    """An opt-out that outlives its resident (erased, or deleted by retention): the number as an
+    HMAC with SECRET_KEY, never the number, so that a resident who said STOP is still not texted
+    when they write again (gateway.erasure)."""
+
+    __tablename__ = "opt_outs"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WeeklyCount(Base):
+    """Statistics that outlive what they count: before retention deletes from a week, the inbox's
+    figures for it are kept here (gateway.retention), as counts without ids, numbers or words.
+
+    One row per figure and cell, the cells of ``gateway.inbox.stats``: ``handoffs`` (hub, topic,
+    language), ``outcomes`` (hub, outcome), ``questions`` (language), ``question_topics`` (topic,
+    language), ``first_reply`` (hub; ``minutes`` the median); ``archived`` marks a week as counted.
+    An empty text stands for "none"."""
+
+    __tablename__ = "weekly_counts"
+    __table_args__ = (UniqueConstraint("week", "figure", "hub", "topic", "language", "outcome"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    week: Mapped[str] = mapped_column(String(8))  # ISO week in Swedish time, "2026-W49"
+    figure: Mapped[str] = mapped_column(String(16))
+    hub: Mapped[str] = mapped_column(String(64), default="")  # the hub's slug
+    topic: Mapped[str] = mapped_column(String(64), default="")
+    language: Mapped[str] = mapped_column(String(8), default="")
+    outcome: Mapped[str] = mapped_column(String(32), default="")
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    # How many residents the count is about: a cell of fewer is suppressed where it is shown.
+    residents: Mapped[int] = mapped_column(Integer, default=0)
+    minutes: Mapped[float | None] = mapped_column(Float)

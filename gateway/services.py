@@ -5,6 +5,7 @@
 stand-in for a part that cannot run there, e.g. ``build(settings, rasa=...)``
 for a bot without a trained model, or ``sms=...`` for a sender that records.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,6 +22,7 @@ from gateway.events import Bus
 from gateway.intake import Intake
 from gateway.outbox import Outbox, Sender
 from gateway.rasa_client import Bot, RasaClient
+from gateway.retention import Retention
 from gateway.settings import Settings
 
 log = logging.getLogger("hubguide.gateway")
@@ -36,34 +38,48 @@ class Services:
     events: Bus
     conversations: Conversations
     intake: Intake
+    retention: Retention | None = None  # deletes what is past its retention period, at start and daily
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Services]:
-        """Intake, delivery and retries run inside; leaving finishes the turns under
-        way, delivers what is due and closes the bot's connection."""
+        """Intake, delivery, retries and retention run inside; leaving finishes the turns
+        under way, delivers what is due and closes the bot's connection."""
         self.intake.start()
         tasks = [asyncio.create_task(self.outbox.run()), asyncio.create_task(_retry_loop(self.conversations))]
+        if self.retention is not None:
+            tasks.append(asyncio.create_task(self.retention.daily()))
         yield self
         self.intake.stop()  # after the server stopped taking requests: nothing more arrives
         await self.conversations.idle()
         await self.outbox.deliver_due()
         for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await _stop(task)
         await self.rasa.close()
 
 
 def build(settings: Settings, *, rasa: Bot | None = None, sms: Sender | None = None) -> Services:
     """The gateway's collaborators from ``settings``; ``rasa`` and ``sms`` replace the
     Rasa client and the Twilio sender."""
-    rasa = rasa or RasaClient(settings.rasa_url, settings.rasa_token.get_secret_value(),
-                              settings.rasa_timeout_seconds, settings.action_server_url)
+    rasa = rasa or RasaClient(
+        settings.rasa_url,
+        settings.rasa_token.get_secret_value(),
+        settings.rasa_timeout_seconds,
+        settings.action_server_url,
+    )
     web = WebChannel()
     outbox = Outbox({"sms": sms or SmsSender(settings), "web": web})
     events = Bus()
     conversations = Conversations(rasa, outbox, events, settings.public_base_url)
-    return Services(rasa, web, outbox, events, conversations, Intake(engine()))
+    return Services(rasa, web, outbox, events, conversations, Intake(engine()), Retention(settings))
+
+
+async def _stop(task: asyncio.Task) -> None:
+    """Cancel ``task`` and wait until it is done. Python 3.10's ``asyncio.wait_for`` (in
+    ``Outbox.run``) drops a cancellation that arrives just as what it waits for is done
+    (CPython gh-86296, fixed in 3.12), and the task would run on: cancelled again until done."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=1.0)
 
 
 async def _retry_loop(conversations: Conversations) -> None:

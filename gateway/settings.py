@@ -11,11 +11,11 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import limits
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.paths import ROOT
@@ -78,6 +78,21 @@ class Settings(BaseSettings):
     twilio_account_sid: str = ""
     twilio_auth_token: SecretStr = SecretStr("dev-twilio-auth-token")
     twilio_from_number: str = ""
+
+    # Personal data (README, "Personal data: retention and erasure"): days each kind is kept;
+    # gateway/retention.py deletes what is older, at start and daily. Raw data stays at least a
+    # week, so each week's statistics are counted (and kept) before anything is deleted from it.
+    retention_messages_days: Annotated[int, Field(ge=7)] = 90  # from when written; kept while a handoff is open
+    retention_tracker_days: Annotated[int, Field(ge=7)] = 90  # Rasa's tracker events, from when written
+    retention_summaries_days: Annotated[int, Field(ge=1)] = 90  # a handoff's summary and area, from its close
+    retention_handoffs_days: Annotated[int, Field(ge=7)] = 365  # closed handoffs, from their close
+    retention_delivery_days: Annotated[int, Field(ge=1)] = 30  # Twilio's message ids and error texts on messages
+    retention_audit_days: Annotated[int, Field(ge=1)] = 730
+    retention_statistics_days: Annotated[int, Field(ge=7)] = 1825  # weekly counts without personal data
+    # Who is responsible for the personal data (GDPR Art. 13), for the privacy page (/privacy);
+    # empty: the page names no one rather than guess.
+    controller_name: str = ""
+    controller_contact: str = ""
 
     log_level: str = "INFO"
 

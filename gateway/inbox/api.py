@@ -16,7 +16,9 @@ from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 
+from gateway import erasure
 from gateway.channels.gsm import MAX_BODY
 from gateway.db import in_session
 from gateway.events import Event
@@ -365,3 +367,33 @@ async def audit(user: ApiAdmin, limit: int = Query(100, ge=1, le=500), before: i
                 actor: int | None = Query(None, description="Only this coordinator's lines"),
                 handoff: int | None = Query(None, description="Only lines about this handoff")) -> dict:
     return await in_session(service.audit_page, limit, before, actor, handoff)
+
+
+class EraseIn(BaseModel):
+    confirm: Literal[True] = Field(description="true: the resident asked in person, and you checked it is them")
+
+
+class ErasedOut(BaseModel):
+    messages: int
+    handoffs: int
+    tracker_events: int
+
+
+@router.post("/handoffs/{handoff_id}/erase", response_model=ErasedOut,
+             responses={**HANDOFF_ERRORS, 503: {"description": "A database did not answer: try again, it finishes"}},
+             summary="Erase the handoff's resident: messages, handoffs, tracker events, number (admin; audited)")
+async def erase(handoff_id: int, payload: EraseIn, request: Request, user: ApiAdmin) -> dict:
+    try:
+        resident = await in_session(lambda session: service.visible_handoff(session, user, handoff_id).resident_id)
+        erased = await erasure.erase_now(request.app.state.conversations, resident, actor_id=user.id,
+                                         handoff_id=handoff_id)
+    except service.NotVisible as exc:
+        _raise(exc)
+    except (SQLAlchemyError, ImportError) as exc:  # Rasa's tracker store, most likely
+        raise HTTPException(503, "the erasure could not finish (a database did not answer); try again") from exc
+    if erased is None:
+        raise HTTPException(404, "no such handoff")
+    for erased_handoff, hub_id in erased.handoffs:
+        _publish(request, "handoff_updated", hub_id, handoff=erased_handoff)
+    return {"messages": erased.messages, "handoffs": len(erased.handoffs), "tracker_events": erased.tracker_events}
+
