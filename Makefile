@@ -70,8 +70,10 @@ translations: setup ## extract the Swedish texts, merge them into every catalogu
 check-sources: setup ## facts not checked for 12 months, and sources that changed or vanished (needs the network)
 	@$(APP) -m common.sources --fetch
 
-lint: setup ## ruff on the Python code
+lint: .venv/app/.installed ## ruff (lint and format) and mypy, with the settings in pyproject.toml; CI runs it
 	@.venv/app/bin/ruff check common gateway nlu actions stack tests bench
+	@.venv/app/bin/ruff format --check --quiet common gateway nlu actions stack tests bench
+	@.venv/app/bin/mypy
 
 lock: ## rewrite requirements/*.lock from the installed environments
 	@for env in app rasa; do .venv/$$env/bin/pip freeze --exclude-editable | grep -v hubguide > requirements/$$env.lock; done

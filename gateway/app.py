@@ -19,6 +19,7 @@ from gateway.channels import sms
 from gateway.channels.web import WIDGET
 from gateway.channels.web import page as web_page
 from gateway.db import session_scope
+from gateway.headers import SecurityHeaders
 from gateway.services import Services, build
 from gateway.settings import Settings, get_settings
 
@@ -52,7 +53,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             )
             yield
 
-    api = FastAPI(title="Hub guide gateway", lifespan=lifespan)
+    # Swagger UI and ReDoc load their scripts from a CDN without integrity (review L8): development only.
+    docs = settings.app_env == "development"
+    api = FastAPI(
+        title="Hub guide gateway",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+    )
+    api.add_middleware(SecurityHeaders, settings=settings)
     api.state.settings = settings
     api.include_router(sms.router)
     api.include_router(privacy.router)  # /privacy: what is kept, how long, how to erase it

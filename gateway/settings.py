@@ -6,6 +6,7 @@ development placeholder, and so does a gateway others can reach (GATEWAY_HOST
 or PUBLIC_BASE_URL beyond loopback) whatever APP_ENV says, but for
 ``APP_ENV=test`` (the test suite). ``.env.example`` lists them all.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -128,9 +129,7 @@ class Settings(BaseSettings):
         if not self.twilio_account_sid or not self.twilio_from_number:
             problems.append("TWILIO_ACCOUNT_SID/TWILIO_FROM_NUMBER")
         if problems:
-            raise ValueError(
-                "production mode needs real values for: " + ", ".join(problems)
-            )
+            raise ValueError("production mode needs real values for: " + ", ".join(problems))
         return self
 
     @model_validator(mode="after")
@@ -143,14 +142,16 @@ class Settings(BaseSettings):
         reachable = [f"GATEWAY_HOST={self.gateway_host}"] if not is_loopback(self.gateway_host) else []
         if not is_loopback(urlsplit(self.public_base_url).hostname):
             reachable.append(f"PUBLIC_BASE_URL={self.public_base_url}")
-        placeholders = [name.upper() for name in SECRETS
-                        if getattr(self, name).get_secret_value().startswith(PLACEHOLDER)]
+        placeholders = [
+            name.upper() for name in SECRETS if getattr(self, name).get_secret_value().startswith(PLACEHOLDER)
+        ]
         if reachable and placeholders:
             raise ValueError(
                 f"the gateway is reachable beyond this machine ({', '.join(reachable)}) but still has the public "
                 f"development placeholders: set {', '.join(placeholders)} to real secrets (Twilio's auth token from "
                 "your Twilio account; otherwise long random values, e.g. `python -c 'import secrets; "
-                "print(secrets.token_urlsafe(32))'`), or serve on 127.0.0.1 with a local PUBLIC_BASE_URL")
+                "print(secrets.token_urlsafe(32))'`), or serve on 127.0.0.1 with a local PUBLIC_BASE_URL"
+            )
         return self
 
 

@@ -286,7 +286,7 @@ def page(language: str | None) -> str:
     script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     texts = {
         key: html.escape(text(f"web_{key}", lang.code))
-        for key in ("title", "intro", "picker_label", "picker_button", "hint", "send", "end")
+        for key in ("title", "intro", "picker_label", "picker_button", "hint", "send", "end", "privacy_link")
     }
     return PAGE.substitute(lang=lang.code, dir=lang.direction, options=options, script_hash=script_hash, **texts)
 

@@ -12,7 +12,9 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy.exc import SQLAlchemyError
 
+from gateway import erasure
 from gateway.db import in_session
 from gateway.events import Event
 from gateway.inbox import accounts, live, render, service, stats
@@ -47,6 +49,7 @@ DONE = {
     "saved": "Saved.",
     "password": "Your password is changed. Other sessions of yours are signed out.",
     "duty": "Saved.",
+    "erased": "The resident's messages, handoffs and number are erased.",
 }
 
 
@@ -240,6 +243,26 @@ async def close(handoff_id: int, request: Request, user: PageUser) -> Response:
         return f"/inbox/handoffs/{handoff_id}?done=closed", [("handoff_updated", hub_id, {"handoff": handoff_id})]
 
     return await _act(request, user, handoff_id, action)
+
+
+@router.post("/handoffs/{handoff_id}/erase")
+async def erase(handoff_id: int, request: Request, user: PageAdmin) -> Response:
+    """An admin erases the handoff's resident, who asked in person (the same as the API's route)."""
+    form = await checked_form(request, user)
+    if form.get("confirm") != "yes":
+        return await _handoff_page(user, handoff_id, 422, error="Tick the box to confirm the resident asked for it.")
+    try:
+        resident = await in_session(lambda session: service.visible_handoff(session, user, handoff_id).resident_id)
+        erased = await erasure.erase_now(
+            request.app.state.conversations, resident, actor_id=user.id, handoff_id=handoff_id
+        )
+    except service.NotVisible as exc:
+        raise PageError(404, "There is no such handoff in your hub.") from exc
+    except SQLAlchemyError as exc:  # Rasa's tracker store, most likely; a retry finishes the job
+        raise PageError(503, "The erasure could not finish (a database did not answer). Try again.") from exc
+    for gone, hub_id in erased.handoffs if erased else ():
+        publish(request, "handoff_updated", hub_id, handoff=gone)
+    return see("/inbox?done=erased")
 
 
 @router.get(

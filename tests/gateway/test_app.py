@@ -1,6 +1,7 @@
 """The gateway runs with the collaborators it is handed (gateway/services.py),
 and builds the real ones from the settings when it is handed none."""
 
+from gateway import privacy
 from gateway.db import session_scope
 from gateway.models import Message
 from gateway.rasa_client import BotReply
@@ -16,7 +17,9 @@ def test_an_sms_is_answered_through_the_bot_and_the_sender_the_gateway_is_handed
         assert post(gateway, settings, sms("jag vill ha jobb")).status_code == 200
         assert sender.delivered.wait(10), "nothing was sent"
     assert bot.heard == [("jag vill ha jobb", {"language": "sv", "channel": "sms"})]
-    assert sender.sent == [(NUMBER, "Vilket område bor du i?\n1 Hjällbo")]
+    notice = privacy.notice("sv", settings)
+    # The first reply carries the privacy notice (gateway/privacy.py).
+    assert sender.sent == [(NUMBER, f"Vilket område bor du i?\n1 Hjällbo\n\n{notice}")]
     with session_scope() as session:
         assert session.query(Message).filter_by(direction="in").one().status == "answered"
     assert bot.closed  # the gateway closes the bot it was handed when it stops

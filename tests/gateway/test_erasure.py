@@ -303,6 +303,23 @@ def test_the_handoff_page_offers_admins_the_erasure_with_a_confirmation(inbox):
     assert 'id="erase"' not in Browser(inbox, "ana@hjallbo.example").get(f"/inbox/handoffs/{handoff}").text
 
 
+def test_the_handoff_pages_erase_button_erases_after_the_confirmation(inbox, tracker):
+    handoff = add_handoff(address=NUMBER, said=SAID)
+    admin, ana = Browser(inbox, "admin@hub.example"), Browser(inbox, "ana@hjallbo.example")
+    url = f"/inbox/handoffs/{handoff}/erase"
+    assert ana.form(url, {"confirm": "yes"}).status_code == 403  # admins only
+    assert admin.form(url, {"confirm": "yes"}, csrf=None).status_code == 403
+    unticked = admin.form(url, {})
+    assert unticked.status_code == 422 and "Tick the box" in unticked.text
+    assert traces(stored_text())  # nothing erased so far
+
+    done = admin.form(url, {"confirm": "yes"})
+    assert done.status_code == 303 and done.headers["location"] == "/inbox?done=erased"
+    assert traces(stored_text()) == []
+    assert "number are erased" in admin.get("/inbox?done=erased").text
+    assert admin.get(f"/inbox/handoffs/{handoff}").status_code == 404
+
+
 def test_erase_removes_a_web_resident_too(settings, tracker):
     with session_scope() as session:
         resident = Resident(channel="web", address="session-1", opted_out=True)

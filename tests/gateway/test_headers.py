@@ -97,7 +97,6 @@ def test_pages_keep_their_own_policy_and_gain_no_second_one(settings):
     assert policy.endswith("frame-ancestors 'none'")
 
 
-@pytest.mark.xfail(strict=True, reason="gateway/app.py: FastAPI(docs_url=..., redoc_url=...) by APP_ENV (the lead)")
 def test_swagger_ui_and_redoc_are_off_outside_development(settings):
     with served(settings) as gateway:  # APP_ENV=test
         assert gateway.get("/docs").status_code == 404

@@ -10,6 +10,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
 from common.texts import text
+from gateway import privacy
 from gateway.app import create_app
 from gateway.channels import sms as sms_channel
 from gateway.channels.gsm import MAX_BODY
@@ -99,7 +100,9 @@ def test_while_rasa_is_down_the_message_is_kept_and_the_resident_gets_an_apology
     settle(gateway)
     inbound, apology = messages()
     assert inbound[2] == "bot_unavailable"
-    assert apology[:2] == ("out", "system") and apology[3] == text("bot_unavailable", "sv")
+    assert apology[:2] == ("out", "system") and apology[3] == text("bot_unavailable", "sv") + "\n\n" + privacy.notice(
+        "sv", settings
+    )
     with session_scope() as session:
         assert session.query(Resident).one().language == "sv"
 
@@ -107,7 +110,7 @@ def test_while_rasa_is_down_the_message_is_kept_and_the_resident_gets_an_apology
 def test_the_apology_is_in_the_residents_language(gateway, settings):
     post(gateway, settings, sms("I am looking for a job in Gothenburg"))
     settle(gateway)
-    assert messages()[-1][3] == text("bot_unavailable", "en")
+    assert messages()[-1][3] == text("bot_unavailable", "en") + "\n\n" + privacy.notice("en", settings)
 
 
 def test_a_message_without_sender_or_sid_is_refused(gateway, settings):

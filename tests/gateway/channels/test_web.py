@@ -322,3 +322,9 @@ def test_the_page_keeps_the_conversation_for_the_tab_only_and_offers_to_end_it(g
     page = gateway.get("/?lang=ar").text
     assert 'storage: "session"' in page and '"local"' not in page
     assert f'<button type="button" id="end-chat" class="end">{text("web_end", "ar")}</button>' in page
+
+
+def test_the_page_links_to_the_privacy_notice_in_its_language(gateway):
+    page = gateway.get("/?lang=ar").text
+    assert 'href="/privacy?lang=ar"' in page
+    assert gateway.get("/privacy?lang=ar").status_code == 200
