@@ -12,19 +12,34 @@ The database work runs on the database thread (``in_session``), off the event lo
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal, NoReturn
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import erasure
-from gateway.channels.gsm import MAX_BODY
 from gateway.db import in_session
 from gateway.events import Event
-from gateway.handoff import OUTCOMES
 from gateway.inbox import accounts, service, stats
+from gateway.inbox.schemas import (
+    AuditPage,
+    CloseIn,
+    CoordinatorChange,
+    CoordinatorCreated,
+    CoordinatorIn,
+    CoordinatorOut,
+    ErasedOut,
+    EraseIn,
+    HandoffDetail,
+    HandoffSummary,
+    HubOut,
+    Me,
+    MessageOut,
+    PasswordChanged,
+    PasswordIn,
+    ReassignIn,
+    ReplyIn,
+)
 from gateway.inbox.security import ApiAdmin, ApiUser, InboxRoute, User, new_session, set_session
 from gateway.models import Handoff
 
@@ -39,164 +54,6 @@ HANDOFF_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such handoff in your hubs"},
     409: {"description": "Not possible in the handoff's state"},
 }
-
-
-class Named(BaseModel):
-    id: int
-    slug: str
-    name: str
-
-
-class LanguageOut(BaseModel):
-    code: str | None
-    name: str
-
-
-class HandoffSummary(BaseModel):
-    id: int
-    status: Literal["open", "claimed", "closed"]
-    hub: Named | None = Field(description="None only for a crisis whose hub is not known yet (admins only)")
-    crisis: str | None = Field(description="The kind of crisis the resident wrote about, if any")
-    language: LanguageOut
-    topic: str | None
-    area: str | None
-    channel: str
-    created_at: datetime
-    claimed_by: str | None
-    claimed_by_id: int | None
-    claimed_at: datetime | None
-    first_reply_at: datetime | None
-    closed_at: datetime | None
-    outcome: str | None
-    waiting_since: datetime | None = Field(description="Since when the resident waits for a coordinator")
-    waiting_seconds: int | None
-    url: str
-
-
-class MessageOut(BaseModel):
-    id: int
-    direction: Literal["in", "out"]
-    sender: str
-    sender_label: str
-    body: str
-    buttons: list[str]
-    language: str | None
-    status: str
-    delivery_failed: bool
-    error: str | None
-    created_at: datetime
-    in_this_handoff: bool
-
-
-class ResidentOut(BaseModel):
-    channel: str
-    contact: str = Field(description="Masked: never the full number")
-    language: LanguageOut
-    opted_out: bool
-
-
-class HandoffDetail(HandoffSummary):
-    summary: str | None
-    resident: ResidentOut
-    messages: list[MessageOut]
-    failed_deliveries: int
-
-
-class ReplyIn(BaseModel):
-    body: str = Field(max_length=MAX_BODY * 2, description=f"At most {MAX_BODY} characters after trimming")
-
-
-class ReassignIn(BaseModel):
-    hub: str = Field(description="The slug of the hub to move the handoff to")
-
-
-class CloseIn(BaseModel):
-    outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
-
-
-class Me(BaseModel):
-    id: int
-    name: str
-    email: str
-    role: str
-    hub_id: int | None
-    hub_name: str | None
-    must_change_password: bool = Field(
-        description="Signed in with a one-time password: until it is changed "
-        "(POST /api/me/password), everything else answers 403"
-    )
-
-
-class PasswordIn(BaseModel):
-    current: str = Field(max_length=200)
-    new: str = Field(max_length=200)
-
-
-class PasswordChanged(BaseModel):
-    csrf: str = Field(description="The session's new CSRF token: send it from now on")
-
-
-class AuditLine(BaseModel):
-    id: int
-    at: datetime
-    actor_id: int | None = Field(description="The coordinator; None for the gateway's own jobs")
-    actor_name: str | None
-    action: str = Field(
-        description="read_conversation (a handoff's conversation was shown to the actor), erase (an admin "
-        "erased a resident), erase_keyword (a resident erased their own data by SMS), retention (the "
-        "retention job deleted rows)"
-    )
-    handoff_id: int | None
-    resident_id: int | None
-    coordinator_id: int | None = Field(description="An account acted on")
-    count: int | None = Field(description="How many records a job touched")
-
-
-class AuditPage(BaseModel):
-    items: list[AuditLine]
-    next: int | None = Field(description="Pass as ``before`` for the next page; None on the last")
-
-
-class HubOut(BaseModel):
-    id: int
-    slug: str
-    name: str
-    municipality: str
-
-
-class CoordinatorOut(BaseModel):
-    id: int
-    name: str
-    email: str
-    role: str
-    hub: str | None
-    hub_name: str | None
-    phone: str | None
-    on_duty: bool
-    active: bool
-    locked: bool
-
-
-class CoordinatorIn(BaseModel):
-    name: str
-    email: str
-    role: Literal["coordinator", "admin"] = "coordinator"
-    hub: str | None = None
-    phone: str | None = None
-    on_duty: bool = True
-
-
-class CoordinatorCreated(CoordinatorOut):
-    one_time_password: str = Field(description="Shown only in this response")
-
-
-class CoordinatorChange(BaseModel):
-    name: str | None = None
-    role: Literal["coordinator", "admin"] | None = None
-    hub: str | None = None
-    phone: str | None = None
-    on_duty: bool | None = None
-    active: bool | None = None
 
 
 def _publish(request: Request, kind: str, hub_id: int | None, **ids: int) -> None:
@@ -434,16 +291,6 @@ async def audit(
     handoff: int | None = Query(None, description="Only lines about this handoff"),
 ) -> dict:
     return await in_session(service.audit_page, limit, before, actor, handoff)
-
-
-class EraseIn(BaseModel):
-    confirm: Literal[True] = Field(description="true: the resident asked in person, and you checked it is them")
-
-
-class ErasedOut(BaseModel):
-    messages: int
-    handoffs: int
-    tracker_events: int
 
 
 @router.post(

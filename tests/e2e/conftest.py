@@ -4,14 +4,22 @@ directory. Started once per test session (the Rasa server takes 20-60 s)."""
 
 from __future__ import annotations
 
+import uuid
+
+import httpx
 import pytest
 import socketio
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
 
-from gateway import db
+from common.languages import LANGUAGES
+from gateway import db, privacy
+from gateway.db import session_scope
+from gateway.models import Message, Resident
 from gateway.settings import Settings
 from stack import model
 from stack.processes import Stack, free_port
-from tests.conftest import reset_caches
+from tests.conftest import reset_caches, wait_for
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +58,55 @@ def web(stack):
     client.connect(stack.gateway_url, transports=["websocket"])
     yield client
     client.disconnect()
+
+
+class SmsResident:
+    """A phone that texts the gateway the way Twilio would, signed. ``ask`` gives a turn's reply
+    without the privacy notice (gateway/privacy.py) that one of the first replies carries, at its
+    end or as an SMS of its own; the notices taken off are kept in ``notices``."""
+
+    def __init__(self, stack, number: str):
+        self.stack, self.number = stack, number
+        self.url = stack.settings.public_base_url + "/sms/webhook"
+        self.validator = RequestValidator(stack.settings.twilio_auth_token.get_secret_value())
+        self.known = [privacy.notice(code, stack.settings) for code in LANGUAGES]
+        self.notices: list[str] = []
+
+    def send(self, body: str) -> httpx.Response:
+        params = {
+            "From": self.number,
+            "To": "+46700000000",
+            "Body": body,
+            "MessageSid": f"SM{uuid.uuid4().hex}",
+            "NumMedia": "0",
+        }
+        signature = self.validator.compute_signature(self.url, params)
+        return httpx.post(
+            self.stack.gateway_url + "/sms/webhook", data=params, headers={"X-Twilio-Signature": signature}
+        )
+
+    def outbox(self) -> list[str]:
+        with session_scope() as session:
+            return list(
+                session.scalars(
+                    select(Message.body)
+                    .join(Resident)
+                    .where(Resident.address == self.number, Message.direction == "out", Message.status == "dry_run")
+                    .order_by(Message.id)
+                )
+            )
+
+    def without_notice(self, body: str) -> str:
+        for line in self.known:
+            if body == line or body.endswith("\n\n" + line):
+                self.notices.append(line)
+                return body.removesuffix(line).removesuffix("\n\n")
+        return body
+
+    def ask(self, body: str) -> str:
+        before = len(self.outbox())
+        assert self.send(body).status_code == 200
+        replies = wait_for(lambda: self.outbox()[before:], what=f"a reply to {body!r}")
+        replies = [reply for reply in map(self.without_notice, replies) if reply]
+        assert len(replies) == 1, "one SMS per turn"
+        return replies[0]

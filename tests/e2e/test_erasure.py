@@ -16,7 +16,7 @@ from common.texts import text
 from gateway.db import session_scope
 from gateway.models import Handoff, Resident
 from tests.conftest import wait_for
-from tests.e2e.test_slice import SmsResident
+from tests.e2e.conftest import SmsResident
 from tests.gateway.test_erasure import stored_text
 
 pytestmark = pytest.mark.e2e

@@ -17,7 +17,7 @@ from gateway.db import session_scope
 from gateway.inbox import accounts
 from gateway.models import Handoff, Resident
 from tests.conftest import wait_for
-from tests.e2e.test_slice import SmsResident
+from tests.e2e.conftest import SmsResident
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ from common.languages import LANGUAGES
 from common.paths import ROOT
 from common.texts import language_menu
 from common.topics import TOPICS
-from tests.e2e.test_slice import SmsResident
+from tests.e2e.conftest import SmsResident
 from tests.language_check import in_language
 
 pytestmark = pytest.mark.e2e

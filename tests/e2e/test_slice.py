@@ -5,58 +5,16 @@ handoff stored for the nearest hub."""
 from __future__ import annotations
 
 import sqlite3
-import uuid
 
 import httpx
 import pytest
 from sqlalchemy import select
-from twilio.request_validator import RequestValidator
 
 from gateway.db import session_scope
-from gateway.models import Handoff, Hub, Message, Resident
-from tests.conftest import wait_for
+from gateway.models import Handoff, Hub, Resident
+from tests.e2e.conftest import SmsResident
 
 pytestmark = pytest.mark.e2e
-
-
-class SmsResident:
-    """A phone that texts the gateway the way Twilio would, signed."""
-
-    def __init__(self, stack, number: str):
-        self.stack, self.number = stack, number
-        self.url = stack.settings.public_base_url + "/sms/webhook"
-        self.validator = RequestValidator(stack.settings.twilio_auth_token.get_secret_value())
-
-    def send(self, body: str) -> httpx.Response:
-        params = {
-            "From": self.number,
-            "To": "+46700000000",
-            "Body": body,
-            "MessageSid": f"SM{uuid.uuid4().hex}",
-            "NumMedia": "0",
-        }
-        signature = self.validator.compute_signature(self.url, params)
-        return httpx.post(
-            self.stack.gateway_url + "/sms/webhook", data=params, headers={"X-Twilio-Signature": signature}
-        )
-
-    def outbox(self) -> list[str]:
-        with session_scope() as session:
-            return list(
-                session.scalars(
-                    select(Message.body)
-                    .join(Resident)
-                    .where(Resident.address == self.number, Message.direction == "out", Message.status == "dry_run")
-                    .order_by(Message.id)
-                )
-            )
-
-    def ask(self, body: str) -> str:
-        before = len(self.outbox())
-        assert self.send(body).status_code == 200
-        replies = wait_for(lambda: self.outbox()[before:], what=f"a reply to {body!r}")
-        assert len(replies) == 1, "one SMS per turn"
-        return replies[0]
 
 
 def handoffs_of(address: str) -> list[tuple]:

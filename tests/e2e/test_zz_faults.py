@@ -13,7 +13,7 @@ from common.texts import text
 from gateway.db import session_scope
 from gateway.models import Message, Resident
 from tests.conftest import wait_for
-from tests.e2e.test_slice import SmsResident
+from tests.e2e.conftest import SmsResident
 
 pytestmark = pytest.mark.e2e
 
