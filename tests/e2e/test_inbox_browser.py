@@ -32,7 +32,7 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PASSWORD = "browser test password"
+PASSWORD = "rönnbär kvällssol tältpinne"
 
 if not CHROMIUM.exists():
     pytest.skip(

@@ -8,6 +8,13 @@ REAL = {"rasa_token": "r" * 32, "secret_key": "s" * 32, "twilio_auth_token": "t"
 PLACEHOLDERS = ("RASA_TOKEN", "SECRET_KEY", "TWILIO_AUTH_TOKEN")
 
 
+@pytest.fixture(autouse=True)
+def no_settings_from_the_environment(monkeypatch):
+    """Each test states its settings: none leak in from the process (the e2e stack, a shell)."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 def test_development_defaults_need_nothing(tmp_path):
     s = Settings(_env_file=None, data_dir=tmp_path)
     assert s.sqlalchemy_url == f"sqlite:///{tmp_path / 'hubguide.db'}"
