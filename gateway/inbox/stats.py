@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from common.languages import language_name
 from common.topics import QUESTIONS, topic_of
 from gateway import db
+from gateway.erasure import app_url
 from gateway.handoff import OUTCOMES, visible_to
 from gateway.inbox.security import User, aware
 from gateway.inbox.service import OUTCOME_LABELS
@@ -83,7 +84,9 @@ def period_start(now: datetime, weeks: int) -> datetime:
 
 @lru_cache
 def _tracker_store(url: str):
-    return create_engine(url)
+    # Rasa's URL names psycopg2 (its environment's driver); this environment reaches PostgreSQL
+    # through psycopg 3, as erasure and retention do.
+    return create_engine(app_url(url), hide_parameters=True)
 
 
 def question_topics(since: datetime, url: str | None = None) -> dict[tuple, list[str]] | None:

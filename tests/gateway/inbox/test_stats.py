@@ -337,3 +337,12 @@ def test_the_figures_are_kept_a_minute_per_scope_and_period(settings, monkeypatc
     clock[0] += stats.CACHE_SECONDS + 1
     assert published(ADMIN, 260) == {"n": 4}  # a minute later: computed afresh
     assert computed == [(None, 260), (3, 260), (None, 12), (None, 260)]
+
+
+def test_a_postgresql_tracker_store_is_read_with_this_environments_driver():
+    """Rasa writes its URL for psycopg2, which only its environment has: the statistics must not
+    silently lose every topic on PostgreSQL."""
+    from gateway.inbox import stats
+
+    engine = stats._tracker_store("postgresql://hub:secret@127.0.0.1:1/tracker")
+    assert engine.url.drivername == "postgresql+psycopg"
