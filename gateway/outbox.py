@@ -80,10 +80,13 @@ class Outbox:
             except Exception:  # keep delivering whatever one batch did
                 log.exception("outbox batch failed")
                 next_due = 5.0
+            # asyncio.wait, not wait_for: Python 3.10's wait_for drops a cancellation that arrives
+            # just as the wake-up does (CPython gh-86296, fixed in 3.12), and the outbox would not stop.
+            woken = asyncio.ensure_future(self._wake.wait())
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=next_due)
-            except asyncio.TimeoutError:
-                pass
+                await asyncio.wait({woken}, timeout=next_due)
+            finally:
+                woken.cancel()
             self._wake.clear()
 
     async def deliver_due(self) -> float:

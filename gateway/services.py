@@ -74,12 +74,10 @@ def build(settings: Settings, *, rasa: Bot | None = None, sms: Sender | None = N
 
 
 async def _stop(task: asyncio.Task) -> None:
-    """Cancel ``task`` and wait until it is done. Python 3.10's ``asyncio.wait_for`` (in
-    ``Outbox.run``) drops a cancellation that arrives just as what it waits for is done
-    (CPython gh-86296, fixed in 3.12), and the task would run on: cancelled again until done."""
-    while not task.done():
-        task.cancel()
-        await asyncio.wait({task}, timeout=1.0)
+    """Cancel ``task`` and wait until it is done."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _retry_loop(conversations: Conversations) -> None:
