@@ -45,12 +45,11 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from sqlalchemy import select, update
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from common.languages import DEFAULT_LANGUAGE, LANGUAGES
 from common.paths import ROOT
 from common.texts import text
-from gateway import db
+from gateway import db, proxies
 from gateway.channels.gsm import MAX_BODY
 from gateway.db import session_scope
 from gateway.intake import Inbound
@@ -251,21 +250,11 @@ def address_limit(notation: str) -> RateLimitItem:
     return parse(notation)
 
 
-@functools.lru_cache
-def _forwarded(trusted_proxies: str) -> ProxyHeadersMiddleware:
-    async def keep(scope, receive, send) -> None:  # the middleware changes the scope it is given; nothing to run
-        pass
-
-    return ProxyHeadersMiddleware(keep, trusted_proxies)
-
-
 async def client_address(scope: dict, trusted_proxies: str) -> str:
     """The client's address as uvicorn's ProxyHeadersMiddleware reads it: X-Forwarded-For
     believed only from ``trusted_proxies`` (as the inbox does)."""
     scope = {"type": "websocket", "headers": [], **scope}  # a copy: the request's own is left alone
-    # uvicorn types the scope as its own TypedDicts (this is a plain dict of the same keys) and wants
-    # receive and send, which ``keep`` never calls.
-    await _forwarded(trusted_proxies)(scope, None, None)  # type: ignore[arg-type]
+    await proxies.resolve(scope, trusted_proxies)
     return (scope.get("client") or ("unknown",))[0]
 
 

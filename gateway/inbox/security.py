@@ -37,8 +37,8 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 from starlette.responses import Response
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from gateway import proxies
 from gateway.db import in_session, run, session_scope
 from gateway.inbox.throttles import ACCOUNT_DELAY_SECONDS as ACCOUNT_DELAY_SECONDS
 from gateway.inbox.throttles import IP_FAILURES as IP_FAILURES
@@ -411,14 +411,6 @@ async def checked_form(request: Request, user: User) -> dict[str, str]:
     return form
 
 
-@functools.lru_cache
-def _forwarded(trusted_proxies: str) -> ProxyHeadersMiddleware:
-    async def keep(scope, receive, send) -> None:  # the middleware changes the scope it is given; nothing to run
-        pass
-
-    return ProxyHeadersMiddleware(keep, trusted_proxies)
-
-
 class InboxRoute(APIRoute):
     """Every inbox and API request: the client's address as uvicorn's ProxyHeadersMiddleware
     reads it, believing X-Forwarded-For only from ``settings.trusted_proxies``; the security
@@ -429,10 +421,7 @@ class InboxRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def with_headers(request: Request) -> Response:
-            forwarded = _forwarded(request.app.state.settings.trusted_proxies)
-            # uvicorn types the scope as its own TypedDicts (Starlette's is a plain mapping of the same
-            # keys) and wants receive and send, which ``keep`` never calls.
-            await forwarded(request.scope, None, None)  # type: ignore[arg-type]
+            await proxies.resolve(request.scope, request.app.state.settings.trusted_proxies)
             response = await handler(request)
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
