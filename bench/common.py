@@ -20,6 +20,20 @@ from gateway import db
 from gateway.settings import ROOT, Settings, get_settings
 from stack.processes import Stack, free_port
 
+# Debian's Chromium, driven by Playwright, for the web chat and inbox in a real browser
+# (bench/handoff.py and the browser tests in tests/e2e).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 TO_NUMBER = "+46700000000"  # the hub's number residents text
 
 

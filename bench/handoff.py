@@ -28,12 +28,11 @@ import statistics
 import threading
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import httpx
 from sqlalchemy import select
 
-from bench.common import Signer, bench_stack, write_report
+from bench.common import CHROMIUM, CHROMIUM_ARGS, Signer, bench_stack, write_report
 from gateway.db import session_scope
 from gateway.inbox import accounts
 from gateway.models import Handoff, Message, Resident
@@ -44,17 +43,6 @@ PAGE_LOADS = 20
 PASSWORD = "benchmark coordinator password"
 TURNS = ["jag vill ha jobb", "ja", "Hjällbo"]
 CONSENT = "nej"  # no note: the handoff is stored on this turn
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 HTTP = httpx.Client(timeout=30)
 

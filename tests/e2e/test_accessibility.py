@@ -20,6 +20,7 @@ import pytest
 import uvicorn
 from argon2 import PasswordHasher
 
+from bench.common import CHROMIUM, CHROMIUM_ARGS
 from common.texts import language_menu, text
 from gateway import db
 from gateway.app import create_app
@@ -36,18 +37,7 @@ from tests.gateway.inbox.conftest import PASSWORD, add_coordinator, add_handoff
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 if not CHROMIUM.exists():
@@ -210,7 +200,7 @@ def gateway(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from bench.common import CHROMIUM, CHROMIUM_ARGS
 from common.texts import text
 from gateway.db import session_scope
 from gateway.inbox import accounts
@@ -21,17 +21,6 @@ from tests.e2e.conftest import SmsResident
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "rönnbär kvällssol tältpinne"
 
 if not CHROMIUM.exists():
@@ -45,7 +34,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
 @pytest.fixture
 def browser_page(stack):
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(base_url=stack.gateway_url, locale="sv-SE")
         problems: list[str] = []
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)

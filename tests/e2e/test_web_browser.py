@@ -15,11 +15,10 @@ request is aborted.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
+from bench.common import CHROMIUM, CHROMIUM_ARGS
 from common.texts import text
 from gateway.db import session_scope
 from gateway.models import Message, Resident
@@ -27,17 +26,6 @@ from tests.e2e.test_languages import first_example, variant
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 if not CHROMIUM.exists():
     pytest.skip("no /usr/bin/chromium: `apt-get install chromium` to run the browser tests", allow_module_level=True)
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
