@@ -84,6 +84,14 @@ class Coordinator(Base):
     # A one-time password (made by an admin) is to be replaced at the first sign-in.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The second sign-in step (TOTP, gateway.inbox.second_factor): the key the authenticator app
+    # shares (base32; never shown after set-up, never logged), on since ``totp_since`` (None: off,
+    # or being set up when a key is there), and the last time step a code was accepted for, so
+    # that no code works twice. One-time recovery codes: JSON {first 4 characters: argon2 hash}.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    recovery_codes: Mapped[str | None] = mapped_column(Text)
 
     hub: Mapped[Hub | None] = relationship()
 

@@ -2,12 +2,17 @@
 
     python -m gateway.inbox create-admin --email admin@example.org --name "Ada Admin"
     python -m gateway.inbox set-password --email someone@example.org
+    python -m gateway.inbox reset-second-factor --email someone@example.org
 
 The password comes from the environment variable HUBGUIDE_ADMIN_PASSWORD, or
 else from a prompt (asked twice, not echoed). It is stored only as an argon2
-hash. ``set-password`` also unlocks a locked account. Both work on the
-database the settings point at (DATABASE_URL, or var/hubguide.db), and bring
-it to the newest migration first.
+hash. ``set-password`` also unlocks a locked account. ``reset-second-factor``
+turns off an account's second sign-in step (for an admin who lost their phone
+and recovery codes, when no other admin can reset it in the inbox): their
+sessions end, and an admin sets it up again at the next sign-in; the audit
+trail records it without an actor. All work on the database the settings
+point at (DATABASE_URL, or var/hubguide.db), and bring it to the newest
+migration first.
 """
 
 from __future__ import annotations
@@ -46,16 +51,18 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--phone", help="number for new-handoff SMS (optional)")
     reset = commands.add_parser("set-password", help="set an account's password and unlock it")
     reset.add_argument("--email", required=True)
+    second = commands.add_parser("reset-second-factor", help="turn off an account's second sign-in step")
+    second.add_argument("--email", required=True)
     args = parser.parse_args(argv)
 
     from sqlalchemy import select
 
     from gateway import store
     from gateway.db import migrate, session_scope
-    from gateway.inbox import accounts
+    from gateway.inbox import accounts, second_factor
     from gateway.models import Coordinator
 
-    password = read_password()
+    password = read_password() if args.command != "reset-second-factor" else ""
     migrate()
     try:
         with session_scope() as session:
@@ -77,8 +84,12 @@ def main(argv: list[str] | None = None) -> int:
                 ).first()
                 if found is None:
                     raise SystemExit(f"no account with the email {args.email}")
-                accounts.reset_password(session, found.id, password)
-                print(f"password set and account unlocked for {found.email}")
+                if args.command == "reset-second-factor":
+                    second_factor.switch_off(session, found.id, None)
+                    print(f"second sign-in step reset for {found.email}; their sessions are signed out")
+                else:
+                    accounts.reset_password(session, found.id, password)
+                    print(f"password set and account unlocked for {found.email}")
     except accounts.AccountError as exc:
         print(f"not done: {exc}", file=sys.stderr)
         return 1

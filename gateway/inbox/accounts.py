@@ -342,6 +342,12 @@ async def change_own_password(coordinator_id: int, current: str, new: str) -> Co
     return await in_session(_replace_password, coordinator_id, stored, await prepare_password(new, (email, name)))
 
 
+async def password_is(coordinator_id: int, password: str) -> bool:
+    """Whether ``password`` is the account's: asked again before its second sign-in step changes."""
+    stored, _, _ = await in_session(_password_hash, coordinator_id)
+    return bool(password) and await security.hashing(security.verify_password, stored, password)
+
+
 def _password_hash(session: Session, coordinator_id: int) -> tuple[str, str, str]:
     coordinator = session.get_one(Coordinator, coordinator_id)
     return coordinator.password_hash, coordinator.email, coordinator.name

@@ -1,6 +1,7 @@
-"""The inbox pages under ``/inbox``: sign in, the list, one handoff, statistics,
-and the admin's accounts and hubs. Forms work without JavaScript (post, then
-redirect); ``static/inbox.js`` adds live updates from ``/inbox/events``.
+"""The inbox pages under ``/inbox``: the list, one handoff, statistics, the
+account, and the admin's accounts and hubs (signing in: ``sign_in_pages``).
+Forms work without JavaScript (post, then redirect); ``static/inbox.js`` adds
+live updates from ``/inbox/events``.
 
 Handlers are ``async``: their database work goes to the database thread
 (``in_session``), never on the event loop, where SMS acknowledgements wait."""
@@ -17,25 +18,23 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway import erasure
 from gateway.db import in_session
 from gateway.events import Event
-from gateway.inbox import accounts, live, render, service, stats
+from gateway.inbox import accounts, live, render, second_factor, service, stats
 from gateway.inbox.security import (
-    CSRF_FIELD,
     SECURITY_HEADERS,
+    SET_UP_SECOND_FACTOR,
     ApiUser,
     InboxRoute,
     PageAdmin,
     PageError,
     PageUser,
+    SecondFactorRequired,
     SignInRequired,
     User,
     checked_form,
-    clear_session,
-    csrf_valid,
     load_user,
     new_session,
     session_data,
     set_session,
-    sign_out,
     signed_in,
 )
 from gateway.models import Coordinator
@@ -50,6 +49,9 @@ DONE = {
     "password": "Your password is changed. Other sessions of yours are signed out.",
     "duty": "Saved.",
     "erased": "The resident's messages, handoffs and number are erased.",
+    "second_factor_off": "The second sign-in step is off; your other sessions are signed out.",
+    "recovery": "You signed in with a recovery code, which no longer works now. Lost your phone? Set the "
+    "second sign-in step up again below.",
 }
 
 
@@ -82,75 +84,13 @@ def safe_next(path: str | None) -> str:
 
 
 async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
+    if isinstance(exc, SecondFactorRequired):  # an admin who has not set up the second sign-in step yet
+        return see(SET_UP_SECOND_FACTOR)
     return see(f"/inbox/login?next={quote(safe_next(exc.next_path))}")
 
 
 async def page_error(request: Request, exc: PageError) -> Response:
     return html(render.page("error.html", await signed_in(request), status=exc.status, message=exc.message), exc.status)
-
-
-# --- signing in and out ------------------------------------------------------------------
-
-
-def _login_response(
-    request: Request,
-    next_path: str,
-    email: str = "",
-    error: str | None = None,
-    notice: str | None = None,
-    status: int = 200,
-    fresh: bool = False,
-) -> HTMLResponse:
-    data = session_data(request)
-    if fresh or not data or "c" in data:  # a new anonymous session guards the form
-        data = new_session()
-    response = html(
-        render.page("login.html", None, csrf=data["t"], next_path=next_path, email=email, error=error, notice=notice),
-        status,
-    )
-    set_session(response, request.app.state.settings, data)
-    return response
-
-
-def _signed_in_session(session, coordinator_id: int) -> dict:
-    return new_session(session.get(Coordinator, coordinator_id))
-
-
-@router.get("/login")
-async def login_form(request: Request, next: str = "/inbox", signed_out: int = 0) -> Response:
-    if await signed_in(request) is not None:
-        return see(safe_next(next))
-    return _login_response(request, safe_next(next), notice="You are signed out." if signed_out else None)
-
-
-@router.post("/login")
-async def login(request: Request) -> Response:
-    form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
-    next_path, email = safe_next(form.get("next")), form.get("email", "")[:200]
-    data = session_data(request)
-    if not data or "c" in data or not csrf_valid(request, data["t"], form.get(CSRF_FIELD)):
-        return _login_response(
-            request, next_path, email, "The sign-in form had expired. Please try again.", status=403, fresh=True
-        )
-    address = request.client.host if request.client else "unknown"
-    result = await accounts.sign_in(email, form.get("password", ""), address, request.app.state.inbox_throttles)
-    if result.error:
-        return _login_response(request, next_path, email, result.error, status=result.status)
-    fresh = await in_session(_signed_in_session, result.coordinator_id)  # a new token after sign-in
-    response = see(next_path)
-    set_session(response, request.app.state.settings, fresh)
-    return response
-
-
-@router.post("/logout")
-async def logout(request: Request) -> Response:
-    user = await signed_in(request)
-    if user is not None:
-        await checked_form(request, user)
-        await sign_out(session_data(request))  # stored before the answer: every replica refuses it
-    response = see("/inbox/login?signed_out=1")
-    clear_session(response, request.app.state.settings)
-    return response
 
 
 # --- handoffs ------------------------------------------------------------------------------
@@ -308,19 +248,20 @@ async def stats_csv(user: PageUser, weeks: int = Query(stats.DEFAULT_WEEKS, ge=1
 # --- the coordinator's own account ---------------------------------------------------------
 
 
-def _duty_and_phone(session, coordinator_id: int) -> tuple[bool, str | None]:
+def _duty_phone_and_second_factor(session, coordinator_id: int) -> tuple[bool, str | None, dict]:
     me = session.get(Coordinator, coordinator_id)
-    return me.on_duty, me.phone
+    return me.on_duty, me.phone, second_factor.status(session, coordinator_id)
 
 
-async def _account_page(user: User, status: int = 200, **extra) -> HTMLResponse:
-    on_duty, phone = await in_session(_duty_and_phone, user.id)
-    return html(render.page("account.html", user, on_duty=on_duty, phone=phone, **extra), status)
+async def account_page(user: User, status: int = 200, **extra) -> HTMLResponse:
+    """The Account page (``sign_in_pages`` has the second sign-in step's routes)."""
+    on_duty, phone, factor = await in_session(_duty_phone_and_second_factor, user.id)
+    return html(render.page("account.html", user, on_duty=on_duty, phone=phone, factor=factor, **extra), status)
 
 
 @router.get("/account")
 async def account(user: PageUser, done: str | None = None) -> Response:
-    return await _account_page(user, notice=DONE.get(done or ""))
+    return await account_page(user, notice=DONE.get(done or ""))
 
 
 @router.post("/account/duty")
@@ -338,12 +279,12 @@ async def duty(request: Request, user: PageUser) -> Response:
 async def change_password(request: Request, user: PageUser) -> Response:
     form = await checked_form(request, user)
     if form.get("new", "") != form.get("again", ""):
-        return await _account_page(user, 422, error="The two new passwords differ.")
+        return await account_page(user, 422, error="The two new passwords differ.")
 
     try:
         data = new_session(await accounts.change_own_password(user.id, form.get("current", ""), form.get("new", "")))
     except accounts.AccountError as exc:
-        return await _account_page(user, 422, error=str(exc))
+        return await account_page(user, 422, error=str(exc))
     response = see("/inbox/account?done=password")
     set_session(response, request.app.state.settings, data)  # this session stays; the others end
     return response

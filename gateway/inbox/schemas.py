@@ -114,7 +114,9 @@ class AuditLine(BaseModel):
     action: str = Field(
         description="read_conversation (a handoff's conversation was shown to the actor), erase (an admin "
         "erased a resident), erase_keyword (a resident erased their own data by SMS), retention (the "
-        "retention job deleted rows)"
+        "retention job deleted rows), second_factor_on / second_factor_off (an account switched its second "
+        "sign-in step), second_factor_reset (an admin, or the command line with no actor, reset an account's "
+        "step), second_factor_wrong (a wrong code at sign-in), recovery_code_used, recovery_codes_new"
     )
     handoff_id: int | None
     resident_id: int | None

@@ -1,6 +1,7 @@
 """Signing coordinators in: argon2 password hashes, a signed session cookie and
-CSRF tokens. The limits on sign-in attempts are in ``throttles`` (their names
-are imported here too, where the inbox found them before).
+CSRF tokens. The limits on sign-in attempts are in ``throttles``, what makes a
+password strong enough in ``passwords`` (their names are imported here too,
+where the inbox found them before), the second sign-in step in ``second_factor``.
 
 The session is a cookie signed by itsdangerous (HMAC-SHA256 under a key derived
 from ``settings.secret_key``, with a timestamp it checks). It holds the
@@ -19,7 +20,6 @@ import functools
 import hashlib
 import hmac
 import logging
-import re
 import secrets
 import time
 from collections.abc import Callable
@@ -40,6 +40,8 @@ from starlette.responses import Response
 
 from gateway import proxies
 from gateway.db import in_session, run, session_scope
+from gateway.inbox.passwords import MIN_PASSWORD as MIN_PASSWORD
+from gateway.inbox.passwords import password_problem as password_problem
 from gateway.inbox.throttles import ACCOUNT_DELAY_SECONDS as ACCOUNT_DELAY_SECONDS
 from gateway.inbox.throttles import IP_FAILURES as IP_FAILURES
 from gateway.inbox.throttles import IP_WINDOW as IP_WINDOW
@@ -70,8 +72,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",  # residents' words must not stay in shared caches
 }
-
-MIN_PASSWORD = 12
 
 HASHER = PasswordHasher()  # argon2id with the library's defaults (64 MiB, t=3, p=4)
 # Hashing runs in these threads only: each hash takes 64 MiB, so 40 sign-ins at once stay at 128 MiB.
@@ -105,54 +105,6 @@ def needs_rehash(password_hash: str) -> bool:
 def new_password() -> str:
     """A one-time password for a new coordinator or a reset: 16 URL-safe characters."""
     return secrets.token_urlsafe(12)
-
-
-# Hand-written: zxcvbn, the library for this, is not among the pinned packages. A password is
-# refused when little is left once the words everyone tries, the person's own names, years and
-# runs along the keyboard or the alphabet are taken out, or when it repeats itself.
-COMMON = """password passw0rd lösenord losenord qwerty qwertz azerty letmein welcome välkommen
-    valkommen admin administrator iloveyou monkey dragon football baseball sunshine princess master shadow
-    superman batman trustno1 hello hejsan sommar vinter sverige göteborg goteborg borås boras hubguide hubben
-    framtidshubben 1q2w3e4r 1qaz2wsx zaq12wsx qazwsx abc123 secret hemlig changeme default login guest
-    inbox coordinator koordinator""".split()
-RUNS = ("abcdefghijklmnopqrstuvwxyzåäö", "0123456789", "qwertyuiopå", "asdfghjklöä", "zxcvbnm", "1234567890")
-NEIGHBOURS = {a + b for run in RUNS for a, b in zip(run, run[1:], strict=False)}
-NEIGHBOURS |= {pair[::-1] for pair in NEIGHBOURS}
-YEARS = re.compile(r"(19|20)\d\d")
-
-
-def _guessable_rest(text: str, personal: list[str]) -> str:
-    """What is left of ``text`` without common words, the person's names, years, and runs of 3 or more
-    neighbouring keys, letters or digits (or of one character)."""
-    for word in sorted(personal + COMMON, key=len, reverse=True):
-        text = text.replace(word, " ")
-    text = YEARS.sub(" ", text)
-    kept, start = [], 0
-    for end in range(1, len(text) + 1):  # split into runs where each character follows the one before
-        if end == len(text) or not (text[end - 1 : end + 1] in NEIGHBOURS or text[end] == text[end - 1]):
-            kept.append(text[start:end] if end - start < 3 else "")
-            start = end
-    return "".join(kept).replace(" ", "")
-
-
-def password_problem(password: str, personal: tuple[str, ...] = ()) -> str | None:
-    """Why ``password`` will not do, or None; ``personal``: the account's email and name."""
-    if len(password) < MIN_PASSWORD:
-        return f"A password needs at least {MIN_PASSWORD} characters."
-    if len(password) > 200:
-        return "A password can have at most 200 characters."
-    lowered = password.lower()
-    own = [text.lower().split("@")[0] for text in personal]  # the email's part before @, and the name
-    names = [w for text in own for w in (text, *re.split(r"[\W\d_]+", text)) if len(w) >= 3]
-    leet = lowered.translate(str.maketrans("@43$501!7", "aaessoiit"))
-    if min(len(_guessable_rest(lowered, names)), len(_guessable_rest(leet, names))) < 5:
-        return (
-            "That password is made of common words, names, years or keyboard runs, which are guessed "
-            "first. A few unusual words of your own make a good one."
-        )
-    if re.fullmatch(r"(.+?)\1+", lowered) or len(set(lowered)) < 6:
-        return "That password repeats itself. A few unusual words of your own make a good one."
-    return None
 
 
 def fingerprint(password_hash: str) -> str:
@@ -259,6 +211,7 @@ class User:
     hub_name: str | None
     csrf: str
     must_change_password: bool = False  # signed in with a one-time password: only the password change is open
+    second_factor_missing: bool = False  # an admin without the second sign-in step: only setting it up is open
 
     @property
     def is_admin(self) -> bool:
@@ -293,6 +246,7 @@ def load_user(data: dict | None) -> User | None:
             coordinator.hub.name if coordinator.hub else None,
             data["t"],
             coordinator.must_change_password,
+            coordinator.role in SECOND_FACTOR_ROLES and coordinator.totp_since is None,
         )
 
 
@@ -359,10 +313,18 @@ class SignInRequired(Exception):
         self.next_path = next_path
 
 
+class SecondFactorRequired(SignInRequired):
+    """An admin without the second sign-in step opened a page: answered with a redirect to set it up."""
+
+
 # What a coordinator signed in with a one-time password may open: changing it.
 PASSWORD_FIRST = frozenset(
     {"/api/me", "/api/me/password", "/inbox/account", "/inbox/account/password", "/inbox/events"}
 )
+# Who must have the second sign-in step, and what they may open before it is on: setting it up.
+SECOND_FACTOR_ROLES = frozenset({"admin"})
+SET_UP_SECOND_FACTOR = "/inbox/account/second-factor"
+SECOND_FACTOR_FIRST = PASSWORD_FIRST - {"/inbox/events"} | {SET_UP_SECOND_FACTOR}
 
 
 def api_user(request: Request) -> User:
@@ -374,6 +336,8 @@ def api_user(request: Request) -> User:
         raise HTTPException(403, f"missing or wrong CSRF token (send the page's token as {CSRF_HEADER})")
     if user.must_change_password and request.url.path not in PASSWORD_FIRST:
         raise HTTPException(403, "change your one-time password first (POST /api/me/password)")
+    if user.second_factor_missing and request.url.path not in SECOND_FACTOR_FIRST:
+        raise HTTPException(403, f"set up the second sign-in step first, at {SET_UP_SECOND_FACTOR}")
     return user
 
 
@@ -393,6 +357,8 @@ def page_user(request: Request) -> User:
         raise PageError(
             403, "You signed in with a one-time password: choose your own on the Account page, /inbox/account, first."
         )
+    if user.second_factor_missing and request.url.path not in SECOND_FACTOR_FIRST:
+        raise SecondFactorRequired(request.url.path)
     return user
 
 

@@ -24,6 +24,7 @@ from gateway.inbox import accounts, security
 from gateway.models import Hub, Message
 from tests.conftest import resident as resident_for
 from tests.conftest import running
+from tests.gateway.inbox import second_step
 
 PASSWORD = "correct horse battery"
 CSRF_INPUT = re.compile(r'name="csrf" value="([^"]+)"')
@@ -61,6 +62,8 @@ def add_coordinator(
             on_duty=on_duty,
             password=PASSWORD,
         )
+        if role == "admin":  # admins must have the second sign-in step (gateway.inbox.second_factor)
+            second_step.turn_on(session, coordinator.id)
         return coordinator.id
 
 
@@ -114,12 +117,13 @@ def sign_in(
 ) -> httpx.Response:
     page = client.get("/inbox/login")
     token = CSRF_INPUT.search(page.text).group(1)
-    return client.post(
+    response = client.post(
         "/inbox/login",
         data={"csrf": token, "email": email, "password": password, "next": next_path},
         headers=headers or {},
         follow_redirects=False,
     )
+    return second_step.finish(client, response, email, headers)  # the code, for accounts with the second step
 
 
 class Browser:
