@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import string
+from collections.abc import Mapping
 from functools import cache
 
 from common.languages import DEFAULT_LANGUAGE
@@ -93,18 +94,30 @@ def phrase(key: str, language: str | None, **values: str) -> str:
     return (template or SWEDISH[key]).format(**values)
 
 
-def phrasebook(language: str | None, **values: str | None) -> list[tuple[str, list[dict[str, str]]]]:
+def phrasebook(
+    language: str | None, **values: str | Mapping[str, str] | None
+) -> list[tuple[str, list[dict[str, str]]]]:
     """The groups with their phrases as the handoff page offers them: each a key, its Swedish
-    meaning and its text in ``language``, both filled in. Phrases that need a value that is
-    missing or empty (a hub without opening hours) are left out, and so is a group left empty."""
-    known = {name: value.strip() for name, value in values.items() if value and value.strip()}
+    meaning and its text in ``language``, both filled in. A value written differently per language
+    (the opening hours' weekdays) is a mapping {language: text} holding Swedish and ``language``.
+    Phrases that need a value that is missing or empty (a hub without opening hours) are left out,
+    and so is a group left empty."""
+    language = language or DEFAULT_LANGUAGE
+    swedish_values = _written_in(values, DEFAULT_LANGUAGE)
+    known = _written_in(values, language)
     book = []
     for title, group in GROUPS.items():
         items = [
-            {"key": key, "swedish": swedish.format(**known), "text": phrase(key, language, **known)}
+            {"key": key, "swedish": swedish.format(**swedish_values), "text": phrase(key, language, **known)}
             for key, swedish in group.items()
-            if fields(key) <= known.keys()
+            if fields(key) <= known.keys() and fields(key) <= swedish_values.keys()
         ]
         if items:
             book.append((title, items))
     return book
+
+
+def _written_in(values: Mapping[str, str | Mapping[str, str] | None], language: str) -> dict[str, str]:
+    """The values as ``language`` writes them; empty ones left out."""
+    written = {name: value.get(language) if isinstance(value, Mapping) else value for name, value in values.items()}
+    return {name: value.strip() for name, value in written.items() if value and value.strip()}

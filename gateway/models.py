@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -41,7 +42,9 @@ class Base(DeclarativeBase):
 
 
 class Hub(Base):
-    """A hub or outreach point; rows are synced from ``data/hubs.yml``."""
+    """A hub or outreach point; rows are synced from ``data/hubs.yml``, whose facts (address, phone,
+    hours) only seed what the hub's coordinators keep in the inbox (gateway/inbox/hub_facts.py): a
+    fact saved there is named in ``edited`` and the file no longer sets it (``store.sync_hubs``)."""
 
     __tablename__ = "hubs"
 
@@ -52,10 +55,32 @@ class Hub(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     address: Mapped[str | None] = mapped_column(String(300))
-    opening_hours: Mapped[str | None] = mapped_column(String(300))
     phone: Mapped[str | None] = mapped_column(String(50))
     email: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When the coordinators answer, and drop-in times, per weekday in local time (common.hours.Week's
+    # JSON: {"mon": [["09:00", "16:00"]], ...}); None: not known.
+    hours: Mapped[dict | None] = mapped_column(JSON)
+    drop_in: Mapped[dict | None] = mapped_column(JSON)
+    languages: Mapped[list | None] = mapped_column(JSON)  # ISO 639-1 codes of the languages spoken there
+    closed_days: Mapped[list | None] = mapped_column(JSON)  # [["2026-12-24", "2026-12-26"], ...], inclusive
+    edited: Mapped[list | None] = mapped_column(JSON)  # names of the facts saved in the inbox
+
+
+class HubFactChange(Base):
+    """The audit trail of hub facts: who changed which fact of which hub, when, from what to what.
+    A hub's facts are public (no one's personal data), so unlike ``Audit`` a line keeps the values.
+    ``actor_id`` is a plain integer, as in ``Audit``: the line outlives the account."""
+
+    __tablename__ = "hub_fact_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    hub_id: Mapped[int] = mapped_column(ForeignKey("hubs.id"), index=True)
+    fact: Mapped[str] = mapped_column(String(32))
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True)
 
 
 class Coordinator(Base):

@@ -11,7 +11,8 @@ import string
 import pytest
 from babel.messages.catalog import Catalog
 
-from common import phrases, translations
+from common import phrases, translations, when
+from common.hours import parse_week
 from common.languages import DEFAULT_LANGUAGE, LANGUAGES
 
 FIELDS = {"name": "Ana", "hub": "Framtidshubben Hjällbo", "hours": "mån–fre 10–16", "address": "Hjällbotorget 1"}
@@ -88,6 +89,17 @@ def test_the_phrasebook_offers_a_phrase_only_with_its_facts():
     assert len(keys) == len(phrases.SWEDISH) - 3
     no_hub = [item["key"] for _, items in phrases.phrasebook("so", name="Ana") for item in items]
     assert not {"hello", "meet_hub"} & set(no_hub) and "call_you" in no_hub
+
+
+def test_hours_written_per_language_show_in_swedish_and_go_out_in_the_residents_language():
+    week = parse_week("mon-fri 10-16")
+    hours = {"sv": when.hours(week, "sv"), "ar": when.hours(week, "ar")}
+    assert hours["sv"] != hours["ar"]  # weekday names differ, so one string cannot serve both
+    (item, *_) = dict(phrases.phrasebook("ar", hours=hours))["Opening hours"]
+    assert item["swedish"] == f"Vi har öppet {hours['sv']}."
+    assert item["text"] == phrases.phrase("hours_open", "ar", hours=hours["ar"])
+    # Without the resident's language the phrase is not offered (never Swedish weekdays in Arabic).
+    assert "Opening hours" not in dict(phrases.phrasebook("ar", hours={"sv": hours["sv"]}))
 
 
 @pytest.mark.parametrize(

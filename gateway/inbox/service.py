@@ -14,7 +14,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from common.languages import language_name
+from common import when
+from common.hours import Week
+from common.languages import DEFAULT_LANGUAGE, language_name
 from gateway import handoff as handoffs
 from gateway.channels.gsm import MAX_BODY
 from gateway.inbox.security import User, aware
@@ -90,6 +92,7 @@ def _last_messages(session: Session, ids: list[int]) -> dict[tuple[int, str], da
 def summary_view(handoff: Handoff, last: dict[tuple[int, str], datetime], now: datetime | None = None) -> dict:
     now = now or utcnow()
     waiting_since = _waiting(handoff, last.get((handoff.id, "resident")), last.get((handoff.id, "coordinator")))
+    gone = handoffs.unreachable(handoff.resident)
     return {
         "id": handoff.id,
         "status": handoff.status,
@@ -108,6 +111,8 @@ def summary_view(handoff: Handoff, last: dict[tuple[int, str], datetime], now: d
         "outcome": handoff.outcome,
         "waiting_since": waiting_since,
         "waiting_seconds": int((now - waiting_since).total_seconds()) if waiting_since else None,
+        # The resident left (ended the web chat, or sent STOP): no reply can reach them.
+        "unreachable": {"reason": gone.reason, "since": aware(gone.since)} if gone else None,
         "url": f"/inbox/handoffs/{handoff.id}",
     }
 
@@ -118,7 +123,7 @@ def list_handoffs(session: Session, user: User, status: str = "active", limit: i
     query = (
         select(Handoff)
         .where(handoffs.visible_to(user), Handoff.status.in_(STATUSES[status]))
-        .options(selectinload(Handoff.hub), selectinload(Handoff.claimed_by))
+        .options(selectinload(Handoff.hub), selectinload(Handoff.claimed_by), selectinload(Handoff.resident))
     )
     query = (
         query.order_by(Handoff.closed_at.desc(), Handoff.id.desc())
@@ -179,10 +184,20 @@ def detail_view(session: Session, handoff: Handoff) -> dict:
             "messages": [message_view(m, resident.address, handoff.id) for m in messages],
             "failed_deliveries": sum(1 for m in messages if m.direction == "out" and m.status in FAILED),
             # The hub's facts the coordinator's phrasebook fills in (common/phrases.py).
-            "hub_facts": {"hours": handoff.hub.opening_hours, "address": handoff.hub.address} if handoff.hub else {},
+            "hub_facts": _hub_facts(handoff.hub, resident.language) if handoff.hub else {},
         }
     )
     return view
+
+
+def _hub_facts(hub: Hub, language: str | None) -> dict:
+    """The hub's facts for the phrasebook: the hours written in Swedish (shown to the coordinator)
+    and in the resident's language (sent), or None while the hub has none."""
+    week = Week.from_json(hub.hours) if hub.hours else None
+    hours = (
+        {code: when.hours(week, code) for code in {DEFAULT_LANGUAGE, language or DEFAULT_LANGUAGE}} if week else None
+    )
+    return {"hours": hours, "address": hub.address}
 
 
 # --- actions ------------------------------------------------------------------------------
@@ -208,11 +223,7 @@ def reply(session: Session, user: User, handoff_id: int, body: str) -> Message:
         raise Invalid("write a reply first")
     if len(body) > MAX_BODY:
         raise Invalid(f"a reply can have at most {MAX_BODY} characters (this one has {len(body)})")
-    if handoff.status == "closed":
-        raise Conflict("the handoff is closed")
-    if handoff.resident.opted_out:
-        raise Conflict("the resident has opted out (STOP); no message can be sent to them")
-    try:
+    try:  # refused when closed, or when the resident left (gateway.handoff.unreachable)
         message = handoffs.reply(session, handoff, _coordinator(session, user), body)
     except handoffs.HandoffError as exc:
         raise Conflict(str(exc)) from exc

@@ -12,6 +12,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from common import when
+from common.hours import parse_week
 from common.phrases import phrase
 from gateway.db import session_scope
 from gateway.models import Handoff, Hub, Message
@@ -28,14 +30,15 @@ from tests.e2e.test_accessibility import (  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.e2e
 
-HOURS = "mån–fre 10–16"
+WEEK = parse_week("mon-fri 10-16")
+HOURS = when.hours(WEEK, "sv")  # what the coordinator reads; the resident gets it in Arabic
 
 
 @pytest.fixture
 def page(browser, gateway):  # noqa: F811
     """The Arabic resident's handoff, signed in as Hjällbo's coordinator, at a hub with opening hours."""
     with session_scope() as session:
-        session.scalars(select(Hub).where(Hub.slug == "hjallbo")).one().opening_hours = HOURS
+        session.scalars(select(Hub).where(Hub.slug == "hjallbo")).one().hours = WEEK.to_json()
     page = new_page(browser, gateway[0])
     sign_in(page, COORDINATOR)
     page.goto(f"/inbox/handoffs/{gateway[1]['arabic']}")
@@ -52,7 +55,7 @@ def test_a_phrase_picked_by_its_swedish_meaning_reaches_the_resident_in_arabic(p
     # The hub's facts are filled in: its opening hours, in the Swedish shown and the Arabic sent.
     expect(book.locator("button[data-key=hours_open] [lang=sv]")).to_have_text(f"Vi har öppet {HOURS}.")
     expect(book.locator("button[data-key=hours_open] .translation")).to_have_text(
-        phrase("hours_open", "ar", hours=HOURS)
+        phrase("hours_open", "ar", hours=when.hours(WEEK, "ar"))
     )
 
     call = book.get_by_role("button", name="Jag ringer dig.", exact=False).first

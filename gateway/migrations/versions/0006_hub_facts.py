@@ -15,8 +15,40 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # opening_hours (free text) gives way to structured hours; its only values came from
+    # data/hubs.yml, which the gateway syncs again at start (gateway.store.sync_hubs).
+    with op.batch_alter_table('hubs', schema=None) as batch_op:
+        batch_op.drop_column('opening_hours')
+        batch_op.add_column(sa.Column('hours', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('drop_in', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('languages', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('closed_days', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('edited', sa.JSON(), nullable=True))
+
+    op.create_table('hub_fact_changes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('hub_id', sa.Integer(), nullable=False),
+    sa.Column('fact', sa.String(length=32), nullable=False),
+    sa.Column('before', sa.JSON(), nullable=True),
+    sa.Column('after', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['hub_id'], ['hubs.id'], name=op.f('fk_hub_fact_changes_hub_id_hubs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hub_fact_changes'))
+    )
+    with op.batch_alter_table('hub_fact_changes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hub_fact_changes_hub_id'), ['hub_id'], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('hub_fact_changes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_hub_fact_changes_hub_id'))
+
+    op.drop_table('hub_fact_changes')
+    with op.batch_alter_table('hubs', schema=None) as batch_op:
+        batch_op.drop_column('edited')
+        batch_op.drop_column('closed_days')
+        batch_op.drop_column('languages')
+        batch_op.drop_column('drop_in')
+        batch_op.drop_column('hours')
+        batch_op.add_column(sa.Column('opening_hours', sa.String(length=300), nullable=True))
