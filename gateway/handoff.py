@@ -5,6 +5,11 @@ A handoff is opened by the gateway when the bot's turn carries the
 ``{"handoff": ...}`` payload of ``action_handoff``, in the same transaction
 that queues the message telling the resident it is done. While it is open
 the bot is silent: what the resident writes goes to the coordinator.
+
+A resident can leave while it is open: a web resident by the page's "end
+conversation" (gateway.channels.web), anyone by STOP. The handoff stays open
+for the coordinator to close with an outcome, but nothing more is queued to
+the resident (``unreachable``).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from common.languages import language_name
 from common.texts import text
+from gateway.channels.web import ENDED
 from gateway.models import Coordinator, Handoff, Hub, Message, Resident, utcnow
 from gateway.store import queue_outbound
 
@@ -31,6 +37,32 @@ LEAD_IN = timedelta(hours=1)
 
 class HandoffError(Exception):
     """A request the handoff's state does not allow (closed, unknown hub...)."""
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """Why replies can no longer reach a resident, and since when (None: not known)."""
+
+    reason: str  # "ended_chat" (the web chat's end button) | "stop" (opted out)
+    since: datetime | None
+
+    @property
+    def refusal(self) -> str:
+        """Why a reply is refused, as the coordinator is told."""
+        if self.reason == "stop":
+            return "the resident has opted out (STOP); no message can be sent to them"
+        return "the resident ended the chat; replies cannot reach them"
+
+
+def unreachable(resident: Resident) -> Unreachable | None:
+    """Whether the resident has left: sent STOP (until START), or ended their web chat, whose
+    address then no session names again (``gateway.channels.web.end_conversation``, which
+    records the moment as the resident's ``last_seen_at``: nothing of theirs arrives after it)."""
+    if resident.opted_out:
+        return Unreachable("stop", resident.opted_out_at)
+    if resident.channel == "web" and resident.address.startswith(ENDED):
+        return Unreachable("ended_chat", resident.last_seen_at)
+    return None
 
 
 @dataclass(frozen=True)
@@ -189,6 +221,9 @@ def reply(session: Session, handoff: Handoff, coordinator: Coordinator, body: st
         raise HandoffError("an empty reply")
     if handoff.status == "closed":
         raise HandoffError("the handoff is closed")
+    gone = unreachable(handoff.resident)
+    if gone is not None:  # nothing queued for a session nobody can open, or a number that said STOP
+        raise HandoffError(gone.refusal)
     if handoff.status == "open":
         claim(session, handoff, coordinator)
     message = queue_outbound(session, handoff.resident, body, sender="coordinator")
@@ -203,13 +238,16 @@ def reassign(session: Session, handoff: Handoff, hub: Hub) -> None:
     handoff.hub, handoff.status, handoff.claimed_by, handoff.claimed_at = hub, "open", None, None
 
 
-def close(session: Session, handoff: Handoff, outcome: str) -> Message:
-    """Close with an outcome; the resident gets a short goodbye and the bot back."""
+def close(session: Session, handoff: Handoff, outcome: str) -> Message | None:
+    """Close with an outcome; the resident gets a short goodbye and the bot back, unless they
+    left (``unreachable``): then there is no goodbye to queue (None)."""
     if outcome not in OUTCOMES:
         raise HandoffError(f"unknown outcome {outcome!r}")
     if handoff.status == "closed":
         raise HandoffError("the handoff is closed already")
     handoff.status, handoff.outcome, handoff.closed_at = "closed", outcome, utcnow()
+    if unreachable(handoff.resident) is not None:
+        return None
     message = queue_outbound(
         session, handoff.resident, text("handoff_closed", handoff.resident.language), sender="system"
     )

@@ -3,9 +3,10 @@
 Same session as the pages. Changes (POST, PATCH) need the page's CSRF token in
 the ``X-CSRF-Token`` header. 401: not signed in; 403: not allowed for the role
 (or no CSRF token, or a one-time password still to be changed: ``POST /api/me/password``);
-404: no such handoff in your hubs; 409: not in this state (closed, the resident opted
-out); 422: a request that can never work. Each handoff shown with its conversation is
-recorded in the audit trail, which admins read at ``GET /api/audit``.
+404: no such handoff in your hubs; 409: not in this state (closed; or a reply to a resident
+who left: ended the web chat or sent STOP, see ``unreachable``); 422: a request that can never
+work. Each handoff shown with its conversation is recorded in the audit trail, which admins read
+at ``GET /api/audit``.
 
 The database work runs on the database thread (``in_session``), off the event loop.
 """
@@ -146,7 +147,11 @@ async def claim(handoff_id: int, request: Request, user: ApiUser) -> dict:
     "/handoffs/{handoff_id}/reply",
     response_model=MessageOut,
     status_code=201,
-    responses={**HANDOFF_ERRORS, 422: {"description": "Empty or too long"}},
+    responses={
+        **HANDOFF_ERRORS,
+        409: {"description": "The handoff is closed, or the resident left (ended the chat, sent STOP)"},
+        422: {"description": "Empty or too long"},
+    },
     summary="Reply to the resident on their own channel",
 )
 async def reply(handoff_id: int, payload: ReplyIn, request: Request, user: ApiUser) -> dict:
@@ -190,7 +195,7 @@ async def reassign(handoff_id: int, payload: ReassignIn, request: Request, user:
     "/handoffs/{handoff_id}/close",
     response_model=HandoffDetail,
     responses=HANDOFF_ERRORS,
-    summary="Close with an outcome; the resident gets a goodbye and the bot back",
+    summary="Close with an outcome; the resident gets a goodbye and the bot back (none if they left)",
 )
 async def close(handoff_id: int, payload: CloseIn, request: Request, user: ApiUser) -> dict:
     try:

@@ -22,6 +22,13 @@ class LanguageOut(BaseModel):
     name: str
 
 
+class UnreachableOut(BaseModel):
+    reason: Literal["ended_chat", "stop"] = Field(
+        description="ended_chat: a web resident pressed the chat's end button; stop: the resident opted out"
+    )
+    since: datetime | None = Field(description="When they left (None: not known)")
+
+
 class HandoffSummary(BaseModel):
     id: int
     status: Literal["open", "claimed", "closed"]
@@ -40,6 +47,9 @@ class HandoffSummary(BaseModel):
     outcome: str | None
     waiting_since: datetime | None = Field(description="Since when the resident waits for a coordinator")
     waiting_seconds: int | None
+    unreachable: UnreachableOut | None = Field(
+        description="Set when the resident left: replies are refused (409) and closing sends no goodbye"
+    )
     url: str
 
 

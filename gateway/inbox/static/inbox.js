@@ -85,6 +85,22 @@
     return h.waiting_since ? `waiting ${duration((Date.now() - Date.parse(h.waiting_since)) / 1000)}` : "answered";
   }
 
+  // The resident left (gateway/handoff.py `unreachable`): the same words as list.html and handoff.html.
+  function leftText(u, short) {
+    const at = u.since ? ` ${short ? "" : "at "}${when(u.since)}` : "";
+    if (short) return `${u.reason === "stop" ? "Opted out (STOP)" : "Resident ended the chat"}${at}`;
+    return u.reason === "stop" ? `The resident opted out (STOP)${at}; no message can be sent to them.`
+      : `The resident ended the chat${at}; replies cannot reach them.`;
+  }
+
+  function waitingCell(h) {
+    if (h.unreachable) {
+      return el("td", { class: "waiting", "data-since": "" },
+        el("strong", { class: "badge badge-left" }, leftText(h.unreachable, true)));
+    }
+    return el("td", { class: "waiting", "data-since": h.waiting_since || "" }, waitingText(h));
+  }
+
   // The same words as render.py's CRISIS_LABELS and NO_HUB.
   const CRISIS = { suicide: "suicide or self-harm", violence: "violence", child: "a child in danger",
                    medical: "a medical emergency", shelter: "nowhere to sleep" };
@@ -104,7 +120,7 @@
       el("td", {}, h.hub ? h.hub.name : "not known yet: reassign it to a hub"), el("td", {}, h.language.name),
       topicCell(h),
       el("td", {}, h.area || "–"), el("td", {}, h.channel),
-      el("td", { class: "waiting", "data-since": h.waiting_since || "" }, waitingText(h)),
+      waitingCell(h),
       el("td", {}, h.claimed_by || "–"));
   }
 
@@ -168,7 +184,7 @@
   async function refreshConversation() {
     const h = await api(`/api/handoffs/${handoffId}`);
     if (!h) {
-      notice("This handoff is no longer in your hub (reassigned).", "/inbox");
+      notice("This handoff is no longer in your hub (reassigned, or the resident's data erased).", "/inbox");
       return;
     }
     for (const m of h.messages) {
@@ -190,6 +206,13 @@
     }
     const claimedBy = document.getElementById("claimed-by");
     if (claimedBy) claimedBy.textContent = h.claimed_by || "–";
+    // The resident left meanwhile: say so, and the reply form goes (the server refuses replies now).
+    const form = document.querySelector("form.reply");
+    if (h.unreachable && form) {
+      form.replaceWith(el("p", { class: "notice", id: "no-reply" },
+        `${leftText(h.unreachable, false)} Close the handoff with an outcome when you are done.`));
+      notice(leftText(h.unreachable, false));
+    }
   }
 
   const reply = document.getElementById("reply-body");

@@ -213,6 +213,24 @@ def test_a_handoff_reaches_its_hubs_stream_and_phone_and_the_bot_waits_until_clo
     assert bea_events.kinds() == []  # nothing of Hjällbo's reached Bergsjön's coordinator
 
 
+def test_stop_during_a_handoff_tells_an_open_inbox_page_at_once(live_gateway, settings, bot):
+    base, streams = live_gateway
+    add_coordinator("ana@hjallbo.example", hub="hjallbo", phone="+46709990001", name="Ana")
+    ana = browser(base, "ana@hjallbo.example")
+    events = Sse(base + "/inbox/events", ana.cookies)
+    streams.append(events)
+    number = "+46701238888"
+    text_in(base, settings, number, "jag vill prata med en koordinator")
+    events.expect("handoff_created")
+    with session_scope() as session:
+        handoff_id = session.scalars(select(Handoff)).one().id
+
+    text_in(base, settings, number, "STOP")
+
+    events.expect("handoff_updated", handoff=handoff_id)  # the page redraws: replies cannot reach them
+    assert ana.get(f"/api/handoffs/{handoff_id}").json()["unreachable"]["reason"] == "stop"
+
+
 def test_the_event_stream_needs_a_session(live_gateway):
     base, _ = live_gateway
     assert httpx.get(base + "/inbox/events").status_code == 401
