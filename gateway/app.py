@@ -14,29 +14,26 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from common import langid
-from gateway import privacy, store
+from gateway import health, metrics, privacy, store
 from gateway.channels import sms
 from gateway.channels.web import WIDGET
 from gateway.channels.web import page as web_page
 from gateway.db import session_scope
 from gateway.headers import SecurityHeaders
+from gateway.logs import configure_logging
+from gateway.middleware import RequestContext
 from gateway.services import Services, build
 from gateway.settings import Settings, get_settings
 
 log = logging.getLogger("hubguide.gateway")
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("hubguide").setLevel(level)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Rasa call is noise
-
-
 def create_app(settings: Settings | None = None, services: Services | None = None):
     """The gateway with ``services`` (gateway/services.py), or the real ones built from ``settings``."""
     settings = settings or get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, json=settings.json_logs)
     services = services or build(settings)
+    metrics.observe(services.outbox.senders)  # each reply timed, and logged under its request id
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -45,13 +42,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         await asyncio.to_thread(langid.preload)  # seconds once, not on a resident's first turn
         app.state.outbox, app.state.conversations = services.outbox, services.conversations
         app.state.events, app.state.intake = services.events, services.intake
+        app.state.rasa = services.rasa
         services.web.app_state = app.state
         async with services.running():
             log.info(
                 "gateway ready; SMS %s",
                 "dry-run (no Twilio account set)" if settings.sms_dry_run else "live through Twilio",
             )
-            yield
+            app.state.serving = True  # /readyz
+            try:
+                yield
+            finally:
+                app.state.serving = False
 
     # Swagger UI and ReDoc load their scripts from a CDN without integrity (review L8): development only.
     docs = settings.app_env == "development"
@@ -62,8 +64,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         redoc_url="/redoc" if docs else None,
     )
     api.add_middleware(SecurityHeaders, settings=settings)
+    api.add_middleware(RequestContext)  # added last: the outermost, so it times the whole answer
     api.state.settings = settings
     api.include_router(sms.router)
+    api.include_router(health.router)  # /healthz, /readyz: for the load balancer
+    api.include_router(metrics.router)  # /metrics: for Prometheus, from METRICS_ALLOWED or with METRICS_TOKEN
     api.include_router(privacy.router)  # /privacy: what is kept, how long, how to erase it
     # --- the coordinator inbox (/inbox) and its JSON API (/api): everything in gateway/inbox ---
     from gateway import inbox
@@ -72,7 +77,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # --- end of the inbox ---
 
     @api.get("/health", tags=["ops"])
-    async def health(request: Request) -> dict:
+    async def bot_health(request: Request) -> dict:
         """The gateway is up (always 200 while it is); ``bot`` says whether the
         Rasa server and the action server answer, as the gateway last saw them."""
         started = getattr(request.app.state, "conversations", None) is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -81,8 +82,10 @@ _worker = ThreadPoolExecutor(1, thread_name_prefix="db")
 
 
 async def run(fn: Callable, *args):
-    """``fn(*args)`` on the database thread."""
-    return await asyncio.get_running_loop().run_in_executor(_worker, functools.partial(fn, *args))
+    """``fn(*args)`` on the database thread, in the caller's context (its request id, gateway.logs),
+    which ``run_in_executor`` does not carry by itself (``asyncio.to_thread`` does it this way)."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(_worker, functools.partial(context.run, fn, *args))
 
 
 async def in_session(fn: Callable, *args):

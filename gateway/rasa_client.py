@@ -7,11 +7,16 @@ path cost the gateway about a third of its CPU under load (bench/sms_load/).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import aiohttp
+
+from gateway import metrics
+
+log = logging.getLogger("hubguide.rasa")
 
 
 class RasaUnavailable(Exception):
@@ -33,6 +38,17 @@ class Bot(Protocol):
     async def ready(self) -> bool: ...
 
     async def close(self) -> None: ...
+
+
+def failure(exc: BaseException) -> str:
+    """The reason a call failed, for ``hubguide_rasa_errors_total``."""
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timeout"
+    if isinstance(exc, (aiohttp.ContentTypeError, ValueError)):
+        return "bad_answer"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return "http_error"
+    return "unreachable"
 
 
 class RasaClient:
@@ -76,20 +92,26 @@ class RasaClient:
         """One resident turn; the replies Rasa utters in answer."""
         payload = {"sender": conversation_id, "message": text, "metadata": metadata}
         if not await self.actions_up():
+            metrics.RASA_ERRORS.labels("actions_down").inc()
             raise RasaUnavailable("the action server does not answer its health check")
+        started = time.perf_counter()
         try:
             async with self._http.post(self._base_url + "/webhooks/rest/webhook", json=payload) as response:
                 response.raise_for_status()
                 items = await response.json()
-        except asyncio.TimeoutError as exc:
-            raise RasaUnavailable("timed out") from exc
-        except (aiohttp.ClientError, ValueError) as exc:
-            raise RasaUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        return [
+        except (asyncio.TimeoutError, aiohttp.ClientError, ValueError) as exc:
+            reason = failure(exc)
+            metrics.RASA_ERRORS.labels(reason).inc()
+            raise RasaUnavailable("timed out" if reason == "timeout" else f"{type(exc).__name__}: {exc}") from exc
+        seconds = time.perf_counter() - started
+        metrics.RASA.observe(seconds)
+        replies = [
             BotReply(item.get("text") or "", item.get("buttons") or [], item.get("custom"))
             for item in items
             if item.get("text") or isinstance(item.get("custom"), dict)
         ]
+        log.info("the bot answered in %.0f ms with %d message(s)", seconds * 1000, len(replies))
+        return replies
 
     async def ready(self) -> bool:
         """True when the server is up with a model loaded."""
