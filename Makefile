@@ -10,7 +10,7 @@ export PYTHONPATH := $(CURDIR)
 # Rasa sends usage data to its makers unless told not to; residents' service does not.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup train run test bench lint lock clean check-sources translations
+.PHONY: help setup train run cluster test bench lint lock clean check-sources translations
 
 help: ## list the targets
 	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ train: setup ## train the Rasa model if its data or config changed
 
 run: setup train ## start the Rasa server, action server and gateway (Ctrl-C stops them)
 	@$(APP) -m stack
+
+cluster: setup train ## several gateway replicas behind HAProxy on PostgreSQL and Redis (Ctrl-C stops them)
+	@$(APP) -m stack.cluster
 
 test: setup train ## run the whole test suite (unit, Rasa data, end to end)
 	@$(APP) -m pytest $(PYTEST_ARGS)

@@ -4,6 +4,8 @@
 ``python -m stack`` use those); a test hands ``create_app`` the same with a
 stand-in for a part that cannot run there, e.g. ``build(settings, rasa=...)``
 for a bot without a trained model, or ``sms=...`` for a sender that records.
+With REDIS_URL set, the web chat's rooms and limits and the inbox's live events
+are shared with every other replica through Redis (gateway/shared_state.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from gateway.channels.sms import SmsSender
 from gateway.channels.web import WebChannel
 from gateway.conversation import Conversations
 from gateway.db import engine
-from gateway.events import Bus
+from gateway.events import Bus, RedisBus
 from gateway.intake import Intake
 from gateway.outbox import Outbox, Sender
 from gateway.rasa_client import Bot, RasaClient
@@ -45,15 +47,18 @@ class Services:
         """Intake, delivery, retries and retention run inside; leaving finishes the turns
         under way, delivers what is due and closes the bot's connection."""
         self.intake.start()
+        self.web.rooms.start()
         tasks = [asyncio.create_task(self.outbox.run()), asyncio.create_task(_retry_loop(self.conversations))]
         if self.retention is not None:
             tasks.append(asyncio.create_task(self.retention.daily()))
+        tasks.append(asyncio.create_task(self.events.run()))  # stopped last: the others' events still go out
         yield self
         self.intake.stop()  # after the server stopped taking requests: nothing more arrives
         await self.conversations.idle()
         await self.outbox.deliver_due()
         for task in tasks:
             await _stop(task)
+        await self.web.rooms.close()
         await self.rasa.close()
 
 
@@ -66,9 +71,9 @@ def build(settings: Settings, *, rasa: Bot | None = None, sms: Sender | None = N
         settings.rasa_timeout_seconds,
         settings.action_server_url,
     )
-    web = WebChannel()
+    web = WebChannel(redis_url=settings.redis_url)
     outbox = Outbox({"sms": sms or SmsSender(settings), "web": web})
-    events = Bus()
+    events = RedisBus(settings.redis_url) if settings.redis_url else Bus()
     conversations = Conversations(rasa, outbox, events, settings.public_base_url)
     return Services(rasa, web, outbox, events, conversations, Intake(engine()), Retention(settings))
 

@@ -97,6 +97,40 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # --- logs, metrics (README, "Logs, metrics and health"; gateway/logs.py, gateway/metrics.py) ---
+    # "text" (what `make run` prints) or "json" (one JSON object a line, with the request id);
+    # empty: JSON when APP_ENV=production, text otherwise.
+    log_format: Literal["", "text", "json"] = ""
+    # Who may read /metrics: these addresses or networks (comma-separated; the client's own address,
+    # behind TRUSTED_PROXIES), or a request with "Authorization: Bearer <METRICS_TOKEN>" when that is set.
+    metrics_allowed: str = "127.0.0.1,::1"
+    metrics_token: SecretStr = SecretStr("")
+
+    @field_validator("metrics_allowed")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in value.split(","):
+            if item.strip():
+                ipaddress.ip_network(item.strip(), strict=False)  # a ValueError at start, not at a scrape
+        return value
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_format == "json" or (not self.log_format and self.app_env == "production")
+
+    # --- several gateway replicas (README, "Running replicas"; `make cluster`) ---
+    # The Redis they share (redis://[:password@]host:port/db, rediss:// with TLS): rate limits,
+    # sign-in limits and locks, web chat rooms and replies, the inbox's live events. Empty: each
+    # process keeps its own in memory, right for one process (`make run`), wrong for two.
+    redis_url: str = ""
+
+    @field_validator("redis_url")
+    @classmethod
+    def _a_redis_url(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("REDIS_URL must be a redis://, rediss:// or unix:// URL, or empty")
+        return value
+
     @field_validator("web_chat_address_limit")
     @classmethod
     def _a_rate_limit(cls, value: str) -> str:

@@ -42,18 +42,20 @@ import httpx
 import socketio
 from itsdangerous import BadData, TimestampSigner
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from sqlalchemy import select, update
 
 from common.languages import DEFAULT_LANGUAGE, LANGUAGES
 from common.paths import ROOT
 from common.texts import text
-from gateway import db, proxies
+from gateway import db, logs, proxies, shared_state
+from gateway.channels import rooms
 from gateway.channels.gsm import MAX_BODY
 from gateway.db import session_scope
+from gateway.events import Event
 from gateway.intake import Inbound
-from gateway.models import Message, Resident
+from gateway.models import Handoff, Message, Resident, utcnow
 from gateway.outbox import Delivery, NotConnected
 from gateway.settings import Settings
 
@@ -71,14 +73,19 @@ SOCKET_LIMIT = parse("20/10 seconds")  # every event of one socket, its session 
 # An ended conversation's resident answers to this prefix and the id: the messages stay for the
 # hub's records (and retention), the id brings nothing back.
 ENDED = "ended:"
+LEFT = "the resident ended the chat"  # the error of a reply that waited for them in vain
 
 
 class WebChannel:
-    def __init__(self, storage: Storage | None = None) -> None:
-        """``storage`` keeps the limits' counts (``limits.aio``): this process's memory unless
-        one shared by several processes (Redis) is given."""
-        self.sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins=self.allowed_origin)
-        self.limiter = MovingWindowRateLimiter(storage if storage is not None else MemoryStorage())
+    def __init__(self, storage: Storage | None = None, redis_url: str = "") -> None:
+        """With ``redis_url`` (REDIS_URL) every replica shares the limits' counts, the rooms and
+        the replies through that Redis, else they stay in this process; ``storage`` keeps the
+        limits' counts (``limits.aio``) instead."""
+        self.rooms = rooms.manager(redis_url)  # self.rooms.reach(...): a reply, and whether anyone got it
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi", cors_allowed_origins=self.allowed_origin, client_manager=self.rooms
+        )
+        self.limiter = MovingWindowRateLimiter(storage if storage is not None else shared_state.rate_limits(redis_url))
         self.clock = time.time  # tests move it
         self.app_state: Any = None  # the app's state, set by the gateway; its settings are read as used
         for event, handler in (
@@ -123,6 +130,7 @@ class WebChannel:
         self.app_state.outbox.wake()
 
     async def user_uttered(self, sid: str, data) -> None:
+        logs.begin(resident_message=True)  # a request id and the reply's clock for this message, as a webhook's
         session = await self.sio.get_session(sid)
         session_id, said = session.get("session_id"), field(data, "message")
         if not session_id or not isinstance(said, str):
@@ -153,9 +161,11 @@ class WebChannel:
         await self.sio.save_session(sid, session)
         if session_id:
             await self.sio.leave_room(sid, session_id)
-            await db.run(end_conversation, session_id)
+            left_open = await db.run(end_conversation, session_id)
             for other, _ in list(self.sio.manager.get_participants("/", session_id)):
                 await self.start(other, await self.sio.get_session(other))
+            for handoff_id, hub_id in left_open:  # an open inbox page shows that the resident left
+                self.app_state.events.publish(Event("handoff_updated", hub_id, {"handoff": handoff_id}))
         return True
 
     async def allowed(self, sid: str, session: dict, session_id: str | None = None) -> bool:
@@ -217,15 +227,15 @@ class WebChannel:
         await self.sio.emit("session_confirm", session_id, to=sid)
 
     async def send(self, delivery: Delivery) -> tuple[str, str | None]:
-        if not any(True for _ in self.sio.manager.get_participants("/", delivery.address)):
-            raise NotConnected()
         payload: dict = {"text": delivery.body}
         buttons = (delivery.extra or {}).get("buttons")
         if buttons:
             payload["quick_replies"] = [
                 {"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in buttons
             ]
-        await self.sio.emit("bot_uttered", payload, room=delivery.address)
+        # Emitted to the room on whichever replica holds its sockets (gateway/channels/rooms.py).
+        if not await self.rooms.reach("bot_uttered", payload, delivery.address):
+            raise NotConnected()
         return "sent", None
 
 
@@ -309,11 +319,26 @@ def last_written(session_id: str) -> tuple[bool, float | None]:
     return row.address != session_id, seen.timestamp()
 
 
-def end_conversation(session_id: str) -> None:
-    """The resident's messages stay (the hub's records, retention) under an address no id names."""
+def end_conversation(session_id: str) -> list[tuple[int, int | None]]:
+    """The resident's messages stay (the hub's records, retention) under an address no id names,
+    and ``last_seen_at`` says when they left (gateway.handoff.unreachable). Replies that waited for
+    them to come back never will reach them: marked failed, for the inbox to show. Returns the
+    (id, hub id) of each handoff of theirs still open: its coordinator closes it."""
     with session_scope() as session:
+        resident = session.scalars(
+            select(Resident).where(Resident.channel == "web", Resident.address == session_id)
+        ).first()
+        if resident is None:  # a conversation nobody wrote in
+            return []
+        resident.address, resident.last_seen_at = ENDED + session_id, utcnow()
         session.execute(
-            update(Resident)
-            .where(Resident.channel == "web", Resident.address == session_id)
-            .values(address=ENDED + session_id)
+            update(Message)
+            .where(Message.resident_id == resident.id, Message.status == "awaiting_connection")
+            .values(status="failed", error=LEFT)
         )
+        return [
+            (handoff_id, hub_id)
+            for handoff_id, hub_id in session.execute(
+                select(Handoff.id, Handoff.hub_id).where(Handoff.resident_id == resident.id, Handoff.status != "closed")
+            )
+        ]

@@ -1,4 +1,5 @@
-"""Live updates for the inbox: server-sent events fed by the gateway's event bus.
+"""Live updates for the inbox: server-sent events fed by the gateway's event bus
+(with REDIS_URL, every replica's events: gateway.events.RedisBus).
 
 Each event names what changed by id only (``{"handoff": 12}``); the page
 fetches what it needs from the API, which applies the same visibility rules.

@@ -3,27 +3,33 @@
 account would be, so the answers tell no one which emails exist. The
 account's own count and hold are in the database (gateway.inbox.accounts).
 
-The storage is ``limits``' MemoryStorage by default, per gateway process; one
-of its shared storages (Redis) lets several processes count together."""
+The storage is ``limits``' MemoryStorage by default, per gateway process; with
+REDIS_URL (``Throttles.shared``) every replica counts in Redis, and one sign-in
+check per email at a time holds across replicas too (a Redis lock)."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import redis.asyncio
 from limits import RateLimitItemPerSecond
 from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
+
+from gateway import shared_state
 
 MAX_FAILURES = 5  # failed sign-ins from one address to one account before that pair is held back
 LOCK_SECONDS = 15 * 60  # ... for this long; the account itself, from anywhere, only ACCOUNT_DELAY_SECONDS
 ACCOUNT_DELAY_SECONDS = 60  # after MAX_FAILURES in a row from anywhere, one try a minute for the account
 IP_FAILURES = 40  # sign-in attempts (successes too: counted before the check) from one address within IP_WINDOW
 IP_WINDOW = 15 * 60
+GATE_SECONDS = 30  # a replica that dies during a check holds its email's gate this long at most
 
 
 class Throttle:
@@ -71,6 +77,20 @@ class Gates:
                 del self._users[key], self._locks[key]
 
 
+class RedisGates(Gates):
+    """One sign-in check per email at a time on every replica: redis-py's lock, which
+    expires after GATE_SECONDS should its holder die."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.redis = redis.asyncio.Redis.from_url(redis_url)
+
+    @asynccontextmanager
+    async def one_at_a_time(self, key: str) -> AsyncIterator[None]:
+        name = "inbox-sign-in-gate:" + hashlib.sha256(key.encode()).hexdigest()  # no email in Redis' keys
+        async with self.redis.lock(name, timeout=GATE_SECONDS, sleep=0.05, blocking_timeout=GATE_SECONDS):
+            yield
+
+
 @dataclass
 class Throttles:
     """The sign-in limits kept outside the database (gateway.inbox.accounts.sign_in uses them)."""
@@ -92,6 +112,17 @@ class Throttles:
             Throttle("inbox-sign-in-pace", 1, ACCOUNT_DELAY_SECONDS, storage),
             Gates(),
         )
+
+    @classmethod
+    def shared(cls, redis_url: str) -> Throttles:
+        """Counted in Redis by every replica when ``redis_url`` (REDIS_URL) is set, else ``default()``.
+        Synchronous Redis calls, on the event loop: ``accounts.sign_in`` calls these limits without
+        ``await``, and a sign-in's few round trips to a nearby Redis take well under a millisecond."""
+        if not redis_url:
+            return cls.default()
+        throttles = cls.default(shared_state.rate_limits_sync(redis_url))
+        throttles.gates = RedisGates(redis_url)
+        return throttles
 
 
 def minutes(seconds: float) -> int:

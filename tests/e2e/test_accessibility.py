@@ -16,6 +16,7 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import pyotp
 import pytest
 import uvicorn
 from argon2 import PasswordHasher
@@ -24,6 +25,7 @@ from bench.common import CHROMIUM, CHROMIUM_ARGS
 from common.texts import language_menu, text
 from gateway import db
 from gateway.app import create_app
+from gateway.channels.web import end_conversation
 from gateway.db import session_scope
 from gateway.inbox import security
 from gateway.models import Handoff, Message, utcnow
@@ -33,6 +35,7 @@ from gateway.settings import get_settings
 from stack.processes import free_port
 from tests.conftest import CannedRasa, reset_caches, wait_for
 from tests.gateway.inbox.conftest import PASSWORD, add_coordinator, add_handoff
+from tests.gateway.inbox.second_step import account_id, code_for, turn_on
 
 pytestmark = pytest.mark.e2e
 
@@ -102,15 +105,18 @@ class Bot(CannedRasa):
 
 def seed() -> dict[str, int]:
     """Two accounts and handoffs with what the pages show: RTL text, a crisis, a failed
-    delivery, quick-reply buttons, a closed one and one at another hub."""
-    add_coordinator(ADMIN, hub=None, role="admin", name="Alva Admin")
+    delivery, quick-reply buttons, a closed one, one whose resident left and one at another hub."""
+    admin = add_coordinator(ADMIN, hub=None, role="admin", name="Alva Admin")
     add_coordinator(COORDINATOR, hub="hjallbo", phone="+46700000001", name="Ana Koordinator")
     arabic = add_handoff(address="+46701234567", language="ar", said=(ARABIC,), area="حي هيالبو", note=ARABIC)
     crisis = add_handoff(address="+46701234568", language="sv", said=("jag söker jobb",), topic="job_search")
     web = add_handoff(address="web-session-1", channel="web", language="ti", said=("ስራ እደሊ ኣለኹ",), topic=None)
     closed = add_handoff(address="+46701234569", language="so", said=("shaqo",), area="Hjällbo")
+    left = add_handoff(address="web-session-2", channel="web", language="en", said=("I need a job",), topic=None)
+    end_conversation("web-session-2")  # the resident pressed the chat's end button (gateway.channels.web)
     add_handoff(hub="hammarkullen", address="+46701234570", language="fa", said=("کار می‌خواهم",))
     with session_scope() as session:
+        turn_on(session, admin)  # admins have the second sign-in step (gateway.inbox.second_factor)
         flagged = session.get(Handoff, crisis)
         flagged.crisis = "suicide"
         session.add(
@@ -154,7 +160,7 @@ def seed() -> dict[str, int]:
         )
         done = session.get(Handoff, closed)
         done.status, done.outcome, done.closed_at = "closed", "work", utcnow() + timedelta(minutes=5)
-    return {"arabic": arabic, "crisis": crisis, "web": web, "closed": closed}
+    return {"arabic": arabic, "crisis": crisis, "web": web, "closed": closed, "left": left}
 
 
 @pytest.fixture(scope="module")
@@ -220,6 +226,10 @@ def sign_in(page, email: str) -> None:
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.click("main form button[type=submit]")
+    if email == ADMIN:  # then a code from the authenticator app
+        page.wait_for_url("**/inbox/login/code")
+        page.fill("#code", code_for(account_id(email)))
+        page.click("main form button[type=submit]")
     page.wait_for_url("**/inbox")
 
 
@@ -258,11 +268,16 @@ PAGES = {
     "handoff-crisis": "/inbox/handoffs/{crisis}?done=replied",
     "handoff-web-tigrinya": "/inbox/handoffs/{web}",
     "handoff-closed": "/inbox/handoffs/{closed}",
+    "handoff-resident-left": "/inbox/handoffs/{left}",
     "statistics": "/inbox/stats",
     "account": "/inbox/account",
     "error-not-found": "/inbox/handoffs/999999",
 }
-ADMIN_PAGES = {"coordinators": "/inbox/admin/coordinators", "hubs": "/inbox/admin/hubs"}
+ADMIN_PAGES = {
+    "coordinators": "/inbox/admin/coordinators",
+    "hubs": "/inbox/admin/hubs",
+    "second-factors": "/inbox/admin/second-factor",
+}
 CASES = (
     [("admin", name) for name in {**PAGES, **ADMIN_PAGES}]
     + [("coordinator", name) for name in PAGES]
@@ -306,6 +321,86 @@ def test_a_new_account_with_its_one_time_password_has_no_wcag_violations(signed_
     page.click("form.card button[type=submit]")
     expect(page.locator(".notice.secret")).to_be_visible()
     assert_accessible(page, "the coordinators page with a one-time password")
+
+
+def test_the_hub_facts_page_has_no_wcag_violations_also_with_errors(signed_in):
+    """The hub facts page (gateway/inbox/hub_facts.py) as its coordinator and as an admin, and with
+    a time and a phone number that are not: the errors are named in a summary that links to each
+    field, and each field's accessible description is its error; what was typed stays."""
+    admin = signed_in["admin"]
+    admin.goto("/inbox/hub-facts")
+    assert_accessible(admin, "the admins' list of hubs to keep facts of")
+    page = signed_in["coordinator"]
+    page.goto("/inbox/hub-facts")
+    expect(page).to_have_url(re.compile(r"/inbox/hub-facts/hjallbo$"))
+    assert_accessible(page, "the hub facts page")
+    monday = page.get_by_role("textbox", name="Opening hours Monday")
+    monday.fill("25:00-26:00")
+    page.get_by_role("textbox", name="Phone").fill("ring oss")
+    page.get_by_role("button", name="Save the facts").press("Enter")
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("Nothing was saved: 2 fields need fixing")
+    assert_accessible(page, "the hub facts page with errors")
+    expect(monday).to_have_value("25:00-26:00")
+    expect(monday).to_have_accessible_description(re.compile("“25:00” is not a time of day"))
+    summary.get_by_role("link", name=re.compile("^Phone: ")).press("Enter")
+    expect(page).to_have_url(re.compile("#phone$"))
+    expect(page.get_by_role("textbox", name="Phone")).to_be_focused()  # the link takes the keyboard there
+    assert page.errors == []
+
+
+def test_the_second_sign_in_step_has_no_wcag_violations_and_its_code_is_typed_with_tab_and_enter(browser, gateway):
+    """The code page (with an error, and with the recovery code's form open), the set-up page with its
+    QR code, the recovery codes and the Account page with the step on; the code typed by keyboard alone."""
+    page = new_page(browser, gateway[0])
+    try:
+        page.goto("/inbox/login")
+        page.fill("#email", ADMIN)
+        page.fill("#password", PASSWORD)
+        page.click("main form button[type=submit]")
+        page.wait_for_url("**/inbox/login/code")
+        assert_accessible(page, "the sign-in code page")
+        right = code_for(account_id(ADMIN))
+        page.fill("#code", f"{(int(right) + 1) % 1_000_000:06d}")
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(page.get_by_role("alert")).to_contain_text("That code is wrong")
+        expect(page.locator("#code")).to_have_attribute("aria-invalid", "true")
+        assert_accessible(page, "the sign-in code page with an error")
+        page.get_by_text("Lost your phone? Use a recovery code").click()
+        page.fill("#recovery", "0000-0000-0000")
+        page.get_by_role("button", name="Sign in with the recovery code").click()
+        expect(page.get_by_role("alert")).to_contain_text("recovery code is wrong")
+        assert_accessible(page, "the sign-in code page with the recovery code's error")
+        tab_to(page, "#code")
+        page.keyboard.type(code_for(account_id(ADMIN)))
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/inbox")
+    finally:
+        page.context.close()
+
+    eva = "eva@hjallbo.example"  # a coordinator, who may choose to have the second step
+    add_coordinator(eva, hub="hjallbo", name="Eva Ekström")
+    page = new_page(browser, gateway[0])
+    try:
+        sign_in(page, eva)
+        page.goto("/inbox/account/second-factor")
+        expect(page.locator("svg.qr[role=img]")).to_be_visible()
+        assert_accessible(page, "the set-up page")
+        page.fill("#code", "000000" if right != "000000" else "111111")
+        page.get_by_role("button", name="Switch on").click()
+        expect(page.get_by_role("alert")).to_contain_text("That code does not match")
+        assert_accessible(page, "the set-up page with an error")
+        key = page.locator("#key").inner_text().replace(" ", "")
+        page.fill("#code", pyotp.TOTP(key).now())
+        page.get_by_role("button", name="Switch on").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Your recovery codes")
+        assert_accessible(page, "the recovery codes")
+        page.goto("/inbox/account")
+        expect(page.locator("#second-factor + p")).to_contain_text("10 recovery code(s) left")
+        assert_accessible(page, "the Account page with the second step on")
+        assert page.errors == []
+    finally:
+        page.context.close()
 
 
 # --- what axe cannot check: the keyboard, languages, live updates ---------------------------
