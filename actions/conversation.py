@@ -9,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import municipality
 from common.languages import DEFAULT_LANGUAGE, is_supported
 from common.paths import ROOT
 from common.topics import QUESTIONS
@@ -16,8 +17,9 @@ from common.topics import QUESTIONS
 
 class ActionReadMessage(Action):
     """Custom slot mapping: copies the language and channel the gateway sent
-    (the ``language`` message property set by ``nlu.components.LanguageTagger``) and
-    the topic of the latest question into slots."""
+    (the ``language`` message property set by ``nlu.components.LanguageTagger``),
+    the topic of the latest question and the resident's municipality
+    (``actions.municipality``) into slots."""
 
     def name(self) -> str:
         return "action_read_message"
@@ -45,7 +47,7 @@ class ActionReadMessage(Action):
         in_form = bool((tracker.active_loop or {}).get("name"))  # a note in the handoff form is not a new topic
         if intent in QUESTIONS and not in_form and intent != tracker.get_slot("topic"):
             events.append(SlotSet("topic", intent))
-        return events
+        return events + municipality.update(tracker)
 
 
 # Short topic names residents choose from ("did you mean"), per language.

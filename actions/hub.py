@@ -8,6 +8,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import municipality
 from common import hubs
 from common.languages import DEFAULT_LANGUAGE
 
@@ -18,8 +19,17 @@ def hub_list() -> str:
     return "\n".join(f"{i} {hub.area}" for i, hub in enumerate(hubs.directory().listed, 1))
 
 
-def chosen(hub: hubs.HubInfo, area: str) -> dict[str, Any]:
-    return {"area": area, "hub": hub.slug, "hub_name": hub.name, "area_offer": None}
+def chosen(hub: hubs.HubInfo, area: str, lives_in: str | None) -> dict[str, Any]:
+    """The slots for a hub chosen for a resident who lives in the municipality ``lives_in``: the
+    hub's own, or None for a resident of a place outside Göteborg and Borås who took the nearest
+    hub (neither city's services are theirs)."""
+    return {
+        "area": area,
+        "hub": hub.slug,
+        "hub_name": hub.name,
+        "area_offer": None,
+        municipality.SLOT: municipality.value_of(lives_in),
+    }
 
 
 def spoke_this_turn(tracker: Tracker) -> bool:
@@ -44,18 +54,18 @@ class ValidateHandoffForm(FormValidationAction):
         text = value if isinstance(value, str) else ""
         hub = hubs.hub_by_number(text)
         if hub is not None:
-            return chosen(hub, hub.area)
+            return chosen(hub, hub.area, hub.municipality)
         place = hubs.match_place(text)
         hub = hubs.hub_for(place) if place is not None else None
         if place is not None and hub is not None:
             if place.outside:
                 dispatcher.utter_message(response="utter_area_outside", place=place.name, hub_name=hub.name)
                 return {"area": None, "area_offer": {"hub": hub.slug, "area": place.name}}
-            return chosen(hub, place.name)
+            return chosen(hub, place.name, place.municipality)
         offer = tracker.get_slot("area_offer")
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if place is None and isinstance(offer, dict) and intent == "affirm":
-            return chosen(hubs.directory().hub(offer["hub"]), offer["area"])
+            return chosen(hubs.directory().hub(offer["hub"]), offer["area"], lives_in=None)
         dispatcher.utter_message(response="utter_area_unknown", hub_list=hub_list())
         return {"area": None, "area_offer": None}
 

@@ -93,8 +93,11 @@ def _slots(variant: dict) -> dict[str, str]:
 
 
 def _variant_key(name: str, variant: dict) -> str:
-    channel = _slots(variant).get("channel")
-    return f"{name}/{channel}" if channel else name
+    """The response, then the value of each slot condition but the language's, in the variant's
+    order: ``utter_help``, ``utter_help/sms``, ``utter_learn_swedish/sms/boras``. A condition on an
+    unset slot (``value: null``, the municipality not known) adds nothing."""
+    values = [str(value) for slot, value in _slots(variant).items() if slot != "language" and value is not None]
+    return "/".join([name, *values])
 
 
 def _button_key(name: str, button: dict) -> str:

@@ -42,6 +42,7 @@ def test_a_named_area_is_routed_to_its_nearest_hub():
         "hub": "lovgardet",
         "hub_name": "Framtidshubben Lövgärdet",
         "area_offer": None,
+        "municipality": "goteborg",
     }
     assert said == []
 
@@ -73,6 +74,7 @@ def test_a_place_outside_is_told_its_nearest_hub_and_yes_takes_it():
         "hub": "tynnered",
         "hub_name": "Framtidshubben Tynnered/Frölunda torg",
         "area_offer": None,
+        "municipality": None,  # lives in Mölndal: neither city's sfi or Komvux is theirs
     }
     assert said == []
 
