@@ -21,16 +21,17 @@ from common import crisis, hubs, keywords, langid
 from common.languages import explicit_choice
 from common.redact import redact
 from common.texts import language_menu, text
-from gateway import db, erasure, privacy
+from gateway import db, erasure, ordering, privacy, promise
 from gateway.channels import sms
 from gateway.db import session_scope
 from gateway.events import Bus, Event
 from gateway.handoff import HandoffError, HandoffRequest, alert_coordinators, alert_crisis, open_crisis, open_handoff
 from gateway.handoff import create as create_handoff
-from gateway.models import Message, utcnow
+from gateway.models import Handoff, Hub, Message, utcnow
 from gateway.outbox import Delivery, Outbox
 from gateway.rasa_client import Bot, BotReply, RasaUnavailable
-from gateway.store import queue_outbound
+from gateway.settings import get_settings
+from gateway.store import HubFacts, queue_outbound
 
 log = logging.getLogger("hubguide.conversation")
 
@@ -57,15 +58,25 @@ class Plan:
     prefix: list[BotReply] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     erase: tuple[int, str] | None = None  # (resident, address): the resident confirmed their erasure
+    metadata: dict = field(default_factory=dict)  # what Rasa is told beside the message (rasa_metadata)
 
 
 class Conversations:
-    def __init__(self, rasa: Bot, outbox: Outbox, events: Bus | None = None, public_base_url: str = "") -> None:
+    def __init__(
+        self,
+        rasa: Bot,
+        outbox: Outbox,
+        events: Bus | None = None,
+        public_base_url: str = "",
+        locks: ordering.ResidentLocks | None = None,
+    ) -> None:
         self.rasa = rasa
         self.outbox = outbox
         self.events = events or Bus()
         self.public_base_url = public_base_url
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Shared with the other replicas through REDIS_URL (the process's settings, as gateway.db's engine).
+        self.resident_locks = locks or ordering.ResidentLocks(get_settings().redis_url)
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task] = set()
 
@@ -85,26 +96,31 @@ class Conversations:
 
     @contextlib.asynccontextmanager
     async def alone(self, resident_id: int) -> AsyncIterator[None]:
-        """No turn of this resident runs meanwhile (an erasure from the inbox)."""
+        """No other turn of this resident runs meanwhile, in this process (first come, first
+        served) or in another replica (gateway.ordering): a turn, or an erasure from the inbox."""
         lock = self._locks[resident_id]
         try:
-            async with lock:
+            async with lock, self.resident_locks.held(resident_id):
                 yield
         finally:
-            if not lock.locked() and not lock._waiters:  # forget idle residents, as _handle does
+            if not lock.locked() and not lock._waiters:  # forget idle residents
                 self._locks.pop(resident_id, None)
 
     async def _handle(self, message_id: int, resident_id: int, chosen: str | None) -> None:
-        lock = self._locks[resident_id]
         try:
-            async with lock:
-                await self._turn(message_id, chosen)
+            async with self.alone(resident_id):
+                # The resident's earlier messages first, oldest first: another replica's turn for
+                # one may still wait for the lock, or one waits for its retry (bot unavailable).
+                for earlier in await db.run(ordering.unanswered, resident_id, message_id, UNANSWERED):
+                    await self._turn(earlier.id, chosen if earlier.id == message_id else None)
+                    if earlier.id != message_id and await db.run(
+                        ordering.holds_back, earlier.id, earlier.created_at, UNANSWERED
+                    ):
+                        break  # the bot did not answer it: the later ones wait for its retry, in order
         except Exception:
             log.exception("turn for message %s failed; it stays stored for retry", message_id)
         finally:
             self._in_flight.discard(message_id)
-            if not lock.locked() and not lock._waiters:  # forget idle residents
-                self._locks.pop(resident_id, None)
 
     async def _turn(self, message_id: int, chosen: str | None) -> None:
         # Database and detection work runs in a worker thread, so the event loop
@@ -117,9 +133,7 @@ class Conversations:
         if plan.language is None:  # handled without the bot (keyword, menu, coordinator...)
             return
         try:
-            replies = await self.rasa.send(
-                plan.conversation_id, plan.said[:MAX_BOT_TEXT], {"language": plan.language, "channel": plan.channel}
-            )
+            replies = await self.rasa.send(plan.conversation_id, plan.said[:MAX_BOT_TEXT], plan.metadata)
             if not [r for r in replies if r.text]:
                 raise RasaUnavailable("no reply (is the action server down?)")
         except RasaUnavailable as exc:
@@ -173,6 +187,9 @@ class Conversations:
                 return plan
             if keyword and keyword[0] in ("stop", "start"):
                 self._opt(session, message, resident, keyword)
+                handoff = open_handoff(session, resident)
+                if handoff is not None:  # an open inbox page shows at once that replies cannot reach them
+                    plan.events.append(Event("handoff_updated", handoff.hub_id, {"handoff": handoff.id}))
                 return plan
             if resident.opted_out:  # kept, never answered: they asked for no more messages
                 message.status = "opted_out"
@@ -208,6 +225,7 @@ class Conversations:
                 return plan
             plan.said, plan.language = redact(said), language
             plan.conversation_id, plan.channel = resident.pseudonym, resident.channel
+            plan.metadata = rasa_metadata(session, resident, language)
         return plan
 
     def _crisis(self, session, message, resident, found: crisis.Crisis, plan: Plan) -> None:
@@ -258,16 +276,20 @@ class Conversations:
 
     def _open_handoffs(self, session, resident, replies: list[BotReply]):
         """Store the handoff a turn asks for (``{"handoff": ...}`` from
-        action_handoff) before the resident is told it is done."""
-        created, kept = None, []
+        action_handoff) before the resident is told it is done, and when to
+        expect an answer, from the hub's facts as they are now (gateway.promise)."""
+        created, kept, facts = None, [], None
         for reply in replies:
             payload = (reply.custom or {}).get("handoff")
             if isinstance(payload, dict):
                 handoff = create_handoff(session, resident, HandoffRequest.from_payload(payload))
                 alert_coordinators(session, handoff, self.public_base_url)
                 created = (handoff.id, handoff.hub_id)
+                facts = HubFacts.of(handoff.hub) if handoff.hub is not None else None
             if reply.text:
                 kept.append(reply)
+        if facts is not None:
+            kept = promise.add(kept, facts, resident.language, resident.channel)
         return kept, created
 
     def _opt(self, session, message, resident, keyword: tuple[str, str]) -> None:
@@ -314,6 +336,23 @@ class Conversations:
         for message_id, resident_id in pending:
             self.submit(message_id, resident_id)
         return len(pending)
+
+
+def rasa_metadata(session, resident, language: str) -> dict:
+    """What Rasa is given beside a resident's message: the language decided here, the channel,
+    and the slug of the hub of the resident's latest handoff, if any (actions/municipality.py: a
+    resident handed over to Borås's staff before is answered with Borås's services). Never the number."""
+    metadata = {"language": language, "channel": resident.channel}
+    hub = session.scalars(
+        select(Hub.slug)
+        .join(Handoff, Handoff.hub_id == Hub.id)
+        .where(Handoff.resident_id == resident.id)
+        .order_by(Handoff.id.desc())
+        .limit(1)
+    ).first()
+    if hub is not None:
+        metadata["hub"] = hub
+    return metadata
 
 
 def _unanswered() -> list:

@@ -25,6 +25,7 @@ from gateway.models import Message, Resident, new_pseudonym, utcnow
 log = logging.getLogger("hubguide.intake")
 
 MAX_BATCH = 200
+CONFLICT_TRIES = 3  # each conflict is another writer that committed: the next try sees its rows
 
 
 @dataclass(frozen=True)
@@ -109,12 +110,19 @@ class Intake:
 
 
 def store_now(engine: Engine, item: Inbound) -> Stored | None:
-    """Store one message on the calling thread, in its own transaction (tools, tests)."""
-    try:
-        with engine.begin() as conn:
-            return _write(conn, [item])[0]
-    except IntegrityError:
-        return None
+    """Store one message on the calling thread, in its own transaction (tools, tests, and a
+    batch that met another writer). A unique key another replica filled meanwhile is the same
+    message (the next try finds it: None) or the same new resident (the next try finds them and
+    stores the message): so a conflict means try again, never "a duplicate", which would
+    acknowledge a message nobody stored."""
+    for _ in range(CONFLICT_TRIES - 1):
+        try:
+            with engine.begin() as conn:
+                return _write(conn, [item])[0]
+        except IntegrityError:
+            continue
+    with engine.begin() as conn:
+        return _write(conn, [item])[0]
 
 
 def _settle(future: asyncio.Future, result) -> None:

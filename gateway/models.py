@@ -181,6 +181,10 @@ class Message(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The outbox (one of several replicas) sending it now, and until when that claim holds: once
+    # ``claim_until`` has passed (the replica died), another one takes the message over.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claim_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     resident: Mapped[Resident | None] = relationship(back_populates="messages")
     coordinator: Mapped[Coordinator | None] = relationship()

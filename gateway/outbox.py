@@ -1,16 +1,31 @@
 """The outbox: every message to a resident is stored first, then delivered
-here, in order per resident, with retries on transient failures."""
+here, in order per resident, with retries on transient failures.
+
+Several gateway replicas may run an outbox on one database. Each message is claimed before it
+is sent (``claimed_by``, ``claim_until``, set by one UPDATE: on PostgreSQL its rows are picked
+with ``FOR UPDATE SKIP LOCKED``, and SQLite writes one transaction at a time), so two replicas
+never send the same message; a claim that outlives ``CLAIM_SECONDS`` is a dead replica's, and
+another replica takes the message over. A claim column rather than the row lock alone: that
+would have to be held, in an open transaction, for the whole send, and SQLite has no such lock.
+Only a recipient's oldest queued message is ever claimed, so their next one waits until the
+first is recorded, whichever replica sends it. A replica that dies after the provider accepted
+a message but before recording it leaves a claim that runs out, and the message goes again:
+delivery is at least once (Twilio has no idempotency key for sending).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import traceback
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from common.redact import redact
 from gateway import db
@@ -22,6 +37,12 @@ log = logging.getLogger("hubguide.outbox")
 
 MAX_ATTEMPTS = 6
 BACKOFF_SECONDS = (2, 5, 15, 60, 300)
+# A send that has not answered by then counts as a transient failure, so that a round (claim,
+# sends, record) ends well within its claim; a claim still there after CLAIM_SECONDS is a dead
+# replica's.
+SEND_SECONDS = 10.0
+CLAIM_SECONDS = 30.0
+BATCH = 100  # recipients one round claims at most
 
 
 @dataclass(frozen=True)
@@ -66,8 +87,10 @@ class Sender(Protocol):
 
 
 class Outbox:
-    def __init__(self, senders: dict[str, Sender]) -> None:
+    def __init__(self, senders: dict[str, Sender], name: str = "") -> None:
         self.senders = senders
+        # Who holds a claim: this outbox, among every replica's (the host and process, for a reader).
+        self.name = name or f"{os.getpid()}-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"[:64]
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -100,7 +123,8 @@ class Outbox:
         return wait
 
     def _due(self) -> tuple[list[Delivery], float]:
-        """In a worker thread: what is due now, and the wait until the next retry."""
+        """In a worker thread: what is due now, claimed for this outbox, and the wait until the
+        next retry (or until another replica's claim runs out)."""
         now = utcnow()
         batch: list[Delivery] = []
         waits = [30.0]
@@ -114,6 +138,7 @@ class Outbox:
                     Message.extra,
                     Message.sender,
                     Message.next_attempt_at,
+                    Message.claim_until,
                     Message.resident_id,
                     Message.coordinator_id,
                     Resident.address,
@@ -136,29 +161,63 @@ class Outbox:
                     suppressed.append(row.id)
                     continue
                 considered.add(recipient)
-                due = row.next_attempt_at
-                if due is not None:
-                    due = due if due.tzinfo else due.replace(tzinfo=now.tzinfo)  # SQLite drops it
-                    if due > now:
-                        waits.append((due - now).total_seconds())
-                        continue
-                address = row.address if row.resident_id else row.phone
-                batch.append(Delivery(row.id, row.channel, address, row.body, row.extra))
+                # Being sent by a replica (this one, or one that died: then until its claim runs out),
+                # or waiting for its retry.
+                later = [
+                    at for at in (_aware(row.claim_until, now), _aware(row.next_attempt_at, now)) if at and at > now
+                ]
+                if later:
+                    waits.append((max(later) - now).total_seconds())
+                    continue
+                if len(batch) < BATCH:
+                    address = row.address if row.resident_id else row.phone
+                    batch.append(Delivery(row.id, row.channel, address, row.body, row.extra))
             if suppressed:
                 session.execute(
                     update(Message)
-                    .where(Message.id.in_(suppressed))
+                    .where(Message.id.in_(suppressed), Message.status == "queued")
                     .values(status="suppressed", error="resident opted out")
                 )
-        return batch, min(waits)
+            claimed = self._claim(session, [d.message_id for d in batch], now)
+        return [d for d in batch if d.message_id in claimed], min(waits)
+
+    def _claim(self, session, ids: list[int], now) -> set[int]:
+        """The messages of ``ids`` this outbox could claim. Another replica may have read the same
+        rows: on PostgreSQL ``FOR UPDATE SKIP LOCKED`` passes over a row another replica is claiming
+        and checks the condition again on one it claimed meanwhile; SQLite writes one transaction
+        at a time. Either way each message goes to one outbox."""
+        if not ids:
+            return set()
+        claimable = (
+            select(Message.id)
+            .where(
+                Message.id.in_(ids),
+                Message.status == "queued",
+                or_(Message.claim_until.is_(None), Message.claim_until <= now),
+                or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+            )
+            .with_for_update(
+                skip_locked=True
+            )  # PostgreSQL: rows another replica is claiming are skipped, not waited for
+        )
+        won = session.scalars(
+            update(Message)
+            .where(Message.id.in_(claimable))
+            .values(claimed_by=self.name, claim_until=now + timedelta(seconds=CLAIM_SECONDS))
+            .returning(Message.id)
+            .execution_options(synchronize_session=False)
+        )
+        return set(won)
 
     async def _deliver(self, delivery: Delivery) -> Outcome:
         """One attempt. A provider's error text can quote the number ("The 'To'
         number +4670... is not valid"): it is masked before it is stored or logged."""
         sender = self.senders[delivery.channel]
         try:
-            status, provider_id = await sender.send(delivery)
+            status, provider_id = await asyncio.wait_for(sender.send(delivery), SEND_SECONDS)
             return Outcome(delivery, status, provider_id)
+        except asyncio.TimeoutError:  # it may have gone all the same: the retry makes it at least once
+            return Outcome(delivery, "queued", error=f"no answer within {SEND_SECONDS:.0f} s")
         except NotConnected:
             return Outcome(delivery, "awaiting_connection")  # the channel queues it again on reconnect
         except TransientError as exc:
@@ -170,14 +229,17 @@ class Outbox:
             log.error("sender crashed: %s\n%s", error, "".join(traceback.format_tb(exc.__traceback__)))
             return Outcome(delivery, "queued", error=error)
 
-    @staticmethod
-    def _record(outcomes: list[Outcome]) -> None:
+    def _record(self, outcomes: list[Outcome]) -> None:
         with session_scope() as session:
             for outcome in outcomes:
                 delivery, status, error = outcome.delivery, outcome.status, outcome.error
                 message = session.get(Message, delivery.message_id)
                 if message is None:  # erased while it was sent (gateway.erasure): nothing to record
                     continue
+                if message.claimed_by != self.name:  # the claim ran out, another replica took it over
+                    log.warning("message %s: claim lost before its outcome (%s) was recorded", message.id, status)
+                    continue
+                message.claimed_by = message.claim_until = None
                 message.attempts += 1
                 message.status, message.provider_id, message.error = status, outcome.provider_id, error
                 if status == "awaiting_connection":
@@ -199,3 +261,8 @@ class Outbox:
                     message.status,
                     f" ({error})" if error else "",
                 )
+
+
+def _aware(at: datetime | None, now: datetime) -> datetime | None:
+    """A stored time with its zone (SQLite drops it; everything stored is UTC)."""
+    return at if at is None or at.tzinfo else at.replace(tzinfo=now.tzinfo)

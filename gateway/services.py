@@ -16,6 +16,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from gateway import ordering
 from gateway.channels.sms import SmsSender
 from gateway.channels.web import WebChannel
 from gateway.conversation import Conversations
@@ -59,6 +60,7 @@ class Services:
         for task in tasks:
             await _stop(task)
         await self.web.rooms.close()
+        await self.conversations.resident_locks.close()
         await self.rasa.close()
 
 
@@ -74,7 +76,8 @@ def build(settings: Settings, *, rasa: Bot | None = None, sms: Sender | None = N
     web = WebChannel(redis_url=settings.redis_url)
     outbox = Outbox({"sms": sms or SmsSender(settings), "web": web})
     events = RedisBus(settings.redis_url) if settings.redis_url else Bus()
-    conversations = Conversations(rasa, outbox, events, settings.public_base_url)
+    locks = ordering.ResidentLocks(settings.redis_url)  # one turn per resident at a time, across replicas
+    conversations = Conversations(rasa, outbox, events, settings.public_base_url, locks=locks)
     return Services(rasa, web, outbox, events, conversations, Intake(engine()), Retention(settings))
 
 

@@ -120,6 +120,9 @@ class Cluster:
         self.env = stack.environment()
         rasa, actions, gateway = stack.build()
         lock_store = lock_store_yaml(shared.redis_url)
+        # Rasa holds a conversation's lock 60 s by default after its holder died; the gateway already
+        # keeps each resident's turns in order (gateway.ordering), so a shorter one recovers sooner.
+        self.env.setdefault("TICKET_LOCK_LIFETIME", "20")
         if urlsplit(shared.redis_url).password:
             self.env[LOCK_STORE_PASSWORD] = urlsplit(shared.redis_url).password or ""
         endpoints = self.folder / "endpoints.yml"

@@ -215,7 +215,13 @@ def _pongs(url: str) -> bool:
 
 def haproxy_config(host: str, port: int, replicas: list[int], health_path: str) -> str:
     """stack/haproxy.cfg for a load balancer on ``host``:``port`` in front of the replicas' ports."""
-    servers = "\n".join(f"    server gateway-{n} 127.0.0.1:{p}" for n, p in enumerate(replicas, 1))
+    # Each replica twice: checked, and as an unchecked backup used only when every check fails (a
+    # machine under load answering /readyz slowly), so the balancer still tries them rather than
+    # answering 503, which Twilio does not retry.
+    servers = "\n".join(
+        [f"    server gateway-{n} 127.0.0.1:{p}" for n, p in enumerate(replicas, 1)]
+        + [f"    server fallback-{n} 127.0.0.1:{p} backup no-check" for n, p in enumerate(replicas, 1)]
+    )
     return Template(HAPROXY_TEMPLATE.read_text(encoding="utf-8")).substitute(
         host=host, port=port, servers=servers, health_path=health_path
     )
