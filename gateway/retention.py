@@ -15,9 +15,9 @@ gateway starts and then daily (``Retention.daily``, a task of ``Services.running
 
 Statistics outlive the data: before a run may delete from a week, ``archive`` counts the inbox's
 figures for it (``gateway.inbox.stats.compute``) into ``weekly_counts``: counts and how many
-residents each is about, no ids, numbers or words. ``archived`` reads them back for the statistics
-of weeks whose data are gone. Each run that deletes anything writes one audit line (action
-``retention``, its count); every run logs what it did.
+residents each is about, no ids, numbers or words; the statistics add them up for the weeks whose
+data are gone (gateway.inbox.stats_counts), and ``archived`` reads them back. Each run that deletes
+anything writes one audit line (action ``retention``, its count); every run logs what it did.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ log = logging.getLogger("hubguide.retention")
 RETENTION = "retention"  # the audit action of a run
 DAY = 24 * 3600.0
 ARCHIVED = "archived"  # the weekly_counts figure marking a week as counted
-# gateway.inbox.stats' cells (its ``_who`` figures) -> our figure and the names of a key's parts.
+# gateway.inbox.stats' cells (its ``_tallies`` figures) -> our figure and the names of a key's parts.
 CELLS = {
     "handoffs.cells": ("handoffs", ("week", "hub", "topic", "language")),
     "outcomes.cells": ("outcomes", ("week", "hub", "outcome")),
@@ -200,14 +200,14 @@ def _rows(figures: dict, weeks: set[str]) -> list[WeeklyCount]:
     medians = figures["_cells"]["waits"]
     rows = []
     for name, (figure, parts) in CELLS.items():
-        for key, residents in figures["_who"].get(name, {}).items():
+        for key, tally in figures["_tallies"].get(name, {}).items():
             if key[0] in weeks:
                 row = dict(zip(parts, ("" if part is None else part for part in key), strict=True))
                 rows.append(
                     WeeklyCount(
                         figure=figure,
-                        count=len(residents),
-                        residents=len(set(residents)),
+                        count=tally.count,
+                        residents=tally.residents,
                         minutes=medians.get(key) if figure == "first_reply" else None,
                         **row,
                     )

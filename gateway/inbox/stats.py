@@ -12,55 +12,57 @@ number, a name or a resident's words.
 Weeks are ISO weeks in Swedish time. A coordinator's handoff figures cover their
 own hub; questions are counted over all residents (a question has no hub).
 
-Small cells are suppressed (``suppress``, which ``gather`` applies to all that is
-shown: the page, the API and the CSV): a figure that counts fewer than
-``THRESHOLD`` residents is not shown, so a rare language in a small hub does not
-point at someone; nor, where figures add up to a total that is shown, as many
-others as it takes for the hidden ones not to be worked out by subtraction.
+The databases count (gateway.inbox.stats_counts): rows of the weeks still there, and
+the weekly counts retention kept of the weeks it deleted from, each week once. Small
+cells are suppressed (gateway.inbox.stats_suppress) after the two are added up.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import csv
 import io
-import json
 import statistics
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from pathlib import Path
 from time import monotonic
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, create_engine, select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from common.languages import language_name
-from common.topics import QUESTIONS, topic_of
 from gateway import db
-from gateway.erasure import app_url
 from gateway.handoff import OUTCOMES, visible_to
 from gateway.inbox.security import User, aware
 from gateway.inbox.service import OUTCOME_LABELS
-from gateway.models import Handoff, Hub, Message, utcnow
+from gateway.inbox.stats_counts import (
+    THRESHOLD,
+    Period,
+    Tally,
+    count_archived,
+    count_question_topics,
+    count_rows,
+    merged,
+)
+from gateway.inbox.stats_suppress import SUPPRESSED, SUPPRESSION_NOTE
+from gateway.inbox.stats_suppress import suppress as suppress
+from gateway.models import Hub, utcnow
 from gateway.settings import get_settings
 
 TZ = ZoneInfo("Europe/Stockholm")
 DEFAULT_WEEKS = 12
 MAX_WEEKS = 260
-NOT_QUESTIONS = ("keyword", "opted_out")
 CSV_COLUMNS = ("metric", "week", "hub", "topic", "language", "outcome", "value")
 CACHE_SECONDS = 60  # figures computed for a hub and a period are shown again for this long
-THRESHOLD = 5  # residents: a figure counting fewer is suppressed
-SUPPRESSED = "suppressed"  # what the CSV says for a suppressed figure
-SUPPRESSION_NOTE = (
-    f"Figures that count fewer than {THRESHOLD} residents are not shown (–, or "
-    f'"{SUPPRESSED}" in the CSV), nor, where figures add up to a total shown beside them, '
-    "as many others as it takes for the hidden ones not to be worked out from the total."
+ARCHIVE_NOTE = (
+    "Weeks older than the retention periods are counted from the weekly figures kept when their "
+    "messages and handoffs were deleted. Over those weeks a median is worked out from each week and "
+    "hub's median, and a small figure may be hidden that the messages would have shown: a resident "
+    "who wrote in several weeks cannot be told from several residents."
 )
 QUESTIONS_NOTE = (
     "Questions are the messages residents wrote (SMS keywords such as STOP and web-chat button "
@@ -82,45 +84,14 @@ def period_start(now: datetime, weeks: int) -> datetime:
     return datetime(monday.year, monday.month, monday.day, tzinfo=TZ).astimezone(aware(now).tzinfo)
 
 
-@lru_cache
-def _tracker_store(url: str):
-    # Rasa's URL names psycopg2 (its environment's driver); this environment reaches PostgreSQL
-    # through psycopg 3, as erasure and retention do.
-    return create_engine(app_url(url), hide_parameters=True)
-
-
-def question_topics(since: datetime, url: str | None = None) -> dict[tuple, list[str]] | None:
-    """Questions the bot answered per (week, topic, language), from the intents in Rasa's
-    tracker store (its SQL ``events`` table), as the conversation (resident) of each; None
-    when the store cannot be read (another kind of store, or Rasa never ran)."""
-    url = url or get_settings().tracker_store_sqlalchemy_url
-    if url.startswith("sqlite:///") and not Path(url.split("///", 1)[1]).exists():
-        return None
-    try:
-        with _tracker_store(url).connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT sender_id, timestamp, intent_name, data FROM events WHERE type_name = 'user' "
-                    "AND timestamp >= :since AND intent_name IN :questions"
-                ).bindparams(bindparam("questions", expanding=True)),
-                {"since": since.timestamp(), "questions": sorted(QUESTIONS)},
-            ).all()
-    except (SQLAlchemyError, ImportError):  # e.g. a psycopg2 URL for Rasa's environment, not installed here
-        return None
-    cells: dict[tuple, list[str]] = defaultdict(list)
-    for sender, timestamp, intent, data in rows:
-        try:
-            language = (json.loads(data).get("metadata") or {}).get("language") or "unknown"
-        except (TypeError, ValueError, AttributeError):
-            language = "unknown"
-        cells[(iso_week(datetime.fromtimestamp(timestamp, TZ)), topic_of(intent), language)].append(sender)
-    return dict(cells)
-
-
-def _bars(cells: dict[object, list], labels: dict | None = None, order: list | None = None) -> list[dict]:
-    keys = order if order is not None else sorted(cells, key=lambda k: (-len(cells[k]), str(k)))
+def _bars(cells: dict[object, Tally], labels: dict | None = None, order: list | None = None) -> list[dict]:
+    keys = order if order is not None else sorted(cells, key=lambda k: (-cells[k].count, str(k)))
     return [
-        {"key": k, "label": (labels or {}).get(k, k if k is not None else "none"), "count": len(cells.get(k, ()))}
+        {
+            "key": k,
+            "label": (labels or {}).get(k, k if k is not None else "none"),
+            "count": cells[k].count if k in cells else 0,
+        }
         for k in keys
     ]
 
@@ -129,241 +100,105 @@ def _minutes(values: list[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
 
-def _median_bars(waits: dict[str, list[tuple[float, object]]], keys: list[str], labels: dict | None = None) -> list:
+def _median_bars(waits: dict, tallies: dict[object, Tally], keys: list, labels: dict | None = None) -> list:
     return [
         {
             "key": k,
             "label": (labels or {}).get(k, k),
-            "median_minutes": _minutes([m for m, _ in waits.get(k, [])]),
-            "count": len(waits.get(k, [])),
+            "median_minutes": _minutes(waits.get(k, [])),
+            "count": tallies[k].count if k in tallies else 0,
         }
         for k in keys
     ]
 
 
 def compute(session: Session, user: User, weeks: int = DEFAULT_WEEKS, now: datetime | None = None) -> dict:
-    """The figures, exact (``gather`` gives them as they may be shown). ``_who`` holds, for each
-    figure, the residents behind each count (one id per thing counted)."""
+    """The figures, exact (``gather`` gives them as they may be shown). ``_tallies`` holds, for each
+    figure, the count and the residents behind each key (``Tally``)."""
     weeks = max(1, min(int(weeks), MAX_WEEKS))
     now = now or utcnow()
     since = period_start(now, weeks)
-    first_monday = since.astimezone(TZ).date()
-    week_labels = [
-        iso_week(datetime(d.year, d.month, d.day, 12, tzinfo=TZ))
-        for d in (first_monday + timedelta(weeks=k) for k in range(weeks))
-    ]
-    handoffs = session.execute(
-        select(
-            Handoff.created_at,
-            Handoff.first_reply_at,
-            Handoff.status,
-            Handoff.outcome,
-            Handoff.topic,
-            Handoff.language,
-            Hub.slug,
-            Hub.name,
-            Handoff.resident_id,
-        )
-        .join(Hub, Handoff.hub_id == Hub.id)
-        .where(visible_to(user), Handoff.created_at >= since)
-    ).all()
-    questions = session.execute(
-        select(Message.created_at, Message.language, Message.resident_id).where(
-            Message.direction == "in",
-            Message.sender == "resident",
-            Message.status.not_in(NOT_QUESTIONS),
-            Message.created_at >= since,
-            Message.body.not_like("/%"),
-        )
-    ).all()
+    mondays = [since.astimezone(TZ).date() + timedelta(weeks=k) for k in range(weeks + 1)]
+    week_labels = [iso_week(datetime(d.year, d.month, d.day, 12, tzinfo=TZ)) for d in mondays[:-1]]
+    starts = [datetime(d.year, d.month, d.day, tzinfo=TZ).astimezone(timezone.utc) for d in mondays]
+    hub = None if user.is_admin else session.scalar(select(Hub.slug).where(Hub.id == user.hub_id)) or ""
+    done, tallies, waited = count_archived(session, week_labels, hub)
+    period = Period(week_labels, starts, done)
+    live, live_waits = count_rows(session, period, visible_to(user))
+    topics = count_question_topics(get_settings().tracker_store_sqlalchemy_url, period) or {}
+    for name, cells in {**live, **topics}.items():  # the weeks of rows and the archived ones: not the same
+        kept = tallies.setdefault(name, {})
+        for key, tally in cells.items():
+            kept[key] = merged([tally, kept[key]]) if key in kept else tally
+    tallies = {name: dict(sorted(cells.items(), key=lambda item: str(item[0]))) for name, cells in tallies.items()}
+    waits: dict[str, dict[object, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for week, slug, minutes, times in waited + live_waits:
+        for part, key in (("all", "all"), ("by_hub", slug), ("by_week", week), ("cells", (week, slug))):
+            waits[part][key] += [minutes] * times
 
-    hub_names = {row.slug: row.name for row in handoffs}
-    who: dict[str, dict] = defaultdict(lambda: defaultdict(list))
-    waits: dict[str, dict] = defaultdict(lambda: defaultdict(list))  # (minutes, resident) per hub, week...
-    for created, first_reply, status, outcome, topic, language, slug, _name, resident in handoffs:
-        week, topic = iso_week(created), topic or "none"
-        for figure, key in (
-            ("total", "all"),
-            ("by_hub", slug),
-            ("by_topic", topic),
-            ("by_language", language),
-            ("by_week", week),
-            ("cells", (week, slug, topic, language)),
-        ):
-            who[f"handoffs.{figure}"][key].append(resident)
-        if first_reply is not None:
-            minutes = (aware(first_reply) - aware(created)).total_seconds() / 60
-            for figure, key in (("all", "all"), ("by_hub", slug), ("by_week", week), ("cells", (week, slug))):
-                waits[figure][key].append((minutes, resident))
-        who["first_reply.split"]["answered" if first_reply is not None else "unanswered"].append(resident)
-        who["outcomes.split"]["closed" if status == "closed" else "still_open"].append(resident)
-        if status == "closed":
-            who["outcomes.by_outcome"][outcome].append(resident)
-            who["outcomes.cells"][(week, slug, outcome)].append(resident)
-    for key, senders in (question_topics(since) or {}).items():
-        who["questions.by_topic"][key[1]] += senders
-        who["questions.topic_cells"][key] = senders
-    for created, language, resident in questions:
-        week, language = iso_week(created), language or "unknown"
-        for figure, key in (
-            ("total", "all"),
-            ("by_language", language),
-            ("by_week", week),
-            ("cells", (week, language)),
-        ):
-            who[f"questions.{figure}"][key].append(resident)
+    def figure(name: str) -> dict[Any, Tally]:
+        return tallies.get(name, {})
 
-    def count(figure: str, key: str) -> int:
-        return len(who[figure].get(key, ()))
+    def count(name: str, key: str) -> int:
+        return figure(name)[key].count if key in figure(name) else 0
 
+    slugs = sorted(figure("handoffs.by_hub"))
+    names = dict(session.execute(select(Hub.slug, Hub.name).where(Hub.slug.in_(slugs))).tuples().all())
+    hub_names = {slug: names.get(slug, slug) for slug in slugs}
     language_labels = {
-        code: language_name(code) for code in set(who["handoffs.by_language"]) | set(who["questions.by_language"])
+        code: language_name(code) for code in set(figure("handoffs.by_language")) | set(figure("questions.by_language"))
     }
     return {
         "period": {
             "weeks": week_labels,
             "from": since.astimezone(TZ).date().isoformat(),
             "to": now.astimezone(TZ).date().isoformat(),
+            "archived_weeks": sorted(done),
+            "archive_note": ARCHIVE_NOTE,
         },
         "scope": {"handoffs": "all hubs" if user.is_admin else (user.hub_name or "your hub"), "questions": "all hubs"},
         "handoffs": {
             "total": count("handoffs.total", "all"),
-            "by_hub": _bars(who["handoffs.by_hub"], hub_names),
-            "by_topic": _bars(who["handoffs.by_topic"]),
-            "by_language": _bars(who["handoffs.by_language"], language_labels),
-            "by_week": _bars(who["handoffs.by_week"], order=week_labels),
+            "by_hub": _bars(figure("handoffs.by_hub"), hub_names),
+            "by_topic": _bars(figure("handoffs.by_topic")),
+            "by_language": _bars(figure("handoffs.by_language"), language_labels),
+            "by_week": _bars(figure("handoffs.by_week"), order=week_labels),
         },
         "questions": {
             "total": count("questions.total", "all"),
-            "by_language": _bars(who["questions.by_language"], language_labels),
-            "by_week": _bars(who["questions.by_week"], order=week_labels),
-            "by_topic": _bars(who["questions.by_topic"]),
+            "by_language": _bars(figure("questions.by_language"), language_labels),
+            "by_week": _bars(figure("questions.by_week"), order=week_labels),
+            "by_topic": _bars(figure("questions.by_topic")),
             "by_language_and_week": [
-                {"week": week, "language": language, "language_name": language_labels[language], "count": len(ids)}
-                for (week, language), ids in sorted(who["questions.cells"].items())
+                {"week": week, "language": language, "language_name": language_labels[language], "count": n.count}
+                for (week, language), n in sorted(figure("questions.cells").items())
             ],
             "note": QUESTIONS_NOTE,
         },
         "first_reply": {
-            "median_minutes": _minutes([m for m, _ in waits["all"].get("all", [])]),
+            "median_minutes": _minutes(waits["all"].get("all", [])),
             "answered": count("first_reply.split", "answered"),
             "unanswered": count("first_reply.split", "unanswered"),
-            "by_hub": _median_bars(waits["by_hub"], sorted(waits["by_hub"]), hub_names),
-            "by_week": _median_bars(waits["by_week"], week_labels),
+            "by_hub": _median_bars(waits["by_hub"], figure("waits.by_hub"), sorted(waits["by_hub"]), hub_names),
+            "by_week": _median_bars(waits["by_week"], figure("waits.by_week"), week_labels),
         },
         "outcomes": {
             "closed": count("outcomes.split", "closed"),
             "still_open": count("outcomes.split", "still_open"),
-            "by_outcome": _bars(who["outcomes.by_outcome"], OUTCOME_LABELS, order=list(OUTCOMES)),
+            "by_outcome": _bars(figure("outcomes.by_outcome"), OUTCOME_LABELS, order=list(OUTCOMES)),
         },
         "suppression": {"threshold": THRESHOLD, "note": SUPPRESSION_NOTE},
         "_cells": {
-            "handoffs": {k: len(v) for k, v in who["handoffs.cells"].items()},
-            "outcomes": {k: len(v) for k, v in who["outcomes.cells"].items()},
-            "questions": {k: len(v) for k, v in who["questions.cells"].items()},
-            "question_topics": {k: len(v) for k, v in who["questions.topic_cells"].items()},
-            "waits": {k: _minutes([m for m, _ in v]) for k, v in waits["cells"].items()},
+            "handoffs": {k: n.count for k, n in figure("handoffs.cells").items()},
+            "outcomes": {k: n.count for k, n in figure("outcomes.cells").items()},
+            "questions": {k: n.count for k, n in figure("questions.cells").items()},
+            "question_topics": {k: n.count for k, n in figure("questions.topic_cells").items()},
+            "waits": {k: _minutes(v) for k, v in waits["cells"].items()},
             "hub_names": hub_names,
             "languages": language_labels,
         },
-        "_who": {
-            **who,
-            **{f"waits.{figure}": {k: [r for _, r in v] for k, v in cells.items()} for figure, cells in waits.items()},
-        },
+        "_tallies": tallies,
     }
-
-
-# --- suppressing small cells -------------------------------------------------------------------
-
-
-def _few(ids) -> bool:
-    return 0 < len(set(ids)) < THRESHOLD
-
-
-def _protect(cells: dict[object, list], groups: list[list]) -> set:
-    """The keys of ``cells`` (residents behind each count) to hide: those of fewer than ``THRESHOLD``
-    residents; then, in each group of cells that add up to a figure shown elsewhere, the smallest
-    others until the hidden ones are at least two and together ``THRESHOLD`` residents or more.
-    (Hand-written: statistical offices' tools for this, such as tau-argus, are not Python libraries.)"""
-    hidden = {key for key, ids in cells.items() if _few(ids)}
-    changed = True
-    while changed:
-        changed = False
-        for group in groups:
-            gone = [key for key in group if key in hidden]
-            if not gone or (len(gone) >= 2 and not _few([i for key in gone for i in cells[key]])):
-                continue
-            shown = sorted(
-                (key for key in group if key not in hidden and cells.get(key)),
-                key=lambda key: (len(set(cells[key])), len(cells[key]), str(key)),
-            )
-            if shown:
-                hidden.add(shown[0])
-                changed = True
-    return hidden
-
-
-def _by_dimension(keys) -> list[list]:
-    """Groups of tuple keys sharing one part (a week, a hub...): each adds up to a figure of a chart."""
-    groups: dict[tuple, list] = defaultdict(list)
-    for key in keys:
-        for i, part in enumerate(key):
-            groups[(i, part)].append(key)
-    return list(groups.values())
-
-
-def suppress(figures: dict) -> dict:
-    """The figures as they may be shown: a suppressed count or median is None (``suppressed``: True
-    on a bar or row), and None in ``_cells`` (the CSV's)."""
-
-    def who(name: str) -> dict:
-        return figures["_who"].get(name, {})
-
-    shown = copy.deepcopy({key: value for key, value in figures.items() if key != "_who"})
-    for section in ("handoffs", "questions"):
-        if _few(who(f"{section}.total").get("all", [])):
-            shown[section]["total"] = None
-    for section in ("first_reply", "outcomes"):  # answered + unanswered, closed + still open: the total
-        for key in _protect(who(f"{section}.split"), [list(who(f"{section}.split"))]):
-            shown[section][key] = None
-    for name in (
-        "handoffs.by_hub",
-        "handoffs.by_topic",
-        "handoffs.by_language",
-        "handoffs.by_week",
-        "questions.by_language",
-        "questions.by_week",
-        "questions.by_topic",
-        "outcomes.by_outcome",
-    ):
-        section, chart = name.split(".")
-        hidden = _protect(who(name), [list(who(name))])
-        for bar in shown[section][chart]:
-            bar["suppressed"] = bar["key"] in hidden
-            bar["count"] = None if bar["suppressed"] else bar["count"]
-    for name, chart in (("waits.by_hub", "by_hub"), ("waits.by_week", "by_week")):
-        for bar in shown["first_reply"][chart]:
-            bar["suppressed"] = _few(who(name).get(bar["key"], []))
-            if bar["suppressed"]:
-                bar["median_minutes"] = bar["count"] = None
-    if _few(who("waits.all").get("all", [])):
-        shown["first_reply"]["median_minutes"] = None
-    cells = shown["_cells"]
-    for name, figure in (
-        ("handoffs", "handoffs.cells"),
-        ("outcomes", "outcomes.cells"),
-        ("questions", "questions.cells"),
-        ("question_topics", "questions.topic_cells"),
-    ):
-        for key in _protect(who(figure), _by_dimension(who(figure))):
-            cells[name][key] = None
-    for row in shown["questions"]["by_language_and_week"]:
-        row["suppressed"] = cells["questions"][(row["week"], row["language"])] is None
-        row["count"] = None if row["suppressed"] else row["count"]
-    for key, ids in who("waits.cells").items():
-        if _few(ids):
-            cells["waits"][key] = None
-    return shown
 
 
 # Hand-written: cachetools' TTLCache is not among the pinned packages, and this is a dict and a clock.
@@ -371,15 +206,29 @@ _cache: dict[tuple, tuple[float, dict]] = {}
 # Statistics have a thread of their own: on the database thread (gateway.db.run), where residents'
 # turns are stored, a 260-week run over 300,000 tracker events held every turn up (review L3). One
 # thread, so that many requests at once do not compute in parallel; the cache answers the rest.
+# Counting in SQL made a run shorter, not instant (bench/stats_load.py): both are still needed.
 _worker = ThreadPoolExecutor(1, thread_name_prefix="stats")
+
+
+@lru_cache
+def _reader(url: str) -> Engine:
+    """The statistics' own connection to the gateway's database: on SQLite the gateway has one
+    connection (gateway.db), which a run would hold from its first query to its last while
+    residents' turns wait for it; a second one only reads, which SQLite's WAL lets a writer go on
+    beside."""
+    return db.make_engine(url)
 
 
 def _gathered(key: tuple, user: User, weeks: int) -> dict:
     kept = _cache.get(key)
     if kept is not None and monotonic() - kept[0] < CACHE_SECONDS:
         return kept[1]  # computed meanwhile for a request that waited in line
-    with db.session_scope() as session:
-        figures = suppress(compute(session, user, weeks))
+    reader = _reader(key[0])
+    try:
+        with Session(reader) as session:
+            figures = suppress(compute(session, user, weeks))
+    finally:
+        reader.dispose()  # closed until the next run: at most one a minute per scope and period
     _cache[key] = (monotonic(), figures)
     for old in [k for k, (at, _) in _cache.items() if monotonic() - at >= CACHE_SECONDS]:
         del _cache[old]
@@ -387,8 +236,8 @@ def _gathered(key: tuple, user: User, weeks: int) -> dict:
 
 
 async def gather(user: User, weeks: int = DEFAULT_WEEKS) -> dict:
-    """``compute`` suppressed for showing, on the statistics thread in its own session (not the
-    event loop, not the database thread), kept ``CACHE_SECONDS`` per database, scope and period
+    """``compute`` suppressed for showing, on the statistics thread with its own connection (not
+    the event loop, not the database thread), kept ``CACHE_SECONDS`` per database, scope and period
     (the same dict for each request meanwhile: callers only read it)."""
     weeks = max(1, min(int(weeks), MAX_WEEKS))
     key = (get_settings().sqlalchemy_url, None if user.is_admin else user.hub_id, weeks)

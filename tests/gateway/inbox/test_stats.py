@@ -15,7 +15,8 @@ from common.paths import ROOT
 from gateway.db import session_scope
 from gateway.inbox import stats
 from gateway.inbox.security import User
-from gateway.models import Handoff, Message, Resident, utcnow
+from gateway.models import Handoff, Message, Resident, WeeklyCount, utcnow
+from gateway.retention import ARCHIVED
 from tests.gateway.inbox.conftest import Browser, add_coordinator, add_handoff
 
 PERSONAL = [
@@ -293,17 +294,26 @@ def test_a_spreadsheet_formula_cannot_hide_in_a_cell(start):
 
 
 def test_statistics_do_not_hold_up_the_database_thread_residents_turns_use(settings, monkeypatch):
-    """Review L3: a long statistics run (held here until the turn is done) leaves ``db.run`` free."""
+    """Review L3: a long statistics run (held here, in the middle of its queries, until the turn is
+    done) leaves ``db.run`` free, and on SQLite the gateway's one connection too."""
     import threading
+
+    from sqlalchemy import func, select
 
     from gateway import db
 
     release, computing = threading.Event(), threading.Event()
 
     def slow_compute(session, user, weeks, now=None):
+        session.scalar(select(func.count()).select_from(Handoff))  # its connection in use from here
         computing.set()
-        assert release.wait(10), "the resident's turn never got the database thread"
-        return {"_who": {}}
+        assert release.wait(10), "the resident's turn never got the database"
+        return {"_tallies": {}}
+
+    def a_turn() -> None:
+        with session_scope() as session:
+            session.add(Resident(channel="sms", address="+46701110009"))
+        release.set()
 
     monkeypatch.setattr(stats, "compute", slow_compute)
     monkeypatch.setattr(stats, "suppress", lambda figures: {"figures": True})
@@ -311,7 +321,7 @@ def test_statistics_do_not_hold_up_the_database_thread_residents_turns_use(setti
     async def both():
         running = asyncio.ensure_future(stats.gather(ADMIN, 260))
         await asyncio.get_running_loop().run_in_executor(None, computing.wait, 10)
-        await asyncio.wait_for(db.run(release.set), 5)  # a resident's turn meanwhile
+        await asyncio.wait_for(db.run(a_turn), 5)  # a resident's turn meanwhile, which writes
         return await running
 
     assert asyncio.run(both()) == {"figures": True}
@@ -342,7 +352,29 @@ def test_the_figures_are_kept_a_minute_per_scope_and_period(settings, monkeypatc
 def test_a_postgresql_tracker_store_is_read_with_this_environments_driver():
     """Rasa writes its URL for psycopg2, which only its environment has: the statistics must not
     silently lose every topic on PostgreSQL."""
-    from gateway.inbox import stats
+    from gateway.inbox import stats_counts
 
-    engine = stats._tracker_store("postgresql://hub:secret@127.0.0.1:1/tracker")
+    engine = stats_counts.tracker_engine("postgresql://hub:secret@127.0.0.1:1/tracker")
     assert engine.url.drivername == "postgresql+psycopg"
+
+
+def test_the_page_and_the_api_count_the_weeks_retention_archived(gateway):
+    """Retention deleted a week's data after counting it into weekly_counts: the figures still show it."""
+    add_coordinator("admin@hub.example", role="admin", hub=None)
+    week = stats.iso_week(utcnow() - timedelta(weeks=20))
+    with session_scope() as session:
+        session.add_all(
+            [
+                WeeklyCount(week=week, figure=ARCHIVED),
+                WeeklyCount(
+                    week=week, figure="handoffs", hub="hjallbo", topic="job_search", language="sv", count=7, residents=6
+                ),
+                WeeklyCount(week=week, figure="questions", language="sv", count=9, residents=8),
+            ]
+        )
+    admin = Browser(gateway, "admin@hub.example")
+    figures = admin.get("/api/stats?weeks=26").json()
+    assert figures["handoffs"]["total"] == 7 and figures["questions"]["total"] == 9
+    assert figures["period"]["archived_weeks"] == [week]
+    assert "counted from the weekly figures kept" in admin.get("/inbox/stats?weeks=26").text
+    assert "counted from the weekly figures kept" not in admin.get("/inbox/stats?weeks=4").text
