@@ -60,6 +60,7 @@ class Service:
     # answers 409 when it started without the model it could not load).
     failed_status: int | None = None
     process: subprocess.Popen | None = None
+    stop_signal: int = signal.SIGTERM  # what asks it to stop (PostgreSQL's fast shutdown is SIGINT)
 
     def start(self, env: dict[str, str], to_terminal: bool) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +108,7 @@ class Service:
         if self.process is None or self.process.poll() is not None:
             return
         try:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            os.killpg(self.process.pid, self.stop_signal)
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)

@@ -49,12 +49,10 @@ def missing_binaries() -> list[str]:
 
 @dataclass
 class Daemon(Service):
-    """A service whose readiness is not an HTTP answer (``ready``), run as ``user`` if given,
-    and stopped with ``stop_signal`` (PostgreSQL's fast shutdown is SIGINT)."""
+    """A service whose readiness is not an HTTP answer (``ready``), run as ``user`` if given."""
 
     ready: Callable[[], bool] = field(default=lambda: False)
     user: str | None = None
-    stop_signal: int = signal.SIGTERM
 
     def start(self, env: dict[str, str], to_terminal: bool = False) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,18 +69,6 @@ class Daemon(Service):
 
     def is_ready(self) -> bool:
         return self.ready()
-
-    def stop(self, timeout: float = 15) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, self.stop_signal)
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        except ProcessLookupError:
-            pass
 
 
 @contextmanager
