@@ -55,7 +55,9 @@ class ValidateHandoffForm(FormValidationAction):
         hub = hubs.hub_by_number(text)
         if hub is not None:
             return chosen(hub, hub.area, hub.municipality)
-        place = hubs.match_place(text)
+        # A resident known to live in Borås means Borås's Norrby by "Norrby" (common/hubs.py only_with).
+        lives_in = {"boras": "Borås", "goteborg": "Göteborg"}.get(tracker.get_slot(municipality.SLOT) or "", "")
+        place = hubs.match_place(text, known=lives_in)
         hub = hubs.hub_for(place) if place is not None else None
         if place is not None and hub is not None:
             if place.outside:

@@ -232,10 +232,12 @@ def match_postal_code(text: str, directory: Directory) -> Place | None:
     return None
 
 
-def match_place(text: str, directory: Directory | None = None) -> Place | None:
+def match_place(text: str, directory: Directory | None = None, known: str = "") -> Place | None:
     """The place a resident's message names, forgiving case, å/ä/ö, small typos
     (scaled to the name's length) and the name in Arabic, Persian or Tigrinya
-    script; or the place of a known postal code. None when nothing matches."""
+    script; or the place of a known postal code. None when nothing matches.
+    ``known`` is context the conversation already gave (the resident lives in
+    "Borås"): it lets a name many places share count, as in the same message."""
     directory = directory or globals()["directory"]()  # the module function below, shadowed by the argument
     wanted = normalise(text)
     if not wanted:
@@ -243,12 +245,14 @@ def match_place(text: str, directory: Directory | None = None) -> Place | None:
     padded = f" {wanted} "
     names = directory.names
     # A name many places share ("Norrby", "Sjöbo") counts only with its
-    # context in the same message ("Norrby, Borås"); alone it matches nothing.
+    # context in the same message ("Norrby, Borås") or the conversation's;
+    # alone it matches nothing.
+    with_context = f"{padded}{normalise(known)} " if known else padded
     context = [
         (name, place)
         for name, entries in directory.shared_names.items()
         for place, needed in entries
-        if any(f" {n} " in padded for n in needed)
+        if any(f" {n} " in with_context for n in needed)
     ]
     if context:
         names = dict(names)
@@ -346,3 +350,9 @@ def hub_by_number(text: str, directory: Directory | None = None) -> HubInfo | No
     if choice.isdigit() and 1 <= int(choice) <= len(directory.listed):
         return directory.listed[int(choice) - 1]
     return None
+
+
+def names_shared_place(text: str) -> bool:
+    """Whether ``text`` is only a name many places share ("Norrby"): an answer about where,
+    not a sentence to read a language from."""
+    return normalise(text) in directory().shared_names

@@ -5,13 +5,18 @@ Swedish is the source, written here. The other languages come from the
 translator catalogues (locale/<lang>/LC_MESSAGES/hubguide.po) through
 ``locale/texts.json``, which ``python -m common.translations`` generates
 (docs/translations.md): edit a translation in its catalogue, never here.
+
+Borås has no hubs and no coordinators: the City of Borås's own staff answer its residents'
+handoffs (data/hubs.yml). A text that names the hub or its coordinator has a Borås variant under
+``<key>/boras`` (as the domain's ``utter_x/sms/boras``), which ``text(key, language, "boras")``
+chooses; a key without one reads the same in both cities.
 """
 
 from __future__ import annotations
 
 import json
 
-from common.languages import DEFAULT_LANGUAGE
+from common.languages import DEFAULT_LANGUAGE, fold
 from common.paths import ROOT
 
 TRANSLATIONS_FILE = ROOT / "locale" / "texts.json"
@@ -29,8 +34,33 @@ SWEDISH: dict[str, str] = {
     "media_only": "Tack! Jag kan bara läsa text. Skriv din fråga med ord.",
     # To the resident when the coordinator closes the handoff: the bot answers again.
     "handoff_closed": "Koordinatorn har avslutat samtalet. Tack! Du kan skriva till mig igen när du vill.",
+    "handoff_closed/boras": "Borås Stads personal har avslutat samtalet. Tack! "
+    "Du kan skriva till mig igen när du vill.",
     # A resident writes a help or language keyword while a coordinator has the conversation.
     "handoff_open": "Koordinatorn har ditt ärende och svarar dig här. Skriv STOPP om du inte vill ha fler SMS.",
+    "handoff_open/boras": "Borås Stads personal har ditt ärende och svarar dig här. "
+    "Skriv STOPP om du inte vill ha fler SMS.",
+    # After a handoff (gateway/promise.py), joined to the bot's "Klart...": when to expect an answer,
+    # from the hours the hub's coordinators keep in the inbox. common/when.py fills in the fields:
+    # {hours} "måndag-fredag 9-16", {time} "13:00", {weekday} "lördag", {day} "måndag 15 december".
+    # Over SMS the hours sentence is left out when the turn would not fit its budget.
+    "handoff_hours_unknown": "Vi känner inte till öppettiderna där ännu, så vi kan inte säga när du får svar.",
+    "handoff_hours": "Koordinatorn svarar {hours}.",
+    "handoff_hours/boras": "Borås Stads personal svarar {hours}.",
+    "handoff_expect_now": "Hubben har öppet nu, så räkna med svar i dag.",
+    "handoff_expect_now/boras": "Personalen arbetar nu, så räkna med svar i dag.",
+    "handoff_expect_today": "Räkna med svar i dag från kl. {time}.",
+    "handoff_expect_day": "Det är {weekday} nu, så räkna med svar {day}.",
+    "handoff_expect_closed": "Hubben har stängt några dagar, så räkna med svar {day}.",
+    "handoff_expect_closed/boras": "Personalen är ledig några dagar, så räkna med svar {day}.",
+    "handoff_expect_unknown": "Hubben har stängt en tid framöver, så vi kan inte säga när du får svar.",
+    "handoff_expect_unknown/boras": "Personalen är ledig en tid framöver, så vi kan inte säga när du får svar.",
+    # After a handoff in the web chat: the hub's facts its coordinators keep in the inbox, each
+    # only when it is known. {hours} as above; {languages} "arabiska och somaliska".
+    "hub_address": "Adress: {address}.",
+    "hub_phone": "Telefon: {phone}.",
+    "hub_drop_in": "Drop-in utan att boka tid: {hours}.",
+    "hub_languages": "Personalen där talar {languages}.",
     # The bot asked for a handoff the gateway could not store (an unknown hub).
     "handoff_failed": "Förlåt, jag kunde inte skicka din fråga vidare just nu. Försök igen om en stund.",
     # To a coordinator's phone: nothing that identifies the resident (Swedish only).
@@ -135,6 +165,9 @@ def language_menu() -> tuple[str, list[dict]]:
     return " / ".join(dict.fromkeys(text("language_menu", code) for code in LANGUAGES)) + ":", buttons
 
 
-def text(key: str, language: str | None) -> str:
-    variants = TEXTS[key]
+def text(key: str, language: str | None, municipality: str | None = None) -> str:
+    """The text in ``language`` (Swedish when it has no translation), in ``municipality``'s variant
+    where the key has one: "Borås" as data/hubs.yml and the database write it, or the
+    ``municipality`` slot's "boras"; None when it is not known."""
+    variants = (TEXTS.get(f"{key}/{fold(municipality)}") if municipality else None) or TEXTS[key]
     return variants.get(language or DEFAULT_LANGUAGE) or variants[DEFAULT_LANGUAGE]

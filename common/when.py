@@ -73,26 +73,33 @@ def hours(week: Week, language: str | None) -> str:
     return semicolon.join(parts)
 
 
-def promise(week: Week | None, closed: Iterable[ClosedRange], now: datetime, language: str | None) -> tuple[str, str]:
+def promise(
+    week: Week | None,
+    closed: Iterable[ClosedRange],
+    now: datetime,
+    language: str | None,
+    municipality: str | None = None,
+) -> tuple[str, str]:
     """What a resident is told after a handoff about when the answer comes: (the hours, the
-    expectation), the first empty when no hours are known (the second then says so)."""
+    expectation), the first empty when no hours are known (the second then says so). In the words
+    of the hub's ``municipality`` (``common.texts.text``: in Borås, Borås Stad's staff answer)."""
     if week is None or week.empty:
-        return "", text("handoff_hours_unknown", language)
+        return "", text("handoff_hours_unknown", language, municipality)
     local, closed = now.astimezone(TZ), tuple(closed)
     start = next_answer(week, closed, local)
     if start is None:
-        expect = text("handoff_expect_unknown", language)
+        expect = text("handoff_expect_unknown", language, municipality)
     elif start <= local:
-        expect = text("handoff_expect_now", language)
+        expect = text("handoff_expect_now", language, municipality)
     elif start.date() == local.date():
-        expect = text("handoff_expect_today", language).format(time=f"{start.hour}:{start.minute:02d}")
+        expect = text("handoff_expect_today", language, municipality).format(time=f"{start.hour}:{start.minute:02d}")
     elif _skips_closed(week, closed, local.date(), start.date()):
-        expect = text("handoff_expect_closed", language).format(day=day(start.date(), language))
+        expect = text("handoff_expect_closed", language, municipality).format(day=day(start.date(), language))
     else:
-        expect = text("handoff_expect_day", language).format(
+        expect = text("handoff_expect_day", language, municipality).format(
             weekday=weekday(local.weekday(), language), day=day(start.date(), language)
         )
-    return text("handoff_hours", language).format(hours=hours(week, language)), expect
+    return text("handoff_hours", language, municipality).format(hours=hours(week, language)), expect
 
 
 def _skips_closed(week: Week, closed: Iterable[ClosedRange], today: date, answer: date) -> bool:

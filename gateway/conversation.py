@@ -207,7 +207,11 @@ class Conversations:
                 return plan
             said = button_choice(session, resident, message.body) or message.body.strip() or EMPTY
             language: str | None
-            if resident.language and len(said.split()) <= 3 and hubs.match_place(said):
+            if (
+                resident.language
+                and len(said.split()) <= 3
+                and (hubs.match_place(said) or hubs.names_shared_place(said))
+            ):
                 language = resident.language  # "Hjällbo" is the answer to our question, not Swedish
             else:
                 language = langid.decide(said, resident.language, chosen)
@@ -219,9 +223,9 @@ class Conversations:
             resident.language = message.language = language
             if handoff is not None:  # help or a language keyword while a coordinator has the floor
                 message.status = "keyword"
-                queue_replies(
-                    session, resident, plan.prefix or [BotReply(text("handoff_open", language))], sender="system"
-                )
+                municipality = handoff.hub.municipality if handoff.hub is not None else None  # Borås: its staff
+                said_open = text("handoff_open", language, municipality)
+                queue_replies(session, resident, plan.prefix or [BotReply(said_open)], sender="system")
                 return plan
             plan.said, plan.language = redact(said), language
             plan.conversation_id, plan.channel = resident.pseudonym, resident.channel

@@ -248,8 +248,9 @@ def close(session: Session, handoff: Handoff, outcome: str) -> Message | None:
     handoff.status, handoff.outcome, handoff.closed_at = "closed", outcome, utcnow()
     if unreachable(handoff.resident) is not None:
         return None
+    municipality = handoff.hub.municipality if handoff.hub is not None else None  # Borås: its staff, not a coordinator
     message = queue_outbound(
-        session, handoff.resident, text("handoff_closed", handoff.resident.language), sender="system"
+        session, handoff.resident, text("handoff_closed", handoff.resident.language, municipality), sender="system"
     )
     message.handoff_id = handoff.id
     return message

@@ -2,6 +2,8 @@
 facts: composed here because the gateway holds both what they come from, the facts the hub's
 coordinators keep in the inbox (``gateway.store.HubFacts``) and the clock. The words are
 ``common.when``'s; the bot's own "Klart..." (``utter_handoff_done``) says nothing about hours.
+They are the hub's municipality's: in Borås, which has no hubs, Borås Stad's staff answer, not a
+coordinator (common/texts.py's Borås variants).
 
 Read from the database at each handoff, so a fact saved in the inbox reaches the very next
 resident: no retraining, no restart."""
@@ -24,7 +26,7 @@ clock = utcnow  # tests set the time here
 
 def sentences(facts: HubFacts, language: str | None, channel: str, now: datetime) -> list[str]:
     """The hours and what to expect; on the web the address, phone, drop-in and languages too."""
-    hours, expect = when.promise(facts.hours, facts.closed_days, now, language)
+    hours, expect = when.promise(facts.hours, facts.closed_days, now, language, facts.municipality)
     said = [s for s in (hours, expect) if s]
     if channel == "sms":
         return said

@@ -81,6 +81,7 @@ class HubFacts:
     """A hub's facts as residents' answers use them (gateway/promise.py)."""
 
     name: str
+    municipality: str | None = None  # "Göteborg", "Borås": whose words the promise uses (gateway/promise.py)
     address: str | None = None
     phone: str | None = None
     hours: Week | None = None
@@ -92,6 +93,7 @@ class HubFacts:
     def of(cls, hub: Hub) -> HubFacts:
         return cls(
             name=hub.name,
+            municipality=hub.municipality,
             address=hub.address,
             phone=hub.phone,
             hours=Week.from_json(hub.hours) if hub.hours else None,

@@ -8,13 +8,14 @@ variant naming its own services and not the other city's."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 
 import pytest
 import yaml
 
-from common import hubs, translations
+from common import hubs, texts, translations
 from common.languages import LANGUAGES
 from common.paths import ROOT
 from gateway.channels.gsm import segments
@@ -37,6 +38,8 @@ GOTEBORG = ("goteborg.se", "Arbetsmarknad och vuxenutbildning", "Business Region
 BORAS = ("boras.se", "Vuxenutbildningen Borås", "Arbetslivsförvaltning")
 # Answers that name both cities' services to a resident whose municipality is not known.
 BOTH = ("utter_learn_swedish", "utter_adult_education", "utter_study_guidance", "utter_job_search")
+# The handoff's own questions: who will answer and where, not a city's service.
+HANDOFF = ("utter_offer_handoff", "utter_ask_area")
 
 
 def variant(response: str, language: str, channel: str, municipality: str | None) -> dict:
@@ -109,7 +112,9 @@ def test_a_borås_resident_is_never_sent_to_göteborgs_services_nor_the_reverse(
 def test_each_municipality_gets_its_own_services_and_an_unknown_one_both():
     for response, channel in itertools.product(MUNICIPAL, CHANNELS):
         chosen = variant(response, "sv", channel, "boras")
-        own = BORAS if response != "utter_business_advice" else ("verksamt.se",)  # Borås has no advice of its own
+        own = {"utter_business_advice": ("verksamt.se",), **dict.fromkeys(HANDOFF, ("Borås Stad", "Hässleholmen"))}.get(
+            response, BORAS
+        )  # Borås has no business advice of its own
         if any(c["name"] == "municipality" for c in chosen["condition"]):  # not a text the same for everyone
             assert any(name in chosen["text"] for name in own), (response, channel, chosen["text"])
         if response in BOTH:
@@ -132,5 +137,107 @@ def test_the_catalogues_hold_each_municipalitys_text_under_a_key_of_its_own():
     for response, channel in itertools.product(MUNICIPAL, CHANNELS):
         for municipality in VALUES:
             chosen = variant(response, "sv", channel, municipality)
-            named = any(c["name"] == "municipality" and c["value"] for c in chosen["condition"])
-            assert "/".join([response, channel, *([municipality] if named else [])]) in keys, (response, municipality)
+            # The channel where SMS and web differ, the municipality where it is known.
+            named = [c["value"] for c in chosen["condition"] if c["name"] == "channel" or c["name"] == "municipality"]
+            assert "/".join([response, *filter(None, named)]) in keys, (response, channel, municipality)
+
+
+# --- Who answers a handoff: the coordinator at a Göteborg hub, Borås Stad's staff in Borås ------------------------
+
+# Texts that name, in every language, the coordinator; and texts that name the hub. What each
+# language's texts share is its word for it (read from the catalogues by ``words``).
+SAY_COORDINATOR = (
+    "utter_offer_handoff/sms/goteborg",
+    "utter_offer_handoff/web/goteborg",
+    "text/handoff_hours",
+    "text/handoff_closed",
+    "text/handoff_open",
+)
+SAY_HUB = (
+    "utter_offer_handoff/sms/goteborg",
+    "utter_offer_handoff/web/goteborg",
+    "text/handoff_expect_now",
+    "text/handoff_expect_closed",
+    "title/find_hub",
+)
+# What a resident reads from the offer to the handoff, and the answer that names the coordinator.
+HANDOFF_FLOW = (
+    *HANDOFF,
+    "utter_area_unknown",
+    "utter_ask_note",
+    "utter_handoff_done",
+    "utter_no_handoff",
+    "utter_disability_support",
+)
+
+
+def shared(texts: list[str]) -> str:
+    """The longest run of characters every text has (case folded), without the spaces around it.
+    Hand-written: difflib's longest match compares two texts, not five."""
+    first, *rest = sorted((t.casefold() for t in texts), key=len)
+    for size in range(len(first), 0, -1):
+        for start in range(len(first) - size + 1):
+            if all(first[start : start + size] in t for t in rest):
+                return first[start : start + size].strip()
+    return ""
+
+
+@functools.cache
+def words() -> dict[str, tuple[str, str]]:
+    """Each language's words for the coordinator and for the hub, from the catalogues (the Swedish
+    from the texts they translate)."""
+    found = {}
+    for language in LANGUAGES:
+        if language == translations.SOURCE:
+            said = {m.context: m.id for m in translations.template() if m.id}
+        else:
+            said = translations.usable(translations.load(language))
+        found[language] = (shared([said[k] for k in SAY_COORDINATOR]), shared([said[k] for k in SAY_HUB]))
+    return found
+
+
+def folded(text: str) -> str:
+    """Case folded, without the {fields} the bot fills in ("{hub_name}" is not the word hub)."""
+    return re.sub(r"\{\w+\}", "", text).casefold()
+
+
+def test_each_language_has_a_word_for_the_coordinator_and_for_the_hub():
+    assert words()["sv"] == ("koordinator", "hubb") and words()["en"] == ("coordinator", "hub")
+    assert all(len(coordinator) >= 4 and len(hub) >= 3 for coordinator, hub in words().values()), words()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_only_a_göteborg_resident_is_offered_a_coordinator(language):
+    coordinator, hub = words()[language]
+    for channel in CHANNELS:
+        göteborg, borås, unknown = (
+            folded(variant("utter_offer_handoff", language, channel, m)["text"]) for m in ("goteborg", "boras", None)
+        )
+        assert coordinator in göteborg and hub in göteborg, göteborg
+        assert coordinator not in borås and hub not in borås and "borås" in borås, borås
+        # Not known yet: true in both cities, the nearest hub or Borås Stad.
+        assert coordinator not in unknown and hub in unknown and "borås" in unknown, unknown
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_borås_resident_reads_no_coordinator_and_no_hub_from_offer_to_handoff(language):
+    coordinator, hub = words()[language]
+    said = [
+        (response, channel, folded(variant(response, language, channel, "boras")["text"]))
+        for response, channel in itertools.product(HANDOFF_FLOW, CHANNELS)
+    ]
+    assert not [s for s in said if coordinator in s[2] or hub in s[2]], said
+    göteborg = [folded(variant("utter_disability_support", language, c, "goteborg")["text"]) for c in CHANNELS]
+    assert all(coordinator in s for s in göteborg), göteborg
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_gateways_texts_after_a_handoff_name_borås_stads_staff_in_borås(language):
+    coordinator, hub = words()[language]
+    for key in [k for k in texts.SWEDISH if k.startswith("handoff_") and "/" not in k]:
+        borås = folded(texts.text(key, language, "boras"))
+        assert coordinator not in borås and hub not in borås, (key, borås)
+        assert texts.text(key, language, "goteborg") == texts.text(key, language) == texts.text(key, language, None)
+    for key in ("handoff_hours", "handoff_closed", "handoff_open"):
+        assert coordinator in folded(texts.text(key, language, "goteborg")), key
+        assert "borås" in folded(texts.text(key, language, "boras")), key

@@ -141,6 +141,14 @@ def test_a_borås_outreach_point_with_a_shared_name_needs_borås():
     assert result["hub"] == "norrby" and result["hub_name"] == "Borås Stad, Norrby" and said == []
 
 
+def test_a_resident_known_to_live_in_borås_means_borås_norrby_by_norrby_alone():
+    result, said = validate("Norrby", slots={"municipality": "boras"})
+    assert result["hub"] == "norrby" and said == []
+    for lives_in in ("goteborg", None):  # elsewhere, or not known: still one of many Norrbys
+        result, said = validate("Norrby", slots={"municipality": lives_in})
+        assert result == {"area": None, "area_offer": None} and said[0]["response"] == "utter_area_unknown"
+
+
 def test_skåne_namesakes_are_never_routed_to_borås():
     for text in ("Hässleholm", "Sjöbo", "Sjöbo kommun"):
         result, said = validate(text)

@@ -60,6 +60,14 @@ def test_places_match_despite_case_diacritics_typos_and_script(written, place):
 )
 def test_ordinary_messages_and_unknown_places_do_not_match(written):
     assert hubs.match_place(written) is None
+    assert hubs.match_place(written, known="Göteborg") is None  # the conversation's context counts too
+
+
+def test_a_shared_name_counts_with_the_conversations_context_and_is_never_read_as_a_language():
+    assert hubs.match_place("Norrby", known="Borås").hub == "norrby"
+    assert hubs.match_place("نوربي", known="Borås").hub == "norrby"
+    assert hubs.names_shared_place("Norrby") and hubs.names_shared_place(" sjöbo ")
+    assert not hubs.names_shared_place("Hjällbo") and not hubs.names_shared_place("jag bor i Norrby")
 
 
 def test_typo_tolerance_grows_with_the_name():

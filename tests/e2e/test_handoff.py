@@ -25,6 +25,7 @@ from tests.e2e.conftest import SmsResident
 from tests.e2e.test_languages import variant
 from tests.e2e.test_slice import web_turn
 from tests.gateway.inbox.conftest import Sse, sign_in
+from tests.test_municipality import variant as municipal
 
 pytestmark = pytest.mark.e2e
 
@@ -182,7 +183,8 @@ def test_an_sms_handoff_from_consent_to_close(stack, inboxes, language, number, 
         wait_for(lambda: phone.outbox()[-1:] == [text("handoff_closed", language)], what="the goodbye")
         assert handoff_of(number).outcome == "work"
         again = phone.ask(question)
-        assert variant("utter_offer_handoff", language, "sms") in again
+        # Known now, from the handoff's hub: Göteborg's offer, a coordinator at the nearest hub.
+        assert municipal("utter_offer_handoff", language, "sms", "goteborg")["text"] in again
         # ask() takes the privacy notice off the replies: it came once, in the resident's language.
         assert phone.notices == [privacy.notice(language, stack.settings)]
     finally:
@@ -202,6 +204,15 @@ def test_a_bare_place_name_keeps_the_residents_language(stack, language, number,
     phone.ask(turns[0])
     phone.ask(turns[1])
     assert phone.ask(turns[2]) == variant("utter_ask_note", language, "sms")
+
+
+def test_a_name_many_places_share_keeps_the_residents_language_and_gets_the_list(stack):
+    phone = SmsResident(stack, "+46701120006")
+    phone.ask("أبحث عن شغل")
+    phone.ask("نعم")
+    # Many places are called Norrby: not Swedish, and not a guess at Borås's (the municipality is not known).
+    reply = phone.ask("Norrby")
+    assert variant("utter_area_unknown", "ar", "sms").split("{hub_list}")[0].strip() in reply
 
 
 def test_a_handoff_of_another_hub_is_not_visible(stack, inboxes):

@@ -30,7 +30,10 @@ def handoffs_of(address: str) -> list[tuple]:
 def test_sms_in_swedish_from_job_question_to_a_handoff_in_hjallbo(stack):
     phone = SmsResident(stack, "+46701110001")
     answer = phone.ask("jag vill ha jobb")
-    assert "arbetsformedlingen.se" in answer and "koordinator" in answer and "JA eller NEJ" in answer
+    # Where the resident lives is not known yet: the offer is true in Göteborg and Borås alike.
+    assert (
+        "arbetsformedlingen.se" in answer and "närmaste hubb eller på Borås Stad" in answer and "JA eller NEJ" in answer
+    )
     assert handoffs_of(phone.number) == []
     assert "Vilket område" in phone.ask("ja")
     assert "kort vad du vill ha hjälp med" in phone.ask("Hjällbo")
@@ -82,7 +85,7 @@ def test_web_chat_in_english_from_job_question_to_a_handoff_in_bergsjon(stack, w
     assert event == "session_confirm" and len(session_id) >= 16
     answer, offer = web_turn(web, "I am looking for a job", "en", replies=2)
     assert "arbetsformedlingen.se" in answer["text"]
-    assert "coordinator" in offer["text"]
+    assert "nearest hub or at the City of Borås" in offer["text"]
     assert [b["payload"] for b in offer["quick_replies"]] == ["/affirm", "/deny"]
     [ask] = web_turn(web, "/affirm", "en", replies=1)
     assert ask["text"].startswith("Which area")
