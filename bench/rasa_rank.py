@@ -8,9 +8,16 @@ FallbackClassifier, whose own entry is left out).
 
 import asyncio
 import json
+import logging
 import sys
 
+import structlog
 from rasa.core.agent import Agent
+
+# Rasa logs each parsed message's text at DEBUG (and some at INFO): the texts are the held-out
+# dev set (eval/dev), which whoever runs the bench to tune the model must not read. Only
+# warnings and errors, which never quote a message, reach the terminal.
+QUIET = logging.WARNING
 
 
 async def rank(model: str, texts: list[str]) -> list[list[tuple[str, float]]]:
@@ -23,7 +30,17 @@ async def rank(model: str, texts: list[str]) -> list[list[tuple[str, float]]]:
     return ranked
 
 
+def quiet() -> None:
+    logging.disable(logging.INFO)  # every standard logger, Rasa's own handlers and levels included
+    for name in ("rasa", "rasa_sdk", "tensorflow", "absl"):
+        logging.getLogger(name).setLevel(QUIET)
+    # Rasa 3.6 writes "processor.message.parse ... parse_data_text=..." through structlog, which
+    # the standard logging's level does not reach.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(QUIET))
+
+
 if __name__ == "__main__":
+    quiet()
     model, source, target = sys.argv[1:4]
     texts = json.loads(open(source, encoding="utf-8").read())
     with open(target, "w", encoding="utf-8") as out:

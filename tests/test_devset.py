@@ -2,7 +2,10 @@
 apart from the training data: a dev question copied into data/nlu would make
 the benchmark flatter the model again."""
 
+import json
+import os
 import re
+import subprocess
 
 import pytest
 import yaml
@@ -50,3 +53,26 @@ def test_no_dev_question_is_in_the_training_data():
 
 def test_the_check_would_catch_a_copy_however_it_is_spelt():
     assert normalise("Hur söker jag CSN?") == normalise("hur soker jag csn")
+
+
+def test_ranking_the_dev_questions_prints_none_of_them(tmp_path):
+    """bench.devset ranks the questions in the Rasa environment (bench/rasa_rank.py); Rasa's debug
+    log quotes each parsed text, and whoever tunes the model on the bench must not read them."""
+    from stack import model
+
+    if not model.is_fresh():
+        pytest.skip("no up-to-date model; `make test` trains one first")
+    source, target = tmp_path / "in.json", tmp_path / "out.json"
+    source.write_text('["Qwxyz, hur söker jag jobb?"]', encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "DEBUG"}
+    python = str(model.RASA.with_name("python"))
+    ran = subprocess.run(
+        [python, "-m", "bench.rasa_rank", str(model.MODEL), str(source), str(target)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Qwxyz" not in ran.stdout + ran.stderr
+    assert len(json.loads(target.read_text(encoding="utf-8"))) == 1  # and it still ranked the question
