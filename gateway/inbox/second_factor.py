@@ -13,7 +13,7 @@ it is sent to set it up before anything else (``security.page_user``); coordinat
   A code is accepted once only: the last time step used is stored and a code must be for a
   later one (``check_code``, one UPDATE, so two requests cannot both use it); the step before
   and after the current one count too, for clocks a little off. Wrong codes are limited per
-  account (``code_throttle``) and per address (the sign-in limit) and are recorded in the audit
+  account (``Throttles.wrong_codes``) and per address (the sign-in limit) and are recorded in the audit
   trail; so are recovery codes used, set-ups, and resets.
 - Recovery codes: ten, shown once, stored as argon2 hashes like passwords (keyed by their
   first four characters, so a check hashes once); each works once.
@@ -33,7 +33,7 @@ from typing import Any, cast
 
 import pyotp
 import qrcode
-from fastapi import FastAPI, Request
+from fastapi import Request
 from itsdangerous import BadData, URLSafeTimedSerializer
 from markupsafe import Markup
 from pyotp.utils import strings_equal
@@ -44,7 +44,6 @@ from starlette.responses import Response
 
 from gateway.inbox import security
 from gateway.inbox.security import aware
-from gateway.inbox.throttles import LOCK_SECONDS, MAX_FAILURES, Throttle
 from gateway.models import Audit, Coordinator
 from gateway.settings import Settings
 
@@ -370,12 +369,3 @@ def pending_account(session: Session, pending: Pending) -> Coordinator | None:
     ):
         return None
     return coordinator
-
-
-def code_throttle(app: FastAPI) -> Throttle:
-    """Wrong codes per account: ``MAX_FAILURES`` within ``LOCK_SECONDS`` (every attempt counts until
-    one succeeds), in the storage of the sign-in limits (``limits``; Redis for several processes)."""
-    if not hasattr(app.state, "inbox_code_throttle"):
-        storage = app.state.inbox_throttles.by_address.limiter.storage
-        app.state.inbox_code_throttle = Throttle("inbox-second-step", MAX_FAILURES, LOCK_SECONDS, storage)
-    return app.state.inbox_code_throttle

@@ -185,7 +185,8 @@ async def code_step(request: Request) -> Response:
     recovery = "recovery" in form
     field = "recovery" if recovery else "code"
     # Every attempt counts before it is checked (as the password's), per account and per address.
-    throttle, by_address = second_factor.code_throttle(request.app), request.app.state.inbox_throttles.by_address
+    throttles = request.app.state.inbox_throttles
+    throttle, by_address = throttles.wrong_codes, throttles.by_address
     address, account = request.client.host if request.client else "unknown", str(pending.coordinator_id)
     if not by_address.claim(address) or not throttle.claim(account):
         wait = max(throttle.retry_after(account), by_address.retry_after(address))

@@ -99,6 +99,7 @@ class Throttles:
     by_unknown_email: Throttle  # an unknown email held back as an account would be...
     by_address_and_email: Throttle
     unknown_email_pace: Throttle  # ... one try a minute after MAX_FAILURES
+    wrong_codes: Throttle  # the second sign-in step's wrong codes per account (gateway.inbox.second_factor)
     gates: Gates
 
     @classmethod
@@ -110,6 +111,8 @@ class Throttles:
             Throttle("inbox-sign-in-email", MAX_FAILURES, LOCK_SECONDS, storage),
             Throttle("inbox-sign-in-address-email", MAX_FAILURES, LOCK_SECONDS, storage),
             Throttle("inbox-sign-in-pace", 1, ACCOUNT_DELAY_SECONDS, storage),
+            # Every wrong code counts until one succeeds: MAX_FAILURES within LOCK_SECONDS.
+            Throttle("inbox-second-step", MAX_FAILURES, LOCK_SECONDS, storage),
             Gates(),
         )
 
