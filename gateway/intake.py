@@ -5,7 +5,9 @@ Webhooks and web chat messages arrive in bursts. Each one waits for its own
 row to be committed (nothing is acknowledged before it is stored), but the
 rows that arrive together are committed together: one transaction, one disk
 flush, for a whole burst. The thread is the gateway's only inbound writer, so
-it never queues behind a bot turn in the shared thread pool.
+it never queues behind a bot turn in the shared thread pool, and it has a
+database connection of its own (``gateway.db.own_engine``), so it never waits
+for the one the turns hand around either.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
+from gateway.db import own_engine
 from gateway.models import Message, Resident, new_pseudonym, utcnow
 
 log = logging.getLogger("hubguide.intake")
@@ -45,7 +48,8 @@ class Stored:
 
 class Intake:
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        self._engine = own_engine(engine)
+        self._own = self._engine is not engine
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
@@ -58,6 +62,8 @@ class Intake:
             self._queue.put(None)
             self._thread.join()
             self._thread = None
+            if self._own:
+                self._engine.dispose()  # its connection closed; a start again opens another
 
     async def store(self, item: Inbound) -> Stored | None:
         """Store ``item``; None when its ``provider_id`` was stored already.

@@ -96,6 +96,12 @@ def twiml() -> Response:
 
 @router.post("/webhook", summary="Twilio's incoming-message webhook")
 async def incoming(request: Request) -> Response:
+    with db.acknowledging():  # the database thread's turns wait until it is answered
+        return await acknowledge(request)
+
+
+async def acknowledge(request: Request) -> Response:
+    """Check, store once, start the turn, answer Twilio."""
     form = await verified_form(request)
     sender, sid = form.get("From", "").strip(), form.get("MessageSid", "").strip()
     if not sender or not sid:

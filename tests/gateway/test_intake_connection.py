@@ -1,0 +1,59 @@
+"""The intake stores residents' messages on a database connection of its own
+(``gateway.db.own_engine``): a webhook is acknowledged while the connection the
+turns, the outbox and the inbox hand around is busy (issue 15: under load the
+database thread took that connection from job to job, and acknowledgements
+waited up to a second behind a queue of turns)."""
+
+import asyncio
+
+from sqlalchemy import Engine, event, select
+
+from gateway import db
+from gateway.db import session_scope
+from gateway.intake import Inbound, Intake
+from gateway.models import Message
+
+
+def test_a_message_is_stored_while_the_shared_connection_is_held(settings):
+    intake = Intake(db.engine())
+    intake.start()
+    try:
+        # A turn's job holds the process's shared connection (SQLite: the only one of its pool).
+        with db.engine().connect() as held:
+            held.execute(select(Message.id)).all()
+            stored = asyncio.run(
+                asyncio.wait_for(intake.store(Inbound("sms", "+46701234567", "jobb", provider_id="SM1")), 10)
+            )
+    finally:
+        intake.stop()
+    assert stored is not None
+    with session_scope() as session:  # committed: the shared connection sees it
+        assert session.get(Message, stored.message_id).body == "jobb"
+
+
+def test_a_burst_shares_the_intakes_transactions(settings):
+    commits = []
+
+    def count(conn) -> None:
+        commits.append(conn.engine)
+
+    event.listen(Engine, "commit", count)  # every engine: the intake's is its own
+    intake = Intake(db.engine())
+    intake.start()
+
+    async def burst():
+        return await asyncio.gather(
+            *(
+                intake.store(Inbound("sms", f"+4670000{i % 10:04d}", f"hej {i}", provider_id=f"SM{i}"))
+                for i in range(50)
+            )
+        )
+
+    try:
+        stored = asyncio.run(burst())
+    finally:
+        intake.stop()
+        event.remove(Engine, "commit", count)
+    assert all(s is not None for s in stored)
+    assert 1 <= len(commits) < 10  # 50 messages, a few transactions
+    assert db.engine() not in commits  # none of them on the shared connection
