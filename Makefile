@@ -63,8 +63,8 @@ cluster: setup train ## several gateway replicas behind HAProxy on PostgreSQL an
 test: setup train ## run the whole test suite (unit, Rasa data, end to end)
 	@$(APP) -m pytest $(PYTEST_ARGS)
 
-BENCHES ?= langid slice sms_load handoff nlu_cv places devset
-bench: setup train ## benchmarks (BENCHES="langid slice sms_load handoff nlu_cv places devset"); reports in reports/
+BENCHES ?= langid slice sms_load cluster_load handoff nlu_cv places devset
+bench: setup train ## benchmarks (BENCHES="langid slice sms_load cluster_load handoff nlu_cv places devset"); reports in reports/
 	@for b in $(BENCHES); do echo "== bench.$$b"; $(APP) -m bench.$$b || exit 1; done
 
 translations: setup ## extract the Swedish texts, merge them into every catalogue (locale/), regenerate the other languages, report

@@ -43,6 +43,7 @@ class Cluster:
     settings: Settings
     replicas: int = REPLICAS
     model_path: Path = model.MODEL
+    stack: type[Stack] = Stack  # one gateway, Rasa and action server (bench.cluster_load swaps the bot)
     services: list[Service] = dataclasses.field(default_factory=list)
     env: dict[str, str] = dataclasses.field(default_factory=dict)
     lines: list[str] = dataclasses.field(default_factory=list)  # where each part listens
@@ -116,7 +117,8 @@ class Cluster:
                 )
 
     def _start_processes(self, shared: Settings, progress: bool) -> None:
-        stack = Stack(shared, shared.rasa_port, shared.action_port, shared.gateway_port, self.model_path, self.logs)
+        s = shared
+        stack = self.stack(s, s.rasa_port, s.action_port, s.gateway_port, self.model_path, self.logs)
         self.env = stack.environment()
         rasa, actions, gateway = stack.build()
         lock_store = lock_store_yaml(shared.redis_url)

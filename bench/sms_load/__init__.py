@@ -26,10 +26,11 @@ How it is measured:
   response (``time.perf_counter`` in this process); for the REST baseline
   the response only comes after the whole turn, so there it equals the reply
   latency. Every resident (conversations on both paths, and each webhook of
-  a burst) has its own ``httpx.AsyncClient`` (keep-alive), its connection
+  a burst) has its own ``aiohttp.ClientSession`` (keep-alive), its connection
   opened before the timing starts; control bursts to endpoints that store
-  nothing (``/health``, an unsigned webhook) show what the client, uvicorn
-  and the machine account for, and a shared client what one pool costs;
+  nothing (``/healthz``, an unsigned webhook) show what the client, uvicorn
+  and the machine account for, and httpx clients what the bench's earlier
+  client added by itself;
 - reply latency: from just before the webhook POST (wall clock) to the
   ``sent_at`` the gateway's outbox writes on the bot's outbound row (same
   machine, same clock); for the baseline, the REST response time. A "bot

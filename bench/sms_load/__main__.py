@@ -81,7 +81,7 @@ def main() -> None:
     startup = time.perf_counter() - started
     print(f"stack ready in {startup:.0f} s; data in {data}", flush=True)
     try:
-        result = asyncio.run(run(args, stack, data))
+        result = asyncio.run(run(args, stack))
     finally:
         stack.stop()
     result["profile"] = asyncio.run(profile_gateway_code(data, rounds=48))

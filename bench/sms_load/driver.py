@@ -1,20 +1,22 @@
 """The residents: signed Twilio webhooks to the gateway (and the same texts to
-Rasa's REST channel) over httpx, one ``httpx.AsyncClient`` per resident with
-its keep-alive connection opened before the timing starts."""
+Rasa's REST channel) over aiohttp, one ``aiohttp.ClientSession`` per resident
+with its keep-alive connection opened before the timing starts."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+import aiohttp
 import httpx
 
 from bench.common import Signer
-from bench.sms_load.measure import CpuMeter, Reply, ReplyWatcher, dist
+from bench.sms_load.measure import CpuMeter, Reply, ReplyWatcher, ServerAcks, dist
 from bench.sms_load.workload import Conversation, text_for
 from stack.processes import Stack
 
@@ -45,26 +47,50 @@ class Phase:
     samples: list[Sample] = field(default_factory=list)
     seconds: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)
+    server_acks: Counter = field(default_factory=Counter)  # the gateway's histogram, this phase's part
 
     @property
     def answered(self) -> int:
         return sum(s.ok for s in self.samples)
 
 
-def http_client() -> httpx.AsyncClient:
-    """One keep-alive client per resident: httpx's pool shared by many
-    concurrent requests costs more than it measures (encode/httpx#3215; the
-    control rows show it). Plain HTTP to 127.0.0.1, so no TLS: a client that
-    loads the CA bundle costs ~40 ms of this process's event loop, and 20
-    conversations starting together made the last one's first acknowledgement
-    wait ~20 of those."""
-    return httpx.AsyncClient(timeout=90, verify=False)
+def http_client() -> aiohttp.ClientSession:
+    """One keep-alive session per resident, as each of Twilio's webhooks comes on
+    a connection of its own. aiohttp, not httpx: a burst is 50 requests from this
+    one process, and httpx's request path took ~2 ms of this process's event loop
+    each on this 2-core machine, so the 50th webhook of a burst left ~100 ms after
+    the first and its "acknowledgement" measured this process (the control rows
+    compare both clients on the same bursts); aiohttp's takes a fraction (the
+    gateway's Rasa client switched for the same reason). Plain HTTP to 127.0.0.1:
+    no TLS context is made."""
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=90))
+
+
+async def fetch(client: aiohttp.ClientSession, method: str, url: str, **kwargs) -> tuple[int, bytes]:
+    """The status and body of one request."""
+    async with client.request(method, url, **kwargs) as response:
+        return response.status, await response.read()
 
 
 class Bench:
-    def __init__(self, stack: Stack, watcher: ReplyWatcher, cpu: CpuMeter) -> None:
+    """The residents of one run, against ``stack`` (``stack.processes.Stack``, or
+    ``stack.cluster.Cluster`` with ``gateway_url`` its load balancer's and
+    ``rasa_url`` its Rasa server's)."""
+
+    def __init__(
+        self,
+        stack: Stack,
+        watcher: ReplyWatcher,
+        cpu: CpuMeter,
+        gateway_url: str = "",
+        rasa_url: str = "",
+        replicas: list[str] | None = None,
+    ) -> None:
         self.stack, self.watcher, self.cpu = stack, watcher, cpu
-        self.webhook_url = stack.gateway_url + "/sms/webhook"
+        self.gateway_url = gateway_url or stack.gateway_url
+        self.server = ServerAcks(replicas or [self.gateway_url])  # each replica's own /metrics
+        self.rasa_url = rasa_url or stack.rasa_url
+        self.webhook_url = self.gateway_url + "/sms/webhook"
         self.sign = Signer(stack.settings)
         self.sent_sids: dict[str, list[str]] = defaultdict(list)  # phase group -> sids
         self.numbers: dict[str, dict[str, str]] = defaultdict(dict)  # group -> number -> language
@@ -79,7 +105,7 @@ class Bench:
         return form, headers
 
     async def post_webhook(
-        self, client: httpx.AsyncClient, form: dict, headers: dict
+        self, client: aiohttp.ClientSession, form: dict, headers: dict
     ) -> tuple[float, int | None, str | None]:
         """The acknowledgement time, from the first attempt. A delivery that got
         no HTTP response at all (a keep-alive connection the server closed as
@@ -88,15 +114,22 @@ class Bench:
         started = time.perf_counter()
         for attempt in (1, 2):
             try:
-                response = await client.post(self.webhook_url, data=form, headers=headers)
-                return time.perf_counter() - started, response.status_code, None
-            except httpx.TransportError as exc:
+                status, _ = await fetch(client, "POST", self.webhook_url, data=form, headers=headers)
+                return time.perf_counter() - started, status, None
+            except aiohttp.ClientConnectionError as exc:
                 if attempt == 2:
                     return time.perf_counter() - started, None, type(exc).__name__
                 self.client_retries.append(type(exc).__name__)
+        raise AssertionError("unreachable")
 
     async def sms_message(
-        self, client: httpx.AsyncClient, group: str, number: str, language: str, text: str, duplicate: str | None = None
+        self,
+        client: aiohttp.ClientSession,
+        group: str,
+        number: str,
+        language: str,
+        text: str,
+        duplicate: str | None = None,
     ) -> Sample:
         """One signed webhook (twice with ``duplicate`` = "after_ack" or
         "overlapping"), then wait until the bot's answer is sent."""
@@ -140,23 +173,26 @@ class Bench:
         sample.ok, sample.reply, sample.done_at = True, reply.sent_at - posted, reply.sent_at
         return sample
 
-    async def rest_message(self, client: httpx.AsyncClient, sender: str, language: str, text: str) -> Sample:
+    async def rest_message(self, client: aiohttp.ClientSession, sender: str, language: str, text: str) -> Sample:
         payload = {"sender": sender, "message": text, "metadata": {"language": language, "channel": "sms"}}
         started = time.perf_counter()
         try:
-            response = await client.post(self.stack.rasa_url + "/webhooks/rest/webhook", json=payload)
-        except httpx.HTTPError as exc:
+            status, body = await fetch(client, "POST", self.rasa_url + "/webhooks/rest/webhook", json=payload)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             return Sample("rest", False, error=type(exc).__name__)
         elapsed = time.perf_counter() - started
-        ok = response.status_code == 200 and any(item.get("text") for item in response.json())
+        try:
+            ok = status == 200 and any(item.get("text") for item in json.loads(body))
+        except ValueError:
+            ok = False
         return Sample(
             "rest",
             ok,
             ack=elapsed,
             reply=elapsed,
             done_at=time.time(),
-            status=response.status_code,
-            error=None if ok else f"{response.status_code} {response.text[:120]!r} to {text!r}",
+            status=status,
+            error=None if ok else f"{status} {body[:120]!r} to {text!r}",
         )
 
     async def conversation(self, path: str, group: str, conv: Conversation, duplicate: bool = False) -> list[Sample]:
@@ -166,8 +202,8 @@ class Bench:
             # delivery overlaps the first), as the bursts do: Twilio does not open
             # twenty connections from one process in the same millisecond, and
             # this process doing so measured its own connection setup.
-            base = self.stack.gateway_url if path == "sms" else self.stack.rasa_url
-            await asyncio.gather(*(client.get(base + "/") for _ in range(2 if duplicate else 1)))
+            base = self.gateway_url if path == "sms" else self.rasa_url
+            await asyncio.gather(*(fetch(client, "GET", base + "/") for _ in range(2 if duplicate else 1)))
             for i, text in enumerate(conv.texts):
                 if misses >= GIVE_UP_AFTER:
                     samples.append(Sample(path, False, error="not sent: conversation gave up"))
@@ -185,19 +221,22 @@ class Bench:
     async def phase(
         self, name: str, path: str, group: str, convs: list[Conversation], duplicate: bool = False
     ) -> Phase:
+        acks = await self.server.snapshot() if path == "sms" else Counter()
         before = self.cpu.snapshot()
         started_wall, started = time.time(), time.perf_counter()
         results = await asyncio.gather(*(self.conversation(path, group, c, duplicate) for c in convs))
         samples = [s for conv in results for s in conv]
         ends = [s.done_at for s in samples if s.ok and s.done_at]
         seconds = (max(ends) - started_wall) if ends else time.perf_counter() - started
-        return Phase(name, path, samples, seconds, CpuMeter.delta(before, self.cpu.snapshot()))
+        cpu = CpuMeter.delta(before, self.cpu.snapshot())
+        acks = (await self.server.snapshot()) - acks if path == "sms" else acks
+        return Phase(name, path, samples, seconds, cpu, acks)
 
-    async def clients(self, size: int) -> list[httpx.AsyncClient]:
+    async def clients(self, size: int) -> list[aiohttp.ClientSession]:
         """One client per resident of a burst, its connection opened (GET /, no
         turn, no Rasa) before the burst and not timed, as Twilio's would be."""
         clients = [http_client() for _ in range(size)]
-        await asyncio.gather(*(c.get(self.stack.gateway_url + "/") for c in clients))
+        await asyncio.gather(*(fetch(c, "GET", self.gateway_url + "/") for c in clients))
         return clients
 
     async def bursts(
@@ -207,10 +246,11 @@ class Bench:
         one every ``interval`` s, not waiting for replies; then every reply.
         With ``stall``, the Rasa server is stopped (SIGSTOP) from before the
         first burst until ``STALL_SECONDS`` later."""
+        acks = await self.server.snapshot()
         before = self.cpu.snapshot()
         started_wall = time.time()
         posted: list = []
-        rasa = self.stack.services[0].process
+        rasa = self.stack.service("Rasa server").process
         if stall:
             os.killpg(rasa.pid, signal.SIGSTOP)
         try:
@@ -223,7 +263,7 @@ class Bench:
                     number = f"+4670{4 if stall else 3}{index:06d}"
                     calls.append(self._burst_one(client, group, number, *text_for(index)))
                 posted += await asyncio.gather(*calls)
-                await asyncio.gather(*(c.aclose() for c in clients))
+                await asyncio.gather(*(c.close() for c in clients))
                 if b < count - 1:
                     await asyncio.sleep(max(0.0, interval - (time.perf_counter() - burst_started)))
             if stall:
@@ -231,12 +271,13 @@ class Bench:
         finally:
             if stall:
                 os.killpg(rasa.pid, signal.SIGCONT)
+        acks = (await self.server.snapshot()) - acks  # before the replies: only the bursts' webhooks
         samples = await asyncio.gather(*(self.reply(*item) for item in posted))
         ends = [s.done_at for s in samples if s.ok and s.done_at]
         seconds = (max(ends) - started_wall) if ends else time.time() - started_wall
-        return Phase(name, "sms", list(samples), seconds, CpuMeter.delta(before, self.cpu.snapshot()))
+        return Phase(name, "sms", list(samples), seconds, CpuMeter.delta(before, self.cpu.snapshot()), acks)
 
-    async def _burst_one(self, client: httpx.AsyncClient, group: str, number: str, language: str, text: str):
+    async def _burst_one(self, client: aiohttp.ClientSession, group: str, number: str, language: str, text: str):
         form, headers = self.webhook(group, number, language, text)
         future = self.watcher.expect(number)
         posted = time.time()
@@ -248,33 +289,36 @@ class Bench:
 
     async def control_bursts(self, count: int, size: int) -> dict:
         """The same bursts where the gateway stores nothing and starts no turn:
-        an unsigned webhook (form parsing and the signature check, then 403)
-        and GET /health, with one client per resident as the bursts; and GET
-        /health with one shared client, to show why the bursts do not share one."""
+        an unsigned webhook (form parsing and the signature check, then 403) and
+        GET /healthz (liveness: asks nothing of the database or Rasa), with one
+        aiohttp session per resident as the bursts; and GET /healthz with one
+        httpx client per resident (the bench's client until issue 15), to show
+        what that client's own time added."""
         form, headers = self.sign("+46706000000", "hej")
         headers["X-Twilio-Signature"] = "invalid"
-        health = self.stack.gateway_url + "/health"
+        health = self.gateway_url + "/healthz"
 
         async def timed(request) -> float:
             started = time.perf_counter()
             await request
             return time.perf_counter() - started
 
+        async def httpx_get(client: httpx.AsyncClient) -> None:
+            (await client.get(health)).raise_for_status()
+
         clients = await self.clients(size)
-        shared = httpx.AsyncClient(
-            timeout=90, limits=httpx.Limits(max_connections=size, max_keepalive_connections=size)
-        )
+        others = [httpx.AsyncClient(timeout=90) for _ in range(size)]
         result = {}
         try:
-            await asyncio.gather(*(shared.get(health) for _ in range(size)))
+            await asyncio.gather(*(c.get(self.gateway_url + "/") for c in others))
             kinds = (
                 (
-                    "unsigned webhook (403, nothing stored), httpx, one client per resident",
+                    "unsigned webhook (403, nothing stored), aiohttp, one session per resident",
                     clients,
-                    lambda c: c.post(self.webhook_url, data=form, headers=headers),
+                    lambda c: fetch(c, "POST", self.webhook_url, data=form, headers=headers),
                 ),
-                ("GET /health, httpx, one client per resident", clients, lambda c: c.get(health)),
-                ("GET /health, httpx, one shared client", [shared] * size, lambda c: c.get(health)),
+                ("GET /healthz, aiohttp, one session per resident", clients, lambda c: fetch(c, "GET", health)),
+                ("GET /healthz, httpx, one client per resident", others, httpx_get),
             )
             for name, targets, send in kinds:
                 times = []
@@ -283,5 +327,5 @@ class Bench:
                     await asyncio.sleep(0.5)
                 result[name] = dist(times)
         finally:
-            await asyncio.gather(*(c.aclose() for c in clients + [shared]))
+            await asyncio.gather(*(c.close() for c in clients), *(c.aclose() for c in others))
         return result

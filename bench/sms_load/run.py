@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from pathlib import Path
 
 from bench.common import rss_mb
 from bench.sms_load.audit import audit, audit_rest, settled
 from bench.sms_load.driver import STALL_SECONDS, Bench, Phase, http_client
-from bench.sms_load.measure import CpuMeter, LoopLag, ReplyWatcher, dist
+from bench.sms_load.measure import CpuMeter, LoopLag, ReplyWatcher, ServerAcks, dist, notices
 from bench.sms_load.workload import LANGS, TEXTS, plan
 from stack.processes import Stack
 
@@ -29,6 +28,7 @@ def summarize(phases: list[Phase]) -> dict:
         "apologies": sum(s.apologies for s in samples),
         "failed": [s.error for s in samples if not s.ok][:10],
         "ack": dist([s.ack for s in samples if s.ack is not None]),
+        "server_ack": server_acks(phases),
         "reply": dist([s.reply for s in samples if s.ok and s.reply is not None]),
         "phase_seconds": round(seconds, 2),
         "throughput_per_s": round(answered / seconds, 2) if seconds else None,
@@ -38,9 +38,18 @@ def summarize(phases: list[Phase]) -> dict:
     }
 
 
+def server_acks(phases: list[Phase]) -> dict:
+    """The gateway's own acknowledgement histogram over ``phases`` (ServerAcks)."""
+    total: Counter = Counter()
+    for p in phases:
+        total.update(p.server_acks)
+    return ServerAcks.dist(total)
+
+
 def bursts_summary(phase: Phase) -> dict:
     return {
         "ack": dist([s.ack for s in phase.samples if s.ack is not None]),
+        "server_ack": server_acks([phase]),
         "reply": dist([s.reply for s in phase.samples if s.ok]),
         "answered": phase.answered,
         "messages": len(phase.samples),
@@ -86,13 +95,14 @@ async def duplicates_phase(args, bench: Bench) -> dict:
         "answered": dup.answered,
         "ack_first": dist([s.ack for s in ok]),
         "ack_second": dist([s.ack2 for s in ok if s.ack2]),
+        "server_ack": server_acks([dup]),
         "reply": dist([s.reply for s in dup.samples if s.ok]),
         "apologies": sum(s.apologies for s in dup.samples),
         "failed": [s.error for s in dup.samples if not s.ok][:10],
     }
 
 
-async def slow_bot_phase(args, bench: Bench, rest_rate: float | None, db_path: Path) -> dict:
+async def slow_bot_phase(args, bench: Bench, rest_rate: float | None, database_url: str) -> dict:
     """Bursts while the bot is busy, then a burst while it is stalled, then
     the control bursts with the bot idle again."""
     interval = max(1.0, args.burst_size / (0.8 * (rest_rate or 10.0)))
@@ -102,7 +112,7 @@ async def slow_bot_phase(args, bench: Bench, rest_rate: float | None, db_path: P
         "burst, bot stalled", "bursts", 1, args.burst_size, 0, args.bursts * args.burst_size, stall=True
     )
     print(f"burst (stalled): {stalled.answered}/{len(stalled.samples)} answered", flush=True)
-    await settled(db_path, 60)  # the bot idle again
+    await settled(database_url, 60)  # the bot idle again
     control = await bench.control_bursts(2, args.burst_size)
     return {
         "burst_size": args.burst_size,
@@ -115,9 +125,10 @@ async def slow_bot_phase(args, bench: Bench, rest_rate: float | None, db_path: P
     }
 
 
-async def run(args, stack: Stack, data: Path) -> dict:
-    db_path = data / "hubguide.db"
-    watcher = ReplyWatcher(db_path, args.poll_ms / 1000)
+async def run(args, stack: Stack) -> dict:
+    database_url, tracker_url = stack.settings.sqlalchemy_url, stack.settings.tracker_store_sqlalchemy_url
+    skip = notices(stack.settings)
+    watcher = ReplyWatcher(database_url, args.poll_ms / 1000, skip)
     watcher.start()
     bench = Bench(stack, watcher, CpuMeter(stack))
     lag = LoopLag()
@@ -127,14 +138,14 @@ async def run(args, stack: Stack, data: Path) -> dict:
         lag.start()
         result["main"] = await main_phase(args, bench)
         result["duplicates"] = await duplicates_phase(args, bench)
-        result["slow_bot"] = await slow_bot_phase(args, bench, result["main"]["rest"]["throughput_per_s"], db_path)
+        result["slow_bot"] = await slow_bot_phase(args, bench, result["main"]["rest"]["throughput_per_s"], database_url)
         await lag.stop()
-        await settled(db_path, 30)  # anything late (a duplicate answer, a retry) shows before counting
+        await settled(database_url, 30)  # anything late (a duplicate answer, a retry) shows before counting
         result["audit"] = {
-            group: audit(data, bench.sent_sids[group], bench.numbers[group])
+            group: audit(database_url, tracker_url, bench.sent_sids[group], bench.numbers[group], skip)
             for group in ("main", "duplicates", "bursts")
         }
-        result["audit_rest"] = audit_rest(data, bench.rest_sent)
+        result["audit_rest"] = audit_rest(tracker_url, bench.rest_sent)
         result["memory_rss_mb"] = {s.name: round(rss_mb(s.process.pid), 1) for s in stack.services}
     finally:
         watcher.stop()
