@@ -30,7 +30,6 @@ from gateway.handoff import create as create_handoff
 from gateway.models import Handoff, Hub, Message, utcnow
 from gateway.outbox import Delivery, Outbox
 from gateway.rasa_client import Bot, BotReply, RasaUnavailable
-from gateway.settings import get_settings
 from gateway.store import HubFacts, queue_outbound
 
 log = logging.getLogger("hubguide.conversation")
@@ -75,8 +74,9 @@ class Conversations:
         self.events = events or Bus()
         self.public_base_url = public_base_url
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-        # Shared with the other replicas through REDIS_URL (the process's settings, as gateway.db's engine).
-        self.resident_locks = locks or ordering.ResidentLocks(get_settings().redis_url)
+        # Shared with the other replicas when given Redis (gateway.services.build does, with REDIS_URL);
+        # without, one process: nothing to share.
+        self.resident_locks = locks or ordering.ResidentLocks()
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task] = set()
 
