@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+import threading
+
 from alembic import command
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 
-from gateway import db
+from gateway import db, health
 from gateway.app import create_app
 from gateway.health import check_database
 from gateway.services import build
+from gateway.settings import ROOT
 from stack.processes import free_port
 from tests.conftest import CannedRasa, running
 
@@ -64,3 +69,42 @@ def test_an_unreachable_database_is_not_ready():
 
 def test_a_database_at_head_is_ready(settings):
     assert check_database(db.engine()) == {"database": "ok", "migrations": "at head"}
+
+
+class SilentRasa(CannedRasa):
+    """A Rasa server that accepts the readiness question and never answers; ``asked`` is set
+    the moment it is asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = threading.Event()
+
+    async def ready(self) -> bool:
+        self.asked.set()
+        await asyncio.Event().wait()
+        return True
+
+
+def test_a_silent_rasa_leaves_the_gateway_ready_and_is_asked_while_the_database_is(settings, monkeypatch):
+    """The database check waits until the bot has been asked: asked one after the other, the
+    database check would time out first and the answer would be 503."""
+    rasa = SilentRasa()
+
+    def database_once_the_bot_is_asked(engine):
+        assert rasa.asked.wait(5), "the bot was not asked while the database was"
+        return check_database(engine)
+
+    monkeypatch.setattr(health, "check_database", database_once_the_bot_is_asked)
+    monkeypatch.setattr(health, "CHECK_SECONDS", 1.0)
+    with running(settings, build(settings, rasa=rasa)) as gateway:
+        answer = gateway.get("/readyz")
+    assert answer.status_code == 200
+    assert answer.json()["database"] == "ok" and answer.json()["bot"] == "unavailable"
+
+
+def test_readiness_answers_within_the_load_balancers_check_timeout():
+    """Each check is bounded by CHECK_SECONDS and they run at once, so HAProxy's `timeout check`
+    must leave room for one of them."""
+    config = (ROOT / "stack" / "haproxy.cfg").read_text(encoding="utf-8")
+    seconds = float(re.search(r"timeout check (\d+)s", config).group(1))
+    assert health.CHECK_SECONDS < seconds
