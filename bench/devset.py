@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from actions.conversation import likely_topics  # the "did you mean" rule
+from bench import nlu_speed
 from bench.common import write_report
 from bench.nlu_cv import in_rasa
 from common import crisis
@@ -159,12 +160,15 @@ def render(result: dict) -> str:
         *(f"  - {t}" for t in c["false_alarms"]),
         "",
     ]
+    if "speed" in result:
+        lines += nlu_speed.render(result["speed"])
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-diet", action="store_true", help="skip Rasa's default pipeline (it trains for minutes)")
+    parser.add_argument("--no-speed", action="store_true", help="skip timing a full training and /model/parse")
     args = parser.parse_args()
     rows = load()
     texts = [r["text"] for r in rows]
@@ -178,6 +182,8 @@ def main() -> None:
             "crisis": crisis_figures(rows),
             "models": {name: score(rows, rank(path, texts)) for name, path in models.items()},
         }
+    if not args.no_speed:
+        result["speed"] = nlu_speed.measure(model.MODEL)
     write_report("devset", result, render)
 
 
