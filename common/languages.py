@@ -134,6 +134,7 @@ SCRIPT_FOLD = str.maketrans(
         "ى": "ی",
         "ك": "ک",
         "ة": "ه",
+        "ۀ": "ه",  # heh with hamza above (Dari's ezafe, "بیمۀ"): NFKD would leave Kurdish's ە, not ه
         "أ": "ا",
         "إ": "ا",
         "آ": "ا",

@@ -67,6 +67,7 @@ def test_detection_never_names_an_unsupported_language():
         ("مرحباً", "مرحبا"),  # vowel mark
         ("كار", "کار"),  # Arabic kaf in a Persian word
         ("مي\u200cخواهم", "مي خواهم"),  # zero-width non-joiner
+        ("بیمۀ بیکاری", "بیمه بیکاری"),  # Dari's heh with hamza (ezafe), as official texts write it
         ("HJÄLP", "hjalp"),
     ],
 )
