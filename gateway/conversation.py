@@ -30,7 +30,7 @@ from gateway.handoff import create as create_handoff
 from gateway.models import Handoff, Hub, Message, utcnow
 from gateway.outbox import Delivery, Outbox
 from gateway.rasa_client import Bot, BotReply, RasaUnavailable
-from gateway.store import HubFacts, queue_outbound
+from gateway.store import HubFacts, queue_outbound, queued
 
 log = logging.getLogger("hubguide.conversation")
 
@@ -57,6 +57,7 @@ class Plan:
     prefix: list[BotReply] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     erase: tuple[int, str] | None = None  # (resident, address): the resident confirmed their erasure
+    queued: bool = False  # a message to someone (a reply, a coordinator's alert) was queued and committed
     metadata: dict = field(default_factory=dict)  # what Rasa is told beside the message (rasa_metadata)
 
 
@@ -111,22 +112,37 @@ class Conversations:
             async with self.alone(resident_id):
                 # The resident's earlier messages first, oldest first: another replica's turn for
                 # one may still wait for the lock, or one waits for its retry (bot unavailable).
-                for earlier in await db.run(ordering.unanswered, resident_id, message_id, UNANSWERED):
-                    await self._turn(earlier.id, chosen if earlier.id == message_id else None)
-                    if earlier.id != message_id and await db.run(
-                        ordering.holds_back, earlier.id, earlier.created_at, UNANSWERED
-                    ):
+                earlier, plan = await db.run(self._oldest_first, resident_id, message_id, chosen)
+                for row in earlier:
+                    await self._turn(row.id, chosen if row.id == message_id else None, plan)
+                    plan = None  # the next one's is made when its turn comes
+                    if row.id != message_id and await db.run(ordering.holds_back, row.id, row.created_at, UNANSWERED):
                         break  # the bot did not answer it: the later ones wait for its retry, in order
         except Exception:
             log.exception("turn for message %s failed; it stays stored for retry", message_id)
         finally:
             self._in_flight.discard(message_id)
 
-    async def _turn(self, message_id: int, chosen: str | None) -> None:
+    def _oldest_first(self, resident_id: int, message_id: int, chosen: str | None) -> tuple[list, Plan | None]:
+        """The resident's unanswered messages up to ``message_id``, oldest first, and the oldest
+        one's plan, read in one transaction (a transaction less for each message)."""
+        with session_scope() as session:
+            earlier = list(ordering.unanswered(session, resident_id, message_id, UNANSWERED))
+            if not earlier:
+                return earlier, None
+            oldest = earlier[0].id
+            plan = self._plan(session, oldest, chosen if oldest == message_id else None)
+        plan.queued = queued(session)  # once committed
+        return earlier, plan
+
+    async def _turn(self, message_id: int, chosen: str | None, plan: Plan | None = None) -> None:
         # Database and detection work runs in a worker thread, so the event loop
         # stays free to acknowledge webhooks at once whatever the bot is doing.
-        plan = await db.run(self._prepare, message_id, chosen)
-        self._emit(plan.events)
+        if plan is None:
+            plan = await db.run(self._prepare, message_id, chosen)
+        # The outbox is woken only when something was queued: for a message the bot answers, that
+        # is its answer, after the call (a wake now found nothing to send: a transaction for nothing).
+        self._emit(plan.events, wake=plan.queued)
         if plan.erase is not None:
             await self._erase(plan, *plan.erase)
             return
@@ -160,76 +176,83 @@ class Conversations:
         except Exception as exc:  # the erasure stands; only its confirmation is lost (no number in the log)
             log.warning("the confirmation of an erasure was not delivered (%s)", type(exc).__name__)
 
-    def _emit(self, events: list[Event]) -> None:
+    def _emit(self, events: list[Event], wake: bool = True) -> None:
         """On the event loop: publish what a worker thread decided, and deliver."""
         for event in events:
             self.events.publish(event)
-        self.outbox.wake()
+        if wake:
+            self.outbox.wake()
 
     def _prepare(self, message_id: int, chosen: str | None) -> Plan:
+        with session_scope() as session:
+            plan = self._plan(session, message_id, chosen)
+        plan.queued = queued(session)  # once committed
+        return plan
+
+    def _plan(self, session, message_id: int, chosen: str | None) -> Plan:
         """Route a stored message: keywords, opt-out, media, an open handoff and
         the language menu are handled here; anything else is planned for the bot."""
         plan = Plan()
-        with session_scope() as session:
-            message = session.get(Message, message_id, options=[joinedload(Message.resident)])
-            if message is None or message.status not in UNANSWERED:
-                return plan
-            resident = message.resident
-            assert resident is not None  # an inbound message is always a resident's (gateway.intake)
-            plan.first_attempt = message.status == "received"
-            erasure.restore_opt_out(session, resident)
-            found = crisis.detect(message.body)
-            if found is not None:  # before anything else, during a handoff and after STOP too
-                self._crisis(session, message, resident, found, plan)
-                return plan
-            keyword = keywords.match(message.body)
-            if self._erasure(session, message, resident, keyword, plan):
-                return plan
-            if keyword and keyword[0] in ("stop", "start"):
-                self._opt(session, message, resident, keyword)
-                handoff = open_handoff(session, resident)
-                if handoff is not None:  # an open inbox page shows at once that replies cannot reach them
-                    plan.events.append(Event("handoff_updated", handoff.hub_id, {"handoff": handoff.id}))
-                return plan
-            if resident.opted_out:  # kept, never answered: they asked for no more messages
-                message.status = "opted_out"
-                return plan
-            if not message.body.strip() and (message.extra or {}).get("media"):
-                message.status = "answered"
-                queue_replies(session, resident, [BotReply(text("media_only", resident.language))], sender="system")
-                return plan
-            if keyword:  # help: what this is and how to stop, then the bot's menu
-                plan.prefix.append(BotReply(text("help_keyword", resident.language or keyword[1])))
+        message = session.get(Message, message_id, options=[joinedload(Message.resident)])
+        if message is None or message.status not in UNANSWERED:
+            return plan
+        resident = message.resident
+        assert resident is not None  # an inbound message is always a resident's (gateway.intake)
+        plan.first_attempt = message.status == "received"
+        erasure.restore_opt_out(session, resident)
+        found = crisis.detect(message.body)
+        if found is not None:  # before anything else, during a handoff and after STOP too
+            self._crisis(session, message, resident, found, plan)
+            return plan
+        keyword = keywords.match(message.body)
+        if self._erasure(session, message, resident, keyword, plan):
+            return plan
+        if keyword and keyword[0] in ("stop", "start"):
+            self._opt(session, message, resident, keyword)
             handoff = open_handoff(session, resident)
-            if handoff is not None and not keyword and not explicit_choice(message.body):
-                message.status, message.handoff_id = "to_coordinator", handoff.id
-                plan.events.append(Event("message_in", handoff.hub_id, {"handoff": handoff.id}))
-                return plan
-            said = button_choice(session, resident, message.body) or message.body.strip() or EMPTY
-            language: str | None
-            if (
-                resident.language
-                and len(said.split()) <= 3
-                and (hubs.match_place(said) or hubs.names_shared_place(said))
-            ):
-                language = resident.language  # "Hjällbo" is the answer to our question, not Swedish
-            else:
-                language = langid.decide(said, resident.language, chosen)
-            if language is None:  # a language we do not speak: the menu, never a guess
-                message.status = "language_menu"
-                menu, buttons = language_menu()
-                queue_replies(session, resident, [BotReply(menu, buttons)], sender="system")
-                return plan
-            resident.language = message.language = language
-            if handoff is not None:  # help or a language keyword while a coordinator has the floor
-                message.status = "keyword"
-                municipality = handoff.hub.municipality if handoff.hub is not None else None  # Borås: its staff
-                said_open = text("handoff_open", language, municipality)
-                queue_replies(session, resident, plan.prefix or [BotReply(said_open)], sender="system")
-                return plan
-            plan.said, plan.language = redact(said), language
-            plan.conversation_id, plan.channel = resident.pseudonym, resident.channel
-            plan.metadata = rasa_metadata(session, resident, language)
+            if handoff is not None:  # an open inbox page shows at once that replies cannot reach them
+                plan.events.append(Event("handoff_updated", handoff.hub_id, {"handoff": handoff.id}))
+            return plan
+        if resident.opted_out:  # kept, never answered: they asked for no more messages
+            message.status = "opted_out"
+            return plan
+        if not message.body.strip() and (message.extra or {}).get("media"):
+            message.status = "answered"
+            queue_replies(session, resident, [BotReply(text("media_only", resident.language))], sender="system")
+            return plan
+        if keyword:  # help: what this is and how to stop, then the bot's menu
+            plan.prefix.append(BotReply(text("help_keyword", resident.language or keyword[1])))
+        handoff = open_handoff(session, resident)
+        if handoff is not None and not keyword and not explicit_choice(message.body):
+            message.status, message.handoff_id = "to_coordinator", handoff.id
+            plan.events.append(Event("message_in", handoff.hub_id, {"handoff": handoff.id}))
+            return plan
+        said = button_choice(session, resident, message.body) or message.body.strip() or EMPTY
+        language: str | None
+        if resident.language and len(said.split()) <= 3 and (hubs.match_place(said) or hubs.names_shared_place(said)):
+            language = resident.language  # "Hjällbo" is the answer to our question, not Swedish
+        else:
+            language = langid.decide(said, resident.language, chosen)
+        if language is None:  # a language we do not speak: the menu, never a guess
+            message.status = "language_menu"
+            menu, buttons = language_menu()
+            queue_replies(session, resident, [BotReply(menu, buttons)], sender="system")
+            return plan
+        # Set only when it changes: setting an attribute, even to the value it has, makes the
+        # session flush (its whole unit of work, for no statement) before the next query.
+        if resident.language != language:
+            resident.language = language
+        if message.language != language:
+            message.language = language
+        if handoff is not None:  # help or a language keyword while a coordinator has the floor
+            message.status = "keyword"
+            municipality = handoff.hub.municipality if handoff.hub is not None else None  # Borås: its staff
+            said_open = text("handoff_open", language, municipality)
+            queue_replies(session, resident, plan.prefix or [BotReply(said_open)], sender="system")
+            return plan
+        plan.said, plan.language = redact(said), language
+        plan.conversation_id, plan.channel = resident.pseudonym, resident.channel
+        plan.metadata = rasa_metadata(session, resident, language)
         return plan
 
     def _crisis(self, session, message, resident, found: crisis.Crisis, plan: Plan) -> None:

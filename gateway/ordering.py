@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 import redis.asyncio
 from redis.exceptions import LockError
 from sqlalchemy import Row, select
+from sqlalchemy.orm import Session
 
 from gateway.db import session_scope
 from gateway.models import Message, utcnow
@@ -88,20 +89,19 @@ class ResidentLocks:
             await self.redis.aclose()
 
 
-def unanswered(resident_id: int, up_to: int, statuses: Sequence[str]) -> Sequence[Row]:
+def unanswered(session: Session, resident_id: int, up_to: int, statuses: Sequence[str]) -> Sequence[Row]:
     """On the database thread: the resident's inbound messages up to ``up_to`` still in one of
     ``statuses`` (the bot has yet to answer them), oldest first, with when each came."""
-    with session_scope() as session:
-        return session.execute(
-            select(Message.id, Message.created_at)
-            .where(
-                Message.resident_id == resident_id,
-                Message.direction == "in",
-                Message.status.in_(statuses),
-                Message.id <= up_to,
-            )
-            .order_by(Message.id)
-        ).all()
+    return session.execute(
+        select(Message.id, Message.created_at)
+        .where(
+            Message.resident_id == resident_id,
+            Message.direction == "in",
+            Message.status.in_(statuses),
+            Message.id <= up_to,
+        )
+        .order_by(Message.id)
+    ).all()
 
 
 def holds_back(message_id: int, created_at: datetime, statuses: Sequence[str]) -> bool:

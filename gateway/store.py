@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from common import hubs
@@ -22,6 +22,23 @@ def mask(channel: str, address: str) -> str:
     digits = [i for i, ch in enumerate(address) if ch.isdigit()]
     keep = set(digits[:3] + digits[-2:]) if len(digits) > 6 else set()
     return "".join(ch if (i in keep or not ch.isdigit()) else "•" for i, ch in enumerate(address))
+
+
+_QUEUED = "hubguide.queued"  # in a session's ``info``: it stored a message to someone (``queued``)
+
+
+@event.listens_for(Session, "before_flush")
+def _note_queued(session: Session, _context, _instances) -> None:
+    """Every new row is flushed (at a query or at the commit), so a queued message is seen here
+    however it was made: ``queue_outbound``, or ``gateway.handoff``'s alerts to coordinators."""
+    if any(isinstance(obj, Message) and obj.direction == "out" for obj in session.new):
+        session.info[_QUEUED] = True
+
+
+def queued(session: Session) -> bool:
+    """Whether ``session`` stored a message to someone (a resident, a coordinator): the outbox
+    has something to send once it is committed."""
+    return session.info.get(_QUEUED, False)
 
 
 def queue_outbound(

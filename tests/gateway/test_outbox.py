@@ -102,3 +102,47 @@ def test_a_message_erased_while_it_is_sent_does_not_hold_back_the_batch(settings
     drain(Outbox({"sms": sender}))
     assert sorted(body for _, body in sender.sent) == ["kept", "to be erased"]
     assert statuses() == [("kept", "sent", 1)]
+
+
+def test_after_a_batch_the_outbox_looks_again_at_once_only_when_something_may_be_due(settings):
+    """A recipient's only message sent: nothing else can be due before the next retry or wake-up,
+    so no scan for nothing; a recipient's next message, or a failed attempt, is looked for at once."""
+    sender = Recorder()
+    outbox = Outbox({"sms": sender})
+    queue("+46700000001", "only")
+    assert asyncio.run(outbox.deliver_due()) > 0
+    queue("+46700000001", "first", "second")
+    assert asyncio.run(outbox.deliver_due()) == 0.0  # "second" is due once "first" is sent
+    assert asyncio.run(outbox.deliver_due()) > 0
+    assert [body for _, body in sender.sent] == ["only", "first", "second"]
+    failing = Outbox({"sms": Recorder([TransientError("twilio 503")])})
+    queue("+46700000001", "retried")
+    assert asyncio.run(failing.deliver_due()) == 0.0  # then the scan finds the backoff's wait
+
+
+def test_a_message_queued_while_a_batch_is_sent_goes_out_without_waiting_for_a_timeout(settings):
+    """The loop does not look again after a batch with nothing left: a message queued meanwhile
+    wakes it."""
+    queue("+46700000001", "first")
+    during = asyncio.Event()
+
+    class QueuesDuringTheSend(Recorder):
+        async def send(self, delivery):
+            if delivery.body == "first":
+                queue("+46700000002", "queued meanwhile")
+                outbox.wake()
+            elif delivery.body == "queued meanwhile":
+                during.set()
+            return await super().send(delivery)
+
+    outbox = Outbox({"sms": QueuesDuringTheSend()})
+
+    async def run():
+        loop = asyncio.create_task(outbox.run())
+        try:
+            await asyncio.wait_for(during.wait(), 5)  # the loop's own wait is 30 s: woken, not timed out
+        finally:
+            loop.cancel()
+
+    asyncio.run(run())
+    assert [body for _, body in outbox.senders["sms"].sent] == ["first", "queued meanwhile"]

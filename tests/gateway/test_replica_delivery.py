@@ -25,6 +25,8 @@ from gateway import db
 from gateway import outbox as outbox_module
 from gateway.db import session_scope
 from gateway.intake import Inbound, store_now
+from gateway.intake import _write as intake_write  # one batch, as the intake thread writes it
+from gateway.metrics import age
 from gateway.models import Message, Resident, new_pseudonym, utcnow
 from gateway.outbox import Outbox, Outcome
 from gateway.services import build
@@ -33,6 +35,8 @@ from tests.conftest import CannedRasa, Recorder, reset_caches, running, wait_for
 from tests.gateway.channels.test_sms import NUMBER, sign, sms
 from tests.gateway.test_outbox import queue
 from tests.gateway.test_replicas import needs_redis, postgres_server, redis_server, redis_url  # noqa: F401  (fixtures)
+
+OTHER = "+46701111111"
 
 
 @pytest.fixture
@@ -93,7 +97,7 @@ def test_two_replicas_reading_the_queue_at_once_claim_each_message_once(on_postg
         queue(f"+4670100000{n}", f"to {n}")
     one, other = Outbox({"sms": Recorder()}, "one"), Outbox({"sms": Recorder()}, "other")
     with side_by_side("UPDATE messages SET claimed_by"), ThreadPoolExecutor(2) as pool:  # both read all six first
-        batches = [batch for batch, _ in pool.map(lambda outbox: outbox._due(), (one, other))]
+        batches = [batch for batch, _, _ in pool.map(lambda outbox: outbox._due(), (one, other))]
     bodies = [{delivery.body for delivery in batch} for batch in batches]
     assert not bodies[0] & bodies[1]
     assert bodies[0] | bodies[1] == {f"to {n}" for n in range(6)}
@@ -104,23 +108,38 @@ def test_two_replicas_reading_the_queue_at_once_claim_each_message_once(on_postg
 def test_a_recipients_next_message_waits_while_another_replica_sends_the_first(database):
     queue(NUMBER, "first", "second")
     one, other = Outbox({"sms": Recorder()}, "one"), Outbox({"sms": Recorder()}, "other")
-    (sending,), _ = one._due()
-    assert sending.body == "first"
+    (sending,), _, more = one._due()
+    assert sending.body == "first" and more  # one looks again once "first" is sent
     assert other._due()[0] == []  # the first is one's; the second waits behind it
     one._record([Outcome(sending, "sent", "SM1")])
     assert [d.body for d in other._due()[0]] == ["second"]
     assert outbound() == {"first": ("sent", None, 1), "second": ("queued", "other", 0)}
 
 
+def test_a_recipients_next_message_queued_while_another_replica_sends_the_first_goes_out_soon_after(database):
+    """The replica sending the first did not see the second (queued after its scan), so it does
+    not look again after its batch; the replica that sees the second looks again soon, not when
+    the first's claim would run out."""
+    queue(NUMBER, "first")
+    one, other = Outbox({"sms": Recorder()}, "one"), Outbox({"sms": Recorder()}, "other")
+    (sending,), _, more = one._due()
+    assert not more
+    queue(NUMBER, "second")
+    nothing, wait, _ = other._due()
+    assert nothing == [] and wait == outbox_module.ELSEWHERE_SECONDS
+    one._record([Outcome(sending, "sent", "SM1")])
+    assert [d.body for d in other._due()[0]] == ["second"]
+
+
 def test_a_dead_replicas_claim_is_taken_over_once_it_runs_out_and_its_late_outcome_is_ignored(database):
     queue(NUMBER, "first")
     one, other = Outbox({"sms": Recorder()}, "one"), Outbox({"sms": Recorder()}, "other")
-    (sending,), _ = one._due()  # ... and the replica dies
-    nothing, wait = other._due()
+    (sending,), _, _ = one._due()  # ... and the replica dies
+    nothing, wait, _ = other._due()
     assert nothing == [] and 0 < wait <= 30  # it looks again when the claim runs out
     with session_scope() as session:  # let the claim run out
         session.execute(update(Message).values(claim_until=utcnow() - timedelta(seconds=1)))
-    (again,), _ = other._due()
+    (again,), _, _ = other._due()
     other._record([Outcome(again, "sent", "SM2")])
     one._record([Outcome(sending, "sent", "SM1")])  # the first replica was only slow, after all
     assert outbound() == {"first": ("sent", None, 1)}
@@ -131,7 +150,7 @@ def test_a_dead_replicas_claim_is_taken_over_once_it_runs_out_and_its_late_outco
 def test_a_transient_failure_releases_the_claim_until_the_retry(database):
     queue(NUMBER, "first")
     one = Outbox({"sms": Recorder()}, "one")
-    (sending,), _ = one._due()
+    (sending,), _, _ = one._due()
     one._record([Outcome(sending, "queued", error="twilio 503")])
     assert outbound() == {"first": ("queued", None, 1)}
     assert Outbox({"sms": Recorder()}, "other")._due()[0] == []  # not before its backoff
@@ -208,3 +227,20 @@ def test_a_message_from_a_new_resident_another_replica_is_storing_is_stored_not_
     with session_scope() as session:
         assert session.scalars(select(Message.body)).all() == ["hej"]
         assert session.scalar(select(Resident.address)) == NUMBER
+
+
+def test_a_returning_residents_message_is_stored_under_them_with_their_language_and_marks_them_seen(database):
+    """The intake finds a known resident and marks them seen in one statement (UPDATE ... RETURNING),
+    on SQLite and PostgreSQL alike; a new one beside them in the same batch is created."""
+    engine = db.engine()
+    first = store_now(engine, Inbound("sms", NUMBER, "hej", "SM-first"))
+    with session_scope() as session:
+        known = session.get(Resident, first.resident_id)
+        known.language, known.last_seen_at = "ar", utcnow() - timedelta(days=3)
+    with engine.begin() as conn:
+        again, new = intake_write(conn, [Inbound("sms", NUMBER, "مرحبا", "SM-again"), Inbound("sms", OTHER, "hi")])
+    assert again.resident_id == first.resident_id != new.resident_id
+    with session_scope() as session:
+        assert age(session.get(Resident, first.resident_id).last_seen_at, utcnow()) < 60
+        languages = dict(session.execute(select(Message.body, Message.language)).all())
+    assert languages == {"hej": None, "مرحبا": "ar", "hi": None}

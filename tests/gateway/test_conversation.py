@@ -1,0 +1,76 @@
+"""A turn wakes the outbox when it has queued something to send, and only then: for a message
+the bot answers, once the answer is stored, not before the bot is asked (a scan of the outbox
+then found nothing to send, one database transaction per message for nothing)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from gateway.conversation import Conversations
+from gateway.db import session_scope
+from gateway.models import Message
+from gateway.outbox import Outbox
+from tests.conftest import Recorder
+from tests.gateway.test_ordering import TEXTS, Rasa, store
+
+
+class Watched(Outbox):
+    """Counts its wake-ups."""
+
+    def __init__(self) -> None:
+        super().__init__({"sms": Recorder()})
+        self.wakes = 0
+
+    def wake(self) -> None:
+        self.wakes += 1
+        super().wake()
+
+
+class Asked(Rasa):
+    """Notes how often the outbox had been woken when the bot is asked."""
+
+    def __init__(self, outbox: Watched) -> None:
+        super().__init__()
+        self.outbox, self.woken_before = outbox, []
+
+    async def send(self, *args):
+        self.woken_before.append(self.outbox.wakes)
+        return await super().send(*args)
+
+
+def turn(number: str, said: str) -> tuple[int, list[int]]:
+    """The outbox's wake-ups during one message's turn, and those before the bot was asked (if it was)."""
+    outbox = Watched()
+    bot = Asked(outbox)
+
+    async def scenario() -> None:
+        turns = Conversations(bot, outbox)
+        ((message, resident),) = store(number, said)
+        turns.submit(message, resident)
+        await turns.idle()
+
+    asyncio.run(scenario())
+    return outbox.wakes, bot.woken_before
+
+
+def outbound() -> list[str]:
+    with session_scope() as session:
+        return list(session.scalars(select(Message.body).where(Message.direction == "out")))
+
+
+def test_a_message_the_bot_answers_wakes_the_outbox_once_its_answer_is_stored(settings):
+    assert turn("+46701120001", TEXTS[0]) == (1, [0])
+    (reply,) = outbound()
+    assert reply.startswith(f"svar: {TEXTS[0]}")
+
+
+def test_a_message_answered_without_the_bot_wakes_the_outbox_for_what_it_queued(settings):
+    assert turn("+46701120002", "RADERA") == (1, [])  # the erasure's code, to send back
+    assert len(outbound()) == 1
+
+
+def test_a_turn_that_queued_nothing_does_not_wake_the_outbox(settings):
+    assert turn("+46701120003", "STOP") == (0, [])  # Twilio confirms its own STOP itself
+    assert outbound() == []
