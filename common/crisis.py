@@ -71,6 +71,7 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"\bkommer att doda (mig|mej)",
             r"\bslar (mig|mej) i (huvudet|skallen|ansiktet|magen)",
             r"\bstryptag",
+            r"\bsexuell(a|t)? overgrepp",
             r"\bkastar (ner|omkull) (mig|mej)",
         ),
         "child": (
@@ -122,6 +123,7 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"threatens|threatened|rapes|raped) me\b",
             r"\b(threaten(s|ed)?|going|wants?) to kill me\b",
             r"\bdomestic (violence|abuse)",
+            r"\bsexual(ly)? (abuse|abused|assault|assaulted|exploitation|exploited)\b",
             r"\bi (was|got|am being|have been) (raped|beaten|abused|assaulted)",
             r"\bafraid of my (husband|partner|wife)",
         ),
@@ -167,6 +169,7 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"عنف (اسری|منزلی)",
             r"اغتصب(نی|ت)",
             r"اغتصاب",
+            r"(اعتداء|استغلال) جنسی",
             r"خایفه من (زوجی|جوزی)",
             r"(سیقتلنی|رح یقتلنی|راح یقتلنی)",
         ),
@@ -211,6 +214,7 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"\brabshad(aha)? (qoyska|guriga)",
             r"\bla i kufsaday",
             r"\bkufsi",
+            r"\bxadgudub(ka)? (galmo|galmada)",
             r"\bdambi(falka)? sokeeyaha",
         ),
         "child": (
@@ -252,6 +256,7 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"(مرا|منو) (میکشه|می کشد|خواهد کشت)",
             r"(به من|بهم) تجاوز",
             r"تجاوز جنسی",
+            r"(ازار|سوء ?استفاده) جنسی",
         ),
         "child": (
             r"(بچه|بچه ها|بچه هایم|فرزندم|کودکم|طفلم|اولادم|پسرم|دخترم) .*\b(کتک|لت)\b ?(می\s*زند|میزنه|میکنه|می کند)",
@@ -288,6 +293,7 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
             r"(ክቐትለኒ|ክቀትለኒ|ክቐትሉኒ)",
             r"ዓመጽ (ኣብ ገዛ|ስድራ)",
             r"(ተዓሚጸ|ዓሚጹኒ|ተገሲሰ)",
+            r"ጾታዊ (ዓመጽ|ግህሰት|ምግሃስ)",
         ),
         "child": (r"(ውሉደይ|ቆልዓይ|ቆልዑ|ወደይ|ጓለይ|ህጻን).*(ይወቕዕ|ይሃርም|ኣብ ሓደጋ)",),
         "medical": (

@@ -56,6 +56,13 @@ CRISES = [
     ("ክሞት እደሊ", "suicide", "ti"),
     ("ሰብኣየይ ይወቕዓኒ", "violence", "ti"),
     ("ክተንፍስ ኣይክእልን", "medical", "ti"),
+    # Sexual abuse named as such, also when asked how to report it: 112 and the violence lines
+    ("vart anmäler jag sexuella övergrepp", "violence", "sv"),
+    ("how do I report sexual abuse", "violence", "en"),
+    ("تعرضت لاعتداء جنسي", "violence", "ar"),
+    ("Sidee loo sheegaa xadgudubka galmada?", "violence", "so"),
+    ("آزار جنسی دیدم", "violence", "fa"),
+    ("ጾታዊ ዓመጽ ኣጋጢሙኒ", "violence", "ti"),
 ]
 
 # Ordinary messages that only sound alarming, and questions next to a crisis.
