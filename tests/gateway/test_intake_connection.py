@@ -12,6 +12,7 @@ from gateway import db
 from gateway.db import session_scope
 from gateway.intake import Inbound, Intake
 from gateway.models import Message
+from tests.gateway.test_store import store_burst
 
 
 def test_a_message_is_stored_while_the_shared_connection_is_held(settings):
@@ -38,21 +39,9 @@ def test_a_burst_shares_the_intakes_transactions(settings):
         commits.append(conn.engine)
 
     event.listen(Engine, "commit", count)  # every engine: the intake's is its own
-    intake = Intake(db.engine())
-    intake.start()
-
-    async def burst():
-        return await asyncio.gather(
-            *(
-                intake.store(Inbound("sms", f"+4670000{i % 10:04d}", f"hej {i}", provider_id=f"SM{i}"))
-                for i in range(50)
-            )
-        )
-
     try:
-        stored = asyncio.run(burst())
+        stored = store_burst([f"SM{i}" for i in range(50)])
     finally:
-        intake.stop()
         event.remove(Engine, "commit", count)
     assert all(s is not None for s in stored)
     assert 1 <= len(commits) < 10  # 50 messages, a few transactions

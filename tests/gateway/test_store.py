@@ -41,23 +41,28 @@ def test_a_provider_id_is_stored_once(settings):
         assert [m.body for m in session.query(Message).order_by(Message.id)] == ["jobb", "jobb igen"]
 
 
-def test_the_intake_drops_a_bursts_duplicates(settings):
-    # That a burst shares a few transactions, on the intake's own connection: test_intake_connection.py.
+def store_burst(provider_ids: list[str]) -> list:
+    """Messages from ten numbers, one per provider id, stored by one intake all at once."""
     intake = Intake(db.engine())
     intake.start()
 
     async def burst():
         return await asyncio.gather(
             *(
-                intake.store(Inbound("sms", f"+4670000{i % 10:04d}", f"hej {i}", provider_id=f"SM{i % 40}"))
-                for i in range(50)
+                intake.store(Inbound("sms", f"+4670000{i % 10:04d}", f"hej {i}", provider_id=sid))
+                for i, sid in enumerate(provider_ids)
             )
         )
 
     try:
-        stored = asyncio.run(burst())
+        return asyncio.run(burst())
     finally:
         intake.stop()
+
+
+def test_the_intake_drops_a_bursts_duplicates(settings):
+    # That a burst shares a few transactions, on the intake's own connection: test_intake_connection.py.
+    stored = store_burst([f"SM{i % 40}" for i in range(50)])
     assert sum(s is not None for s in stored) == 40  # SM0..SM9 came twice
     with session_scope() as session:
         assert session.query(Message).count() == 40
