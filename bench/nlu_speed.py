@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import subprocess
 import tempfile
@@ -57,9 +58,8 @@ def training_seconds() -> float:
 
 
 def parse_milliseconds(model_path: Path) -> list[float]:
-    stack = bench_stack("nlu-speed-")
+    stack = dataclasses.replace(bench_stack("nlu-speed-"), model_path=model_path)
     rasa = next(s for s in stack.build() if s.name == "Rasa server")
-    rasa.command[rasa.command.index("--model") + 1] = str(model_path)
     rasa.start(stack.environment(), to_terminal=False)
     try:
         rasa.wait_ready(progress=False)
