@@ -40,6 +40,14 @@ UNANSWERED = ("received", "bot_unavailable")
 EMPTY = "/nlu_fallback"
 # NLU reads the start of a long message; the whole message stays stored.
 MAX_BOT_TEXT = 1000
+# Turns under way at once in one replica; the others wait their turn, their messages stored and
+# acknowledged. Without a bound, a burst of 150 residents put 150 turns on the event loop at once,
+# each waking it several times, and a webhook waited behind them all: acknowledgement p99 over
+# 200 ms on two cores (bench/cluster_load.py, the stand-in bot). A few turns at once keep the bot
+# busy (a turn mostly waits for it), so throughput does not suffer; and a slow bot is asked by
+# this many turns at a time, not by the whole backlog, each waiting out its timeout. The setting
+# TURNS_AT_ONCE (gateway/settings.py) sets it per replica.
+TURNS_AT_ONCE = 16
 
 
 @dataclass
@@ -69,6 +77,7 @@ class Conversations:
         events: Bus | None = None,
         public_base_url: str = "",
         locks: ordering.ResidentLocks | None = None,
+        turns_at_once: int = TURNS_AT_ONCE,
     ) -> None:
         self.rasa = rasa
         self.outbox = outbox
@@ -80,6 +89,7 @@ class Conversations:
         self.resident_locks = locks or ordering.ResidentLocks()
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task] = set()
+        self._slots = asyncio.Semaphore(turns_at_once)
 
     def submit(self, message_id: int, resident_id: int, chosen_language: str | None = None) -> None:
         """Handle a stored inbound message in the background."""
@@ -109,7 +119,8 @@ class Conversations:
 
     async def _handle(self, message_id: int, resident_id: int, chosen: str | None) -> None:
         try:
-            async with self.alone(resident_id):
+            # The resident's lock first: a turn that waits for the resident's earlier one takes no slot.
+            async with self.alone(resident_id), self._slots:
                 # The resident's earlier messages first, oldest first: another replica's turn for
                 # one may still wait for the lock, or one waits for its retry (bot unavailable).
                 earlier, plan = await db.run(self._oldest_first, resident_id, message_id, chosen)

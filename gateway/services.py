@@ -77,7 +77,9 @@ def build(settings: Settings, *, rasa: Bot | None = None, sms: Sender | None = N
     outbox = Outbox({"sms": sms or SmsSender(settings), "web": web})
     events = RedisBus(settings.redis_url) if settings.redis_url else Bus()
     locks = ordering.ResidentLocks(settings.redis_url)  # one turn per resident at a time, across replicas
-    conversations = Conversations(rasa, outbox, events, settings.public_base_url, locks=locks)
+    conversations = Conversations(
+        rasa, outbox, events, settings.public_base_url, locks=locks, turns_at_once=settings.turns_at_once
+    )
     return Services(rasa, web, outbox, events, conversations, Intake(engine()), Retention(settings))
 
 

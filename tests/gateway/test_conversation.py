@@ -8,6 +8,7 @@ import asyncio
 
 from sqlalchemy import select
 
+from gateway import db
 from gateway.conversation import Conversations
 from gateway.db import session_scope
 from gateway.models import Message
@@ -74,3 +75,44 @@ def test_a_message_answered_without_the_bot_wakes_the_outbox_for_what_it_queued(
 def test_a_turn_that_queued_nothing_does_not_wake_the_outbox(settings):
     assert turn("+46701120003", "STOP") == (0, [])  # Twilio confirms its own STOP itself
     assert outbound() == []
+
+
+class Held(Rasa):
+    """Keeps every turn that asks it waiting until ``go`` is set; ``entered`` is set once ``expect`` are waiting."""
+
+    def __init__(self, expect: int) -> None:
+        super().__init__()
+        self.expect, self.waiting, self.most = expect, 0, 0
+        self.entered, self.go = asyncio.Event(), asyncio.Event()
+
+    async def send(self, *args):
+        self.waiting += 1
+        self.most = max(self.most, self.waiting)
+        if self.waiting >= self.expect:
+            self.entered.set()
+        await self.go.wait()
+        self.waiting -= 1
+        return await super().send(*args)
+
+
+def test_a_burst_of_residents_is_answered_a_few_turns_at_a_time(settings):
+    """The others wait for a slot, stored, not on the bot: a webhook is not queued behind them all."""
+    residents = [store(f"+467011300{n:02d}", TEXTS[n % len(TEXTS)])[0] for n in range(10)]
+    bot = Held(expect=3)
+
+    async def scenario() -> int:
+        turns = Conversations(bot, Outbox({"sms": Recorder()}), turns_at_once=3)
+        for message, resident in residents:
+            turns.submit(message, resident)
+        await bot.entered.wait()
+        # The database thread is first come, first served: once this is done, every turn that was
+        # let in has read its message and asked the bot (those let in before the bound were).
+        await db.run(lambda: None)
+        waiting = bot.waiting
+        bot.go.set()
+        await turns.idle()
+        return waiting
+
+    assert asyncio.run(scenario()) == 3
+    assert bot.most == 3
+    assert len(outbound()) == 10
