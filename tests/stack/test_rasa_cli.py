@@ -70,3 +70,15 @@ def test_a_missing_token_variable_stops_rasa_before_it_serves_without_one():
 
     with pytest.raises(SystemExit, match="RASA_TOKEN"):
         with_auth_token(["rasa", "run", "--auth-token-env", "RASA_TOKEN"], {})
+
+
+def test_the_server_gives_the_encoder_one_thread_and_training_keeps_every_core():
+    from stack.rasa_cli import serving_threads
+
+    served, trained, chosen = {}, {}, {"OMP_NUM_THREADS": "2"}
+    serving_threads(["rasa", "run", "--enable-api"], served)
+    serving_threads(["rasa", "train", "nlu"], trained)
+    serving_threads(["rasa", "run"], chosen)
+    assert served == {"OMP_NUM_THREADS": "1"}
+    assert trained == {}
+    assert chosen == {"OMP_NUM_THREADS": "2"}  # an operator's own setting stands
