@@ -165,16 +165,19 @@ def _write(conn, items: list[Inbound]) -> list[Stored | None]:
     if not fresh:
         return [None] * len(items)
     addresses = {(items[i].channel, items[i].address) for i in fresh}
-    # The residents known already, found and marked seen by one statement (RETURNING: SQLite 3.35+).
+    # The residents known already, read without waiting for anyone: a turn of theirs under way
+    # holds their row (their language, the privacy notice) until it commits, and a resident who
+    # sends three messages in a row would have had the second acknowledged only after that.
+    known = tuple_(Resident.channel, Resident.address).in_(addresses)
     residents = {
         (r.channel, r.address): (r.id, r.language)
-        for r in conn.execute(
-            update(Resident)
-            .where(tuple_(Resident.channel, Resident.address).in_(addresses))
-            .values(last_seen_at=now)
-            .returning(Resident.id, Resident.channel, Resident.address, Resident.language)
-        )
+        for r in conn.execute(select(Resident.id, Resident.channel, Resident.address, Resident.language).where(known))
     }
+    # Marked seen unless a turn holds the row (PostgreSQL's SKIP LOCKED; SQLite has one writer):
+    # that turn's own message was stored, and marked seen, a moment ago.
+    if residents:
+        free = select(Resident.id).where(known).with_for_update(skip_locked=True)
+        conn.execute(update(Resident).where(Resident.id.in_(free)).values(last_seen_at=now))
     new = sorted(addresses - residents.keys())
     if new:
         created = (

@@ -5,13 +5,16 @@ database thread took that connection from job to job, and acknowledgements
 waited up to a second behind a queue of turns)."""
 
 import asyncio
+import threading
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event, select, update
 
 from gateway import db
 from gateway.db import session_scope
-from gateway.intake import Inbound, Intake
-from gateway.models import Message
+from gateway.intake import Inbound, Intake, store_now
+from gateway.models import Message, Resident
+from tests.gateway.test_replica_delivery import on_postgres_only  # noqa: F401  (fixture)
+from tests.gateway.test_replicas import postgres_server  # noqa: F401  (fixture)
 from tests.gateway.test_store import store_burst
 
 
@@ -46,3 +49,25 @@ def test_a_burst_shares_the_intakes_transactions(settings):
     assert all(s is not None for s in stored)
     assert 1 <= len(commits) < 10  # 50 messages, a few transactions
     assert db.engine() not in commits  # none of them on the shared connection
+
+
+def test_a_message_is_stored_while_a_turn_holds_the_residents_row(on_postgres_only):  # noqa: F811
+    """A resident writes again while their first turn is under way: that turn has set their language
+    and holds their row until it commits; the new message is stored (and acknowledged) meanwhile."""
+    first = store_now(db.engine(), Inbound("sms", "+46701239999", "hej", provider_id="SM1"))
+    with db.engine().connect() as turn:  # the turn's transaction, still open
+        turn.execute(update(Resident).where(Resident.id == first.resident_id).values(language="sv"))
+        storing = threading.Thread(
+            target=store_now, args=(db.engine(), Inbound("sms", "+46701239999", "jobb?", provider_id="SM2"))
+        )
+        storing.start()
+        storing.join(30)  # not a timing: only how long to wait before calling it stuck
+        stored_meanwhile = not storing.is_alive()
+        turn.rollback()
+    storing.join()
+    assert stored_meanwhile
+    with session_scope() as session:
+        assert session.scalars(select(Message.body).where(Message.resident_id == first.resident_id)).all() == [
+            "hej",
+            "jobb?",
+        ]
