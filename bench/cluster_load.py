@@ -10,10 +10,17 @@ through the load balancer to 1, 2 and 4 gateway replicas on PostgreSQL and Redis
    Redis) and action server with the trained model, and the same texts posted straight to Rasa's
    REST channel (the baseline, "bare Rasa") with the same concurrency.
 
+The Rasa server runs its sentence encoder on one thread (``stack.rasa_cli``): cheaper per message
+when other processes share the cores, slower alone. So bare Rasa is measured twice: the same
+server (the goal's baseline: what the SMS path costs against Rasa as it is served), and a second
+server on the same model and stores with the encoder's two threads (``OMP_NUM_THREADS=2``), the
+fastest bare Rasa on an otherwise idle machine.
+
 Which one limits a run is measured, not assumed: the report gives each process's CPU per
 answered message and each target's throughput; when the stand-in limits, throughput is
 conversations / (its latency + the gateway's path) whatever the replicas; when Rasa limits, the
-Rasa server's CPU per message times the throughput is about the machine's cores.
+Rasa server's CPU per message times the throughput is about one core (its event loop, one
+encoder thread) or, with two encoder threads, more.
 
 One cluster of 4 replicas is started for each bot; the 1- and 2-replica targets are HAProxy
 load balancers of their own (the cluster's template, stack/haproxy.cfg) in front of the first
@@ -62,7 +69,7 @@ from bench.sms_load.run import summarize
 from bench.sms_load.workload import LANGS, TEXTS, plan
 from gateway.settings import Settings
 from stack import model, services_local
-from stack.cluster import HEALTH_PATH, Cluster
+from stack.cluster import HEALTH_PATH, Cluster, with_option
 from stack.processes import Service, Stack, free_port
 
 REPLICAS = (1, 2, 4)
@@ -128,15 +135,37 @@ class Target:
     in_a_row_server: Counter = dataclasses.field(default_factory=Counter)  # the gateways' histogram
 
 
-async def warm_up(targets: list[Target], rasa: bool) -> None:
-    """Each replica, language and path once or twice (round robin over the 4-replica balancer)."""
+TWO_THREADS = "Rasa REST, direct, 2 encoder threads"
+
+
+def two_thread_rasa(cluster: Cluster) -> Service:
+    """A second Rasa server like the cluster's (model, tracker and lock stores) on a port of its
+    own, its sentence encoder on two OpenMP threads; started and ready."""
+    rasa = cluster.service("Rasa server")
+    port = str(free_port())
+    service = dataclasses.replace(
+        rasa,
+        name="Rasa server, 2 encoder threads",
+        command=with_option(rasa.command, "--port", port),
+        health_url=rasa.health_url.replace(f":{cluster.settings.rasa_port}/", f":{port}/"),
+        log_path=rasa.log_path.with_name("rasa-2-threads.log"),
+        process=None,
+    )
+    service.start({**cluster.env, "OMP_NUM_THREADS": "2"}, to_terminal=False)
+    service.wait_ready(progress=False)
+    return service
+
+
+async def warm_up(targets: list[Target]) -> None:
+    """Each replica, Rasa server, language and path once or twice (round robin over the
+    4-replica balancer)."""
     sms = next(t for t in targets if t.replicas == max(REPLICAS))
     async with http_client() as client:
         for i, language in enumerate(LANGS):
             for text in TEXTS[language][:2]:
                 await sms.bench.sms_message(client, "warm-up", f"+46709{i:06d}", language, text)
-                if rasa:
-                    await sms.bench.rest_message(client, f"warm-{i}-{time.time_ns()}", language, text)
+                for rest in (t for t in targets if t.path == "rest"):
+                    await rest.bench.rest_message(client, f"warm-{i}-{time.time_ns()}", language, text)
 
 
 async def main_phase(args, targets: list[Target], conversations: int, messages: int) -> list[list[str]]:
@@ -207,8 +236,9 @@ async def measure(args, cluster: Cluster, rasa: bool) -> dict:
     tracker_url = cluster.env["TRACKER_STORE_URL"].replace("postgresql:", "postgresql+psycopg:") if rasa else None
     rasa_url = f"http://127.0.0.1:{cluster.settings.rasa_port}"
     balancers = {n: balancer(cluster, n) for n in REPLICAS if n != cluster.replicas}
+    extra = [two_thread_rasa(cluster)] if rasa else []
     try:
-        cpu = CpuMeter(SimpleNamespace(services=[*cluster.services, *balancers.values()]))
+        cpu = CpuMeter(SimpleNamespace(services=[*cluster.services, *extra, *balancers.values()]))
         skip = notices(cluster.settings)
         watcher = ReplyWatcher(database_url, args.poll_ms / 1000, skip)
         watcher.start()
@@ -221,7 +251,9 @@ async def measure(args, cluster: Cluster, rasa: bool) -> dict:
                 targets.append(Target(name, "sms", Bench(cluster, watcher, cpu, url, rasa_url, replicas), n))
             if rasa:
                 targets.append(Target("Rasa REST, direct", "rest", Bench(cluster, watcher, cpu, cluster.url, rasa_url)))
-            await warm_up(targets, rasa)
+                two = extra[0].health_url.split("/status")[0]
+                targets.append(Target(TWO_THREADS, "rest", Bench(cluster, watcher, cpu, cluster.url, two)))
+            await warm_up(targets)
             conversations, messages = (
                 (args.conversations, args.messages) if rasa else (args.stand_in_conversations, args.stand_in_messages)
             )
@@ -244,8 +276,8 @@ async def measure(args, cluster: Cluster, rasa: bool) -> dict:
             "poll_lag_after_sent_at": dist(watcher.lags),
         }
     finally:
-        for lb in balancers.values():
-            lb.stop()
+        for service in [*balancers.values(), *extra]:
+            service.stop()
 
 
 def run_cluster(args, data: Path, model_copy: Path, rasa: bool) -> dict:

@@ -48,9 +48,13 @@ def goals(result: dict) -> dict:
     if "rasa" in result:
         run = result["rasa"]
         bare = _tput(run, "Rasa REST, direct")
-        ratios = {name: _ratio(t["throughput_per_s"], bare) for name, t in _sms_targets(run).items()}
+        sms = _sms_targets(run)
+        ratios = {name: _ratio(t["throughput_per_s"], bare) for name, t in sms.items()}
+        two = _tput(run, "Rasa REST, direct, 2 encoder threads")
         out["vs_bare_rasa_when_rasa_is_the_bottleneck"] = {
             "ratios": ratios,
+            # Not the goal's baseline (another server setting), but said beside it.
+            "vs_two_encoder_threads": {name: _ratio(t["throughput_per_s"], two) for name, t in sms.items()},
             "goal": f">= {GOALS['vs_bare_rasa']}",
             "met": all(r is not None and r >= GOALS["vs_bare_rasa"] for r in ratios.values()),
         }
@@ -138,6 +142,13 @@ def markdown(r: dict) -> str:
         lines.append(
             "| ≥ 95% of bare Rasa's throughput, Rasa the bottleneck | "
             + ", ".join(f"{k} {v}" for k, v in x["ratios"].items())
+            + (
+                " (against bare Rasa with the encoder on two threads: "
+                + ", ".join(f"{k} {v}" for k, v in x["vs_two_encoder_threads"].items())
+                + ")"
+                if any(x.get("vs_two_encoder_threads", {}).values())
+                else ""
+            )
             + f" | {yes(x['met'])} |"
         )
     x = g.get("ack_p99_under_100ms", {})
