@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: SecretStr = SecretStr("dev-rasa-token")
     rasa_timeout_seconds: float = 10.0
-    turns_at_once: int = Field(16, ge=1)  # per replica (gateway/conversation.py, TURNS_AT_ONCE)
+    turns_at_once: Annotated[int, Field(ge=1)] = 16  # per replica (gateway/conversation.py, TURNS_AT_ONCE)
     action_server_url: str = "http://127.0.0.1:5055/webhook"
 
     secret_key: SecretStr = SecretStr("dev-secret-key")
