@@ -176,7 +176,8 @@ def _write(conn, items: list[Inbound]) -> list[Stored | None]:
     # Marked seen unless a turn holds the row (PostgreSQL's SKIP LOCKED; SQLite has one writer):
     # that turn's own message was stored, and marked seen, a moment ago.
     if residents:
-        free = select(Resident.id).where(known).with_for_update(skip_locked=True)
+        ids = [rid for rid, _ in residents.values()]
+        free = select(Resident.id).where(Resident.id.in_(ids)).with_for_update(skip_locked=True)
         conn.execute(update(Resident).where(Resident.id.in_(free)).values(last_seen_at=now))
     new = sorted(addresses - residents.keys())
     if new:
