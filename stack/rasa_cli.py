@@ -3,7 +3,7 @@
 
     .venv/rasa/bin/python -m stack.rasa_cli train …   # the same arguments as `rasa`
 
-It differs from `rasa` in three ways, all set up before Rasa is imported:
+It differs from `rasa` in four ways, all set up before Rasa is imported:
 
 - Warnings a newcomer can do nothing about are silenced where they are born:
   TensorFlow's start-up notes, SQLAlchemy's note about 2.0, the deprecation
@@ -33,7 +33,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 
 AUTH_TOKEN_ENV = "--auth-token-env"
 OUR_MODULES = r"(nlu|common|stack|actions)(\.|$)"
@@ -74,7 +74,7 @@ def with_auth_token(argv: list[str], environ: Mapping[str, str]) -> list[str]:
     return [*argv[:at], "--auth-token", environ[name], *argv[at + 2 :]]
 
 
-def serving_threads(argv: list[str], environ: dict[str, str]) -> None:
+def serving_threads(argv: list[str], environ: MutableMapping[str, str]) -> None:
     """One OpenMP thread for ``rasa run`` (see above), unless ``environ`` already says how many."""
     if len(argv) > 1 and argv[1] == "run":
         environ.setdefault("OMP_NUM_THREADS", "1")
