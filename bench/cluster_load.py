@@ -59,7 +59,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 import bench.stand_in_bot
-from bench.cluster_report import goals, markdown
+from bench.cluster_report import BARE, TWO_THREADS, goals, markdown
 from bench.common import write_report
 from bench.sms_load.__main__ import code_version
 from bench.sms_load.audit import audit, audit_rest, order, settled
@@ -135,12 +135,9 @@ class Target:
     in_a_row_server: Counter = dataclasses.field(default_factory=Counter)  # the gateways' histogram
 
 
-TWO_THREADS = "Rasa REST, direct, 2 encoder threads"
-
-
-def two_thread_rasa(cluster: Cluster) -> Service:
+def two_thread_rasa(cluster: Cluster) -> tuple[Service, str]:
     """A second Rasa server like the cluster's (model, tracker and lock stores) on a port of its
-    own, its sentence encoder on two OpenMP threads; started and ready."""
+    own, its sentence encoder on two OpenMP threads; started and ready, and its URL."""
     rasa = cluster.service("Rasa server")
     port = str(free_port())
     service = dataclasses.replace(
@@ -153,7 +150,7 @@ def two_thread_rasa(cluster: Cluster) -> Service:
     )
     service.start({**cluster.env, "OMP_NUM_THREADS": "2"}, to_terminal=False)
     service.wait_ready(progress=False)
-    return service
+    return service, f"http://127.0.0.1:{port}"
 
 
 async def warm_up(targets: list[Target]) -> None:
@@ -236,7 +233,8 @@ async def measure(args, cluster: Cluster, rasa: bool) -> dict:
     tracker_url = cluster.env["TRACKER_STORE_URL"].replace("postgresql:", "postgresql+psycopg:") if rasa else None
     rasa_url = f"http://127.0.0.1:{cluster.settings.rasa_port}"
     balancers = {n: balancer(cluster, n) for n in REPLICAS if n != cluster.replicas}
-    extra = [two_thread_rasa(cluster)] if rasa else []
+    two, two_url = two_thread_rasa(cluster) if rasa else (None, "")
+    extra = [two] if two else []
     try:
         cpu = CpuMeter(SimpleNamespace(services=[*cluster.services, *extra, *balancers.values()]))
         skip = notices(cluster.settings)
@@ -250,9 +248,8 @@ async def measure(args, cluster: Cluster, rasa: bool) -> dict:
                 name = f"{n} replica{'s' if n > 1 else ''}"
                 targets.append(Target(name, "sms", Bench(cluster, watcher, cpu, url, rasa_url, replicas), n))
             if rasa:
-                targets.append(Target("Rasa REST, direct", "rest", Bench(cluster, watcher, cpu, cluster.url, rasa_url)))
-                two = extra[0].health_url.split("/status")[0]
-                targets.append(Target(TWO_THREADS, "rest", Bench(cluster, watcher, cpu, cluster.url, two)))
+                targets.append(Target(BARE, "rest", Bench(cluster, watcher, cpu, cluster.url, rasa_url)))
+                targets.append(Target(TWO_THREADS, "rest", Bench(cluster, watcher, cpu, cluster.url, two_url)))
             await warm_up(targets)
             conversations, messages = (
                 (args.conversations, args.messages) if rasa else (args.stand_in_conversations, args.stand_in_messages)

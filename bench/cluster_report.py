@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 GOALS = {"two_replicas_vs_one": 1.6, "vs_bare_rasa": 0.95, "ack_p99_ms": 100.0}
+# The bare Rasa targets (bench.cluster_load): the cluster's Rasa server posted to directly (the goal's
+# baseline), and a second one whose sentence encoder has two threads.
+BARE = "Rasa REST, direct"
+TWO_THREADS = "Rasa REST, direct, 2 encoder threads"
 
 
 def _tput(run: dict, name: str) -> float | None:
@@ -47,10 +51,10 @@ def goals(result: dict) -> dict:
         }
     if "rasa" in result:
         run = result["rasa"]
-        bare = _tput(run, "Rasa REST, direct")
+        bare = _tput(run, BARE)
         sms = _sms_targets(run)
         ratios = {name: _ratio(t["throughput_per_s"], bare) for name, t in sms.items()}
-        two = _tput(run, "Rasa REST, direct, 2 encoder threads")
+        two = _tput(run, TWO_THREADS)
         out["vs_bare_rasa_when_rasa_is_the_bottleneck"] = {
             "ratios": ratios,
             # Not the goal's baseline (another server setting), but said beside it.
@@ -75,7 +79,7 @@ def goals(result: dict) -> dict:
 
 def _table(run: dict, kind: str) -> list[str]:
     one = _tput(run, "1 replica")
-    bare = _tput(run, "Rasa REST, direct")
+    bare = _tput(run, BARE)
     lines = [
         "| target | answered | answered/s | vs 1 replica | vs bare Rasa | ack p50 ms | ack p99 ms | "
         "gateway's ack p99 ≤ ms ² | reply p50 ms | reply p95 ms | lost | duplicated | out of order | apologies |",
