@@ -174,10 +174,13 @@ def _write(conn, items: list[Inbound]) -> list[Stored | None]:
         for r in conn.execute(select(Resident.id, Resident.channel, Resident.address, Resident.language).where(known))
     }
     # Marked seen unless a turn holds the row (PostgreSQL's SKIP LOCKED; SQLite has one writer):
-    # that turn's own message was stored, and marked seen, a moment ago.
+    # that turn's own message was stored, and marked seen, a moment ago. FOR NO KEY UPDATE (
+    # key_share), as the UPDATE itself would take: FOR UPDATE also shuts out the KEY SHARE lock
+    # another replica's insert of a message of theirs takes on the row (its foreign key), and
+    # with Twilio's second delivery of that message waiting on the unique key, they deadlocked.
     if residents:
         ids = [rid for rid, _ in residents.values()]
-        free = select(Resident.id).where(Resident.id.in_(ids)).with_for_update(skip_locked=True)
+        free = select(Resident.id).where(Resident.id.in_(ids)).with_for_update(skip_locked=True, key_share=True)
         conn.execute(update(Resident).where(Resident.id.in_(free)).values(last_seen_at=now))
     new = sorted(addresses - residents.keys())
     if new:

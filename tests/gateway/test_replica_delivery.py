@@ -19,7 +19,7 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from sqlalchemy import event, insert, select, text, update
+from sqlalchemy import Engine, event, insert, select, text, update
 
 from gateway import db
 from gateway import outbox as outbox_module
@@ -62,21 +62,21 @@ def database(request, settings):
 
 @contextmanager
 def side_by_side(statement: str, after: bool = False) -> Iterator[None]:
-    """The first two statements on this process's engine that start with ``statement`` wait for
-    each other, before they run (or once they ran, with ``after``): two replicas' transactions
-    at the same point at the same moment."""
+    """The first two statements on any of this process's engines (the intakes' own too) that start
+    with ``statement`` wait for each other, before they run (or once they ran, with ``after``): two
+    replicas' transactions at the same point at the same moment."""
     meet, count = threading.Barrier(2, timeout=30), itertools.count()
 
     def wait(conn, cursor, sql, *args) -> None:
         if sql.lstrip().startswith(statement) and next(count) < 2:
             meet.wait()
 
-    engine, name = db.engine(), "after_cursor_execute" if after else "before_cursor_execute"
-    event.listen(engine, name, wait)
+    name = "after_cursor_execute" if after else "before_cursor_execute"
+    event.listen(Engine, name, wait)
     try:
         yield
     finally:
-        event.remove(engine, name, wait)
+        event.remove(Engine, name, wait)
 
 
 def errors() -> dict[str, str | None]:
@@ -186,12 +186,22 @@ def test_one_message_sid_posted_to_two_replicas_at_once_is_stored_and_answered_o
     settings, bot, senders = get_settings(), CannedRasa(), (Recorder(), Recorder())
     form = sms("jag söker jobb")
     headers = {"X-Twilio-Signature": sign(settings, "/sms/webhook", form)}
+    with session_scope() as session:  # a resident who wrote before (a new one: the next test)
+        session.add(
+            Resident(
+                channel="sms",
+                address=form["From"],
+                pseudonym=new_pseudonym(),
+                last_seen_at=utcnow() - timedelta(days=1),
+            )
+        )
     with (
         running(settings, build(settings, rasa=bot, sms=senders[0])) as one,
         running(settings, build(settings, rasa=bot, sms=senders[1])) as other,
     ):
-        # Each replica's intake has looked for the MessageSid, and not found it, before either stores it.
-        with side_by_side("SELECT messages.channel, messages.provider_id", after=True), ThreadPoolExecutor(2) as pool:
+        # Both replicas' intakes store the message at the same moment: one waits for the other's
+        # transaction on the unique key, then finds it stored.
+        with side_by_side("INSERT INTO messages"), ThreadPoolExecutor(2) as pool:
             answers = list(
                 pool.map(lambda replica: replica.post("/sms/webhook", data=form, headers=headers), (one, other))
             )
@@ -230,7 +240,7 @@ def test_a_message_from_a_new_resident_another_replica_is_storing_is_stored_not_
 
 
 def test_a_returning_residents_message_is_stored_under_them_with_their_language_and_marks_them_seen(database):
-    """The intake finds a known resident and marks them seen in one statement (UPDATE ... RETURNING),
+    """The intake finds a known resident and marks them seen (last seen three days ago),
     on SQLite and PostgreSQL alike; a new one beside them in the same batch is created."""
     engine = db.engine()
     first = store_now(engine, Inbound("sms", NUMBER, "hej", "SM-first"))
