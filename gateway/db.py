@@ -18,10 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.settings import ROOT, get_settings
 
 
-def make_engine(url: str, pool_size: int | None = None) -> Engine:
+def make_engine(url: str, pool_size: int | None = None, pre_ping: bool = True) -> Engine:
     """``hide_parameters``: a database error names no bound value (a phone number,
     a resident's words) in its text, so not in a log line either. ``pool_size``:
-    connections kept (SQLite: always one; see ``own_engine``)."""
+    connections kept (SQLite: always one; see ``own_engine``). ``pre_ping``: a
+    server's connection is tried before each use (one round trip), so one the
+    server closed meanwhile is replaced, not failed on."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -56,7 +58,7 @@ def make_engine(url: str, pool_size: int | None = None) -> Engine:
 
         return engine
     sizes = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 0}
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **sizes)
+    return create_engine(url, pool_pre_ping=pre_ping, hide_parameters=True, **sizes)
 
 
 @lru_cache
@@ -76,10 +78,12 @@ def own_engine(shared: Engine) -> Engine:
     are a flush and a commit (p90 8 ms, at most ~75 ms for an outbox batch, on
     this 2-core machine under load), so SQLite's busy handler sleeps a few
     short steps at most. A memory database exists on its one connection only:
-    ``shared`` itself."""
+    ``shared`` itself. Its connection is not tried before each use: that round
+    trip was one of seven in each acknowledgement; the intake writes again
+    instead when it finds the connection dead (``gateway.intake``)."""
     if shared.url.get_backend_name() == "sqlite" and shared.url.database in (None, "", ":memory:"):
         return shared
-    return make_engine(shared.url.render_as_string(hide_password=False), pool_size=1)
+    return make_engine(shared.url.render_as_string(hide_password=False), pool_size=1, pre_ping=False)
 
 
 @lru_cache
