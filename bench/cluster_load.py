@@ -5,7 +5,11 @@ through the load balancer to 1, 2 and 4 gateway replicas on PostgreSQL and Redis
 1. **Rasa not the bottleneck**: the bot is ``bench.stand_in_bot``, a real HTTP server in its own
    process (each turn takes a fixed ``--stand-in-ms``, any number of turns wait at once, and it
    costs next to no CPU), and enough concurrent conversations that one replica has more work
-   than it can do: the throughput is the gateways'.
+   than it can do: the throughput is the gateways'. Each resident writes again 0 to
+   ``--stand-in-pause`` s (1) after the answer, at random, the first message too: without that
+   pause the 150 conversations sent their first messages in the same millisecond and the rest
+   in waves, and one replica took 0.6 s to acknowledge the last of such a burst (HAProxy's
+   log); the single-process bench (``bench.sms_load``) measures bursts on their own.
 2. **Rasa the bottleneck**: the real Rasa server (tracker store on PostgreSQL, lock store on
    Redis) and action server with the trained model, and the same texts posted straight to Rasa's
    REST channel (the baseline, "bare Rasa") with the same concurrency.
@@ -165,16 +169,19 @@ async def warm_up(targets: list[Target]) -> None:
                     await rest.bench.rest_message(client, f"warm-{i}-{time.time_ns()}", language, text)
 
 
-async def main_phase(args, targets: list[Target], conversations: int, messages: int) -> list[list[str]]:
+async def main_phase(
+    args, targets: list[Target], conversations: int, messages: int, pause: float = 0.0
+) -> list[list[str]]:
     """Rounds; in each, every target's conversations send their chunk, one target after the other,
-    the first target rotating from round to round."""
+    the first target rotating from round to round; each message ``pause`` s at most after the
+    previous answer (``Bench.conversation``)."""
     plans = {t.name: plan(messages, conversations, args.rounds, f"{5 + k}") for k, t in enumerate(targets)}
     orders = []
     for r in range(args.rounds):
         turn = targets[r % len(targets) :] + targets[: r % len(targets)]
         orders.append([t.name for t in turn])
         for t in turn:
-            phase = await t.bench.phase(f"{t.name} round {r + 1}", t.path, t.name, plans[t.name][r])
+            phase = await t.bench.phase(f"{t.name} round {r + 1}", t.path, t.name, plans[t.name][r], pause=pause)
             t.phases.append(phase)
             print(
                 f"  round {r + 1}, {t.name}: {phase.answered}/{len(phase.samples)} in {phase.seconds:.1f} s", flush=True
@@ -254,7 +261,8 @@ async def measure(args, cluster: Cluster, rasa: bool) -> dict:
             conversations, messages = (
                 (args.conversations, args.messages) if rasa else (args.stand_in_conversations, args.stand_in_messages)
             )
-            orders = await main_phase(args, targets, conversations, messages)
+            pause = 0.0 if rasa else args.stand_in_pause
+            orders = await main_phase(args, targets, conversations, messages, pause)
             for k, t in enumerate(t for t in targets if t.path == "sms"):
                 await in_a_row(t, args.in_a_row, f"9{k}")
             await settled(database_url, 120)
@@ -267,6 +275,7 @@ async def measure(args, cluster: Cluster, rasa: bool) -> dict:
         return {
             "conversations": conversations,
             "messages_per_target": messages,
+            "pause_seconds": pause,
             "order": orders,
             "targets": {t.name: summary(t, database_url, tracker_url, bot_seen, skip) for t in targets},
             "replies_nobody_waited_for": len(watcher.unexpected),
@@ -309,6 +318,12 @@ def options() -> argparse.Namespace:
         help="with the stand-in bot (more than one replica keeps up with)",
     )
     parser.add_argument("--stand-in-ms", type=float, default=50.0, help="the stand-in bot's time per turn")
+    parser.add_argument(
+        "--stand-in-pause",
+        type=float,
+        default=1.0,
+        help="with the stand-in bot, each resident writes 0 to this many seconds after the answer",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--in-a-row", type=int, default=20, help="residents per target sending 3 messages in a row")
     parser.add_argument("--poll-ms", type=float, default=10.0)

@@ -173,7 +173,9 @@ def markdown(r: dict) -> str:
             f"## {title}",
             "",
             f"{run['conversations']} concurrent conversations per target (each sends its next message once the "
-            f"previous reply is sent), {run['messages_per_target']} messages per target"
+            "previous reply is sent"
+            + (f", then 0-{run['pause_seconds']} s later, at random" if run.get("pause_seconds") else "")
+            + f"), {run['messages_per_target']} messages per target"
             + (f"; each turn of the stand-in takes {c['stand_in_ms']} ms" if kind == "stand_in" else "")
             + f". Load average {run['load_average'][0]} before, {run['load_average'][1]} after. "
             "Acknowledgements: the conversations / the residents sending three in a row.",

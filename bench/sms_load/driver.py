@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import signal
 import time
 from collections import Counter, defaultdict
@@ -195,8 +196,15 @@ class Bench:
             error=None if ok else f"{status} {body[:120]!r} to {text!r}",
         )
 
-    async def conversation(self, path: str, group: str, conv: Conversation, duplicate: bool = False) -> list[Sample]:
+    async def conversation(
+        self, path: str, group: str, conv: Conversation, duplicate: bool = False, pause: float = 0.0
+    ) -> list[Sample]:
+        """``conv``'s messages, each sent once the previous one is answered; with ``pause``, each
+        (the first too) after a random 0-``pause`` s more, the same for the same number in every
+        run: a resident reads the answer and types. Without it a phase's conversations all send
+        their first message in the same millisecond, and then in waves."""
         samples, misses = [], 0
+        pauses = random.Random(conv.number)
         async with http_client() as client:
             # Open the keep-alive connections before timing (two: a duplicate
             # delivery overlaps the first), as the bursts do: Twilio does not open
@@ -208,6 +216,8 @@ class Bench:
                 if misses >= GIVE_UP_AFTER:
                     samples.append(Sample(path, False, error="not sent: conversation gave up"))
                     continue
+                if pause:
+                    await asyncio.sleep(pauses.uniform(0, pause))  # the resident, not an event to await
                 if path == "sms":
                     mode = ("after_ack" if i % 2 == 0 else "overlapping") if duplicate else None
                     sample = await self.sms_message(client, group, conv.number, conv.language, text, mode)
@@ -219,12 +229,12 @@ class Bench:
         return samples
 
     async def phase(
-        self, name: str, path: str, group: str, convs: list[Conversation], duplicate: bool = False
+        self, name: str, path: str, group: str, convs: list[Conversation], duplicate: bool = False, pause: float = 0.0
     ) -> Phase:
         acks = await self.server.snapshot() if path == "sms" else Counter()
         before = self.cpu.snapshot()
         started_wall, started = time.time(), time.perf_counter()
-        results = await asyncio.gather(*(self.conversation(path, group, c, duplicate) for c in convs))
+        results = await asyncio.gather(*(self.conversation(path, group, c, duplicate, pause) for c in convs))
         samples = [s for conv in results for s in conv]
         ends = [s.done_at for s in samples if s.ok and s.done_at]
         seconds = (max(ends) - started_wall) if ends else time.perf_counter() - started
