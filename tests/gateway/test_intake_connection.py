@@ -127,3 +127,12 @@ def test_the_intake_stores_on_a_new_connection_when_the_server_closed_its_own(on
     assert first is not None and again is not None
     with session_scope() as session:
         assert session.scalars(select(Message.body).order_by(Message.id)).all() == ["hej", "jobb?"]
+
+
+def test_on_postgresql_a_burst_from_known_residents_drops_its_duplicates(on_postgres_only):  # noqa: F811
+    store_burst([f"SM-first-{i}" for i in range(10)])  # ten residents, known from now on
+    stored = store_burst([f"SM{i % 40}" for i in range(50)])
+    assert sum(s is not None for s in stored) == 40  # SM0..SM9 came twice
+    with session_scope() as session:
+        assert session.query(Message).count() == 50
+        assert session.query(Resident).count() == 10
