@@ -30,6 +30,7 @@ from gateway.handoff import create as create_handoff
 from gateway.models import Handoff, Hub, Message, utcnow
 from gateway.outbox import Delivery, Outbox
 from gateway.rasa_client import Bot, BotReply, RasaUnavailable
+from gateway.settings import TURNS_AT_ONCE
 from gateway.store import HubFacts, queue_outbound, queued
 
 log = logging.getLogger("hubguide.conversation")
@@ -46,8 +47,7 @@ MAX_BOT_TEXT = 1000
 # 200 ms on two cores (bench/cluster_load.py, the stand-in bot). A few turns at once keep the bot
 # busy (a turn mostly waits for it), so throughput does not suffer; and a slow bot is asked by
 # this many turns at a time, not by the whole backlog, each waiting out its timeout. The setting
-# TURNS_AT_ONCE (gateway/settings.py) sets it per replica.
-TURNS_AT_ONCE = 16
+# TURNS_AT_ONCE sets it per replica (gateway/settings.py, where its default is).
 
 
 @dataclass

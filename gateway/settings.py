@@ -25,6 +25,7 @@ from common.paths import ROOT
 # does a gateway reachable beyond this machine.
 PLACEHOLDER = "dev-"
 SECRETS = ("rasa_token", "secret_key", "twilio_auth_token")
+TURNS_AT_ONCE = 16  # per replica: why, in gateway/conversation.py
 
 
 def is_loopback(host: str | None) -> bool:
@@ -70,7 +71,7 @@ class Settings(BaseSettings):
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: SecretStr = SecretStr("dev-rasa-token")
     rasa_timeout_seconds: float = 10.0
-    turns_at_once: Annotated[int, Field(ge=1)] = 16  # per replica (gateway/conversation.py, TURNS_AT_ONCE)
+    turns_at_once: Annotated[int, Field(ge=1)] = TURNS_AT_ONCE
     action_server_url: str = "http://127.0.0.1:5055/webhook"
 
     secret_key: SecretStr = SecretStr("dev-secret-key")
