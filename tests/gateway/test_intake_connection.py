@@ -136,3 +136,37 @@ def test_on_postgresql_a_burst_from_known_residents_drops_its_duplicates(on_post
     with session_scope() as session:
         assert session.query(Message).count() == 50
         assert session.query(Resident).count() == 10
+
+
+def test_on_postgresql_a_known_residents_message_is_one_statement(on_postgres_only):  # noqa: F811
+    """No transaction of its own (BEGIN, look up, insert, COMMIT: four round trips, each a wait
+    for two processes to be scheduled on a busy machine): one statement, committed as it runs,
+    which also marks the resident seen when they were last seen over a minute ago."""
+    intake = Intake(db.engine())
+    intake.start()
+    statements = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        statements.append(statement.split()[0])
+
+    try:
+        first = asyncio.run(intake.store(Inbound("sms", "+46701234567", "hej", provider_id="SM1")))
+        with session_scope() as session:
+            resident = session.get(Resident, first.resident_id)
+            resident.last_seen_at, resident.language = utcnow() - timedelta(hours=1), "ar"
+        media = {"media": 1, "media_types": ["image/jpeg"]}
+        event.listen(Engine, "before_cursor_execute", count)
+        try:
+            again = asyncio.run(intake.store(Inbound("sms", "+46701234567", "jobb?", "SM2", media)))
+        finally:
+            event.remove(Engine, "before_cursor_execute", count)
+        twice = asyncio.run(intake.store(Inbound("sms", "+46701234567", "jobb?", provider_id="SM2")))
+    finally:
+        intake.stop()
+    assert again.resident_id == first.resident_id and twice is None
+    assert statements == ["WITH"]
+    with session_scope() as session:
+        assert utcnow() - _aware(session.get(Resident, first.resident_id).last_seen_at) < timedelta(minutes=1)
+        stored = session.scalars(select(Message).where(Message.provider_id == "SM2")).one()
+        assert (stored.body, stored.direction, stored.status, stored.sender) == ("jobb?", "in", "received", "resident")
+        assert (stored.language, stored.extra, stored.resident_id) == ("ar", media, first.resident_id)
