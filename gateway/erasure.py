@@ -21,7 +21,7 @@ import logging
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import (
@@ -42,7 +42,7 @@ from sqlalchemy.engine import CursorResult, Engine, make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
-from gateway.models import Audit, Handoff, Message, OptOut, Resident
+from gateway.models import Audit, Handoff, Message, OptOut, Resident, aware
 from gateway.settings import get_settings
 
 log = logging.getLogger("hubguide.erasure")
@@ -226,7 +226,7 @@ def answer(resident: Resident, said: str, now: datetime) -> str | None:
     if resident.erasure_code is None:
         return None
     asked = resident.erasure_requested_at
-    in_time = asked is not None and now - (asked if asked.tzinfo else asked.replace(tzinfo=timezone.utc)) <= CONFIRM
+    in_time = asked is not None and now - aware(asked) <= CONFIRM
     is_code = digits(said) == resident.erasure_code
     if is_code and in_time:
         return "confirmed"

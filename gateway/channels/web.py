@@ -33,7 +33,6 @@ import logging
 import re
 import time
 import uuid
-from datetime import timezone
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -55,7 +54,7 @@ from gateway.channels.gsm import MAX_BODY
 from gateway.db import session_scope
 from gateway.events import Event
 from gateway.intake import Inbound
-from gateway.models import Handoff, Message, Resident, utcnow
+from gateway.models import Handoff, Message, Resident, aware, utcnow
 from gateway.outbox import Delivery, NotConnected
 from gateway.settings import Settings
 
@@ -315,8 +314,7 @@ def last_written(session_id: str) -> tuple[bool, float | None]:
         ).first()
     if row is None:
         return False, None
-    seen = row.last_seen_at if row.last_seen_at.tzinfo else row.last_seen_at.replace(tzinfo=timezone.utc)
-    return row.address != session_id, seen.timestamp()
+    return row.address != session_id, aware(row.last_seen_at).timestamp()
 
 
 def end_conversation(session_id: str) -> list[tuple[int, int | None]]:

@@ -25,8 +25,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Annotated, overload
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
@@ -51,6 +50,7 @@ from gateway.inbox.throttles import Throttle as Throttle
 from gateway.inbox.throttles import Throttles as Throttles
 from gateway.inbox.throttles import minutes as minutes
 from gateway.models import Coordinator
+from gateway.models import aware as aware  # where the inbox has always imported it from
 from gateway.settings import Settings
 
 log = logging.getLogger("hubguide.inbox")
@@ -109,19 +109,6 @@ def new_password() -> str:
 
 def fingerprint(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
-
-
-@overload
-def aware(moment: datetime) -> datetime: ...
-@overload
-def aware(moment: None) -> None: ...
-@overload
-def aware(moment: datetime | None) -> datetime | None: ...
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite gives datetimes back without a time zone; they are UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment
 
 
 # --- the signed session cookie ---------------------------------------------------------------
