@@ -19,14 +19,14 @@ import queue
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import Engine, insert, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from gateway.db import own_engine
-from gateway.models import Message, Resident, new_pseudonym, utcnow
+from gateway.models import Message, Resident, aware, new_pseudonym, utcnow
 
 log = logging.getLogger("hubguide.intake")
 
@@ -192,10 +192,11 @@ def _store_known(engine: Engine, items: list[Inbound]) -> dict[int, Stored | Non
     stored and the second deliveries of those in the batch; the rest (new residents, deliveries
     stored before) are for ``_write``. The residents last seen over SEEN_EVERY ago are marked
     seen in the same statement (FOR NO KEY UPDATE SKIP LOCKED: why, in ``_write``)."""
-    first: dict[tuple[str, str], int] = {}
-    for index, item in enumerate(items):
-        if item.provider_id is not None:
-            first.setdefault((item.channel, item.provider_id), index)
+    first = {
+        (items[i].channel, items[i].provider_id): i
+        for i in _first_deliveries(items)
+        if items[i].provider_id is not None
+    }
     if not first:
         return {}
     now = utcnow()
@@ -234,14 +235,7 @@ def _write(conn, items: list[Inbound]) -> list[Stored | None]:
     """Store ``items`` with a handful of statements, however many there are;
     None for each one whose provider id is stored already (or came twice)."""
     now = utcnow()
-    fresh: list[int] = []
-    keys: set[tuple[str, str]] = set()
-    for index, item in enumerate(items):  # the second of two deliveries in one batch
-        if item.provider_id is None:
-            fresh.append(index)
-        elif (item.channel, item.provider_id) not in keys:
-            fresh.append(index)
-            keys.add((item.channel, item.provider_id))
+    fresh = _first_deliveries(items)
     addresses = {(items[i].channel, items[i].address) for i in fresh}
     # The residents known already, read without waiting for anyone: a turn of theirs under way
     # holds their row (their language, the privacy notice) until it commits, and a resident who
@@ -256,7 +250,7 @@ def _write(conn, items: list[Inbound]) -> list[Stored | None]:
     # key_share), as the UPDATE itself would take: FOR UPDATE also shuts out the KEY SHARE lock
     # another replica's insert of a message of theirs takes on the row (its foreign key), and
     # with Twilio's second delivery of that message waiting on the unique key, they deadlocked.
-    stale = [r.id for r in found if _aware(r.last_seen_at) < now - SEEN_EVERY]
+    stale = [r.id for r in found if aware(r.last_seen_at) < now - SEEN_EVERY]
     if stale:
         free = select(Resident.id).where(Resident.id.in_(stale)).with_for_update(skip_locked=True, key_share=True)
         conn.execute(update(Resident).where(Resident.id.in_(free)).values(last_seen_at=now))
@@ -330,6 +324,13 @@ def _write(conn, items: list[Inbound]) -> list[Stored | None]:
     return results
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives back the UTC it was given without its zone."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+def _first_deliveries(items: list[Inbound]) -> list[int]:
+    """The indexes of ``items`` but the second (third ...) delivery of a provider id in them."""
+    seen: set[tuple[str, str | None]] = set()
+    first = []
+    for index, item in enumerate(items):
+        key = (item.channel, item.provider_id)
+        if item.provider_id is None or key not in seen:
+            first.append(index)
+            seen.add(key)
+    return first

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, event, select, text, update
 from gateway import db
 from gateway.db import session_scope
 from gateway.intake import Inbound, Intake, store_now
-from gateway.models import Message, Resident, utcnow
+from gateway.models import Message, Resident, aware, utcnow
 from tests.gateway.test_replica_delivery import on_postgres_only  # noqa: F401  (fixture)
 from tests.gateway.test_replicas import postgres_server  # noqa: F401  (fixture)
 from tests.gateway.test_store import store_burst
@@ -99,11 +99,7 @@ def test_a_residents_next_message_within_a_minute_leaves_their_row_alone(setting
     assert first.resident_id == again.resident_id == later.resident_id
     assert (within_the_minute, len(updates)) == (0, 1)
     with session_scope() as session:
-        assert utcnow() - _aware(session.get(Resident, first.resident_id).last_seen_at) < timedelta(minutes=1)
-
-
-def _aware(moment):
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+        assert utcnow() - aware(session.get(Resident, first.resident_id).last_seen_at) < timedelta(minutes=1)
 
 
 def test_the_intake_stores_on_a_new_connection_when_the_server_closed_its_own(on_postgres_only):  # noqa: F811
@@ -166,7 +162,7 @@ def test_on_postgresql_a_known_residents_message_is_one_statement(on_postgres_on
     assert again.resident_id == first.resident_id and twice is None
     assert statements == ["WITH"]
     with session_scope() as session:
-        assert utcnow() - _aware(session.get(Resident, first.resident_id).last_seen_at) < timedelta(minutes=1)
+        assert utcnow() - aware(session.get(Resident, first.resident_id).last_seen_at) < timedelta(minutes=1)
         stored = session.scalars(select(Message).where(Message.provider_id == "SM2")).one()
         assert (stored.body, stored.direction, stored.status, stored.sender) == ("jobb?", "in", "received", "resident")
         assert (stored.language, stored.extra, stored.resident_id) == ("ar", media, first.resident_id)
