@@ -168,7 +168,9 @@ class Conversations:
             await db.run(self._apologise, message_id, plan, str(exc))
             self.outbox.wake()
             return
-        events = await db.run(self._answer, message_id, plan, replies)
+        # Written again on a new connection when the server closed the one it got: Rasa has
+        # answered, and a lost answer would be asked for again (retry_unanswered).
+        events = await db.run(db.again_if_closed, self._answer, message_id, plan, replies)
         self._emit(events)
 
     async def _erase(self, plan: Plan, resident_id: int, address: str) -> None:
@@ -298,8 +300,8 @@ class Conversations:
         events: list[Event] = []
         with session_scope() as session:
             message = session.get(Message, message_id, options=[joinedload(Message.resident)])
-            if message is None:  # erased meanwhile
-                return events
+            if message is None or message.status not in UNANSWERED:  # erased meanwhile, or a first
+                return events  # try's commit went through before its connection was lost
             message.status, message.error = "answered", None
             resident = message.resident
             try:

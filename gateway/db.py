@@ -5,25 +5,33 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, QueuePool, create_engine, event
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.settings import ROOT, get_settings
+
+T = TypeVar("T")
+log = logging.getLogger("hubguide.db")
 
 
 def make_engine(url: str, pool_size: int | None = None, pre_ping: bool = True) -> Engine:
     """``hide_parameters``: a database error names no bound value (a phone number,
     a resident's words) in its text, so not in a log line either. ``pool_size``:
     connections kept (SQLite: always one; see ``own_engine``). ``pre_ping``: a
-    server's connection is tried before each use (one round trip), so one the
-    server closed meanwhile is replaced, not failed on."""
+    server's connection that waited in the pool over IDLE_PING_SECONDS is tried
+    before it is used (``_ping_when_idle``), so one the server closed meanwhile
+    is replaced, not failed on."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -58,7 +66,46 @@ def make_engine(url: str, pool_size: int | None = None, pre_ping: bool = True) -
 
         return engine
     sizes = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 0}
-    return create_engine(url, pool_pre_ping=pre_ping, hide_parameters=True, **sizes)
+    engine = create_engine(url, hide_parameters=True, **sizes)
+    if pre_ping:
+        _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection idle longer than this is tried before use (see _ping_when_idle).
+IDLE_PING_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, but only for a connection that waited in the pool over
+    IDLE_PING_SECONDS. pool_pre_ping tries every connection at every checkout: a round trip
+    before each transaction, four or five per message (a turn's two transactions, the outbox's),
+    each a wait for PostgreSQL's process and the database thread to be scheduled on a busy
+    machine. Under load a connection goes back out within milliseconds, and one the server
+    closed meanwhile (a restart, a failover) fails that one use: SQLAlchemy then starts the whole
+    pool over, and what failed is retried (a turn by retry_unanswered, the outbox at its next
+    scan, the intake at once). An idle connection, the likely one to have been closed, is still
+    tried first. Written here because SQLAlchemy has no interval for its pre-ping; the ping is
+    the dialect's own, and DisconnectionError is the pool's documented way to replace a
+    connection at checkout."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection, record, _proxy) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < IDLE_PING_SECONDS:
+            return  # new, or back in use at once
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if not engine.dialect.is_disconnect(exc, dbapi_connection, None):
+                raise
+            alive = False
+        if not alive:
+            raise DisconnectionError("the server closed this connection while it was idle")
 
 
 @lru_cache
@@ -169,6 +216,20 @@ async def run(fn: Callable, *args):
     context = contextvars.copy_context()
     job = functools.partial(context.run, _after_acknowledgements, fn, *args)
     return await asyncio.get_running_loop().run_in_executor(_worker, job)
+
+
+def again_if_closed(fn: Callable[..., T], *args) -> T:
+    """``fn(*args)``, and once more, on a new connection, when the server had closed the one it
+    got (a restart, a failover: the connection was not tried first, ``_ping_when_idle``). Only
+    for work that may safely run twice: a failed try committed nothing, or what it committed
+    the second finds done."""
+    try:
+        return fn(*args)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        log.warning("the database closed a connection in use; trying once more on a new one")
+    return fn(*args)
 
 
 async def in_session(fn: Callable, *args):

@@ -23,8 +23,9 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, insert, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
+from gateway import db
 from gateway.db import own_engine
 from gateway.models import Message, Resident, aware, new_pseudonym, utcnow
 
@@ -106,15 +107,10 @@ class Intake:
                 loop.call_soon_threadsafe(_settle, future, result)
 
     def _write_together(self, items: list[Inbound]) -> Sequence[Stored | None | Exception]:
-        try:
-            return self._write_once(items)
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise
-            # The server closed the connection (a restart, a failover); the pool has let it go,
-            # and this try takes a new one (the connection is not tried before each use: own_engine).
-            log.warning("the intake's database connection was closed; storing on a new one")
-            return self._write_once(items)
+        # The connection is not tried before each use (own_engine): when the server has closed it,
+        # the batch is written again on a new one; a delivery stored by the first try is then a
+        # duplicate, and None, as a retry of Twilio's would be.
+        return db.again_if_closed(self._write_once, items)
 
     def _write_once(self, items: list[Inbound]) -> Sequence[Stored | None | Exception]:
         done = _store_known(self._engine, items) if self._engine.dialect.name == "postgresql" else {}

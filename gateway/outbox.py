@@ -184,7 +184,9 @@ class Outbox:
         batch, wait, more = await db.run(self._due)
         if batch:
             outcomes = await asyncio.gather(*(self._deliver(d) for d in batch))
-            await db.run(self._record, outcomes)  # one transaction for the batch
+            # One transaction for the batch; written again on a new connection when the server closed
+            # the one it got: those messages are sent, and a lost record would send them again.
+            await db.run(db.again_if_closed, self._record, outcomes)
             # Look again at once only when there may be something due: a recipient's next message,
             # what a full batch left, or a failed attempt's retry (its time is set by _record). A
             # scan that found nothing was one transaction per reply, for nothing; a message queued

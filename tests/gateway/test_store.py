@@ -61,7 +61,7 @@ def store_burst(provider_ids: list[str]) -> list:
 
 
 def test_the_intake_drops_a_bursts_duplicates(settings):
-    # That a burst shares a few transactions, on the intake's own connection: test_intake_connection.py.
+    # That a burst shares a few transactions, on the intake's own connection: test_connections.py.
     stored = store_burst([f"SM{i % 40}" for i in range(50)])
     assert sum(s is not None for s in stored) == 40  # SM0..SM9 came twice
     with session_scope() as session:

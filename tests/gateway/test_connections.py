@@ -1,19 +1,29 @@
-"""The intake stores residents' messages on a database connection of its own
-(``gateway.db.own_engine``): a webhook is acknowledged while the connection the
-turns, the outbox and the inbox hand around is busy (issue 15: under load the
-database thread took that connection from job to job, and acknowledgements
-waited up to a second behind a queue of turns)."""
+"""Database connections. The intake stores residents' messages on a connection of its own
+(``gateway.db.own_engine``): a webhook is acknowledged while the connection the turns, the
+outbox and the inbox hand around is busy (issue 15: under load the database thread took that
+connection from job to job, and acknowledgements waited up to a second behind a queue of turns).
+A connection the server closed (a restart, a failover) loses nothing: an idle one is tried
+before use, and work that met a closed one is written again on a new one."""
 
 import asyncio
 import threading
 from datetime import timedelta
 
+import psycopg
+import pytest
 from sqlalchemy import Engine, event, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from gateway import db
+from gateway.conversation import Conversations
 from gateway.db import session_scope
 from gateway.intake import Inbound, Intake, store_now
 from gateway.models import Message, Resident, aware, utcnow
+from gateway.outbox import Outbox
+from tests.conftest import Recorder
+from tests.gateway.test_ordering import TEXTS, Rasa, done, store
+from tests.gateway.test_ordering import statuses as ordering_statuses
+from tests.gateway.test_outbox import queue, statuses
 from tests.gateway.test_replica_delivery import on_postgres_only  # noqa: F401  (fixture)
 from tests.gateway.test_replicas import postgres_server  # noqa: F401  (fixture)
 from tests.gateway.test_store import store_burst
@@ -166,3 +176,87 @@ def test_on_postgresql_a_known_residents_message_is_one_statement(on_postgres_on
         stored = session.scalars(select(Message).where(Message.provider_id == "SM2")).one()
         assert (stored.body, stored.direction, stored.status, stored.sender) == ("jobb?", "in", "received", "resident")
         assert (stored.language, stored.extra, stored.resident_id) == ("ar", media, first.resident_id)
+
+
+def _close_server_connections() -> None:
+    """PostgreSQL closes every other connection to this database (a restart, a failover)."""
+    with psycopg.connect(db.engine().url.render_as_string(hide_password=False).replace("+psycopg", "")) as conn:
+        assert conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+
+
+def test_a_connection_idle_in_the_pool_is_tried_and_replaced(on_postgres_only, monkeypatch):  # noqa: F811
+    """Idle longer than IDLE_PING_SECONDS: tried before use, and replaced when the server closed it."""
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)
+    with session_scope() as session:
+        session.execute(select(Message.id)).all()  # the pool now holds a connection
+    _close_server_connections()
+    with session_scope() as session:  # not failed on: tried, found closed, replaced
+        assert session.execute(select(Message.id)).all() == []
+
+
+def test_a_connection_back_in_use_at_once_is_not_tried(on_postgres_only, monkeypatch):  # noqa: F811
+    """Under load a connection goes back out within milliseconds: no round trip to try it first.
+    If the server closed it meanwhile, that one use fails, and the next gets a new connection."""
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 3600.0)
+    pings = []
+    real = db.engine().dialect.do_ping
+    monkeypatch.setattr(db.engine().dialect, "do_ping", lambda conn: pings.append(1) or real(conn))
+    for _ in range(3):
+        with session_scope() as session:
+            session.execute(select(Message.id)).all()
+    assert pings == []
+    _close_server_connections()
+    with pytest.raises(DBAPIError) as failed, session_scope() as session:
+        session.execute(select(Message.id)).all()
+    assert failed.value.connection_invalidated
+    with session_scope() as session:
+        assert session.execute(select(Message.id)).all() == []
+
+
+def test_the_outbox_records_what_it_sent_when_the_server_closed_its_connection(on_postgres_only, monkeypatch):  # noqa: F811
+    """The server closes the outbox's connection while a batch is sent (a restart, a failover): the
+    outcome is written on a new connection. Lost, the claim would run out and the SMS go twice."""
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 3600.0)  # back in use within milliseconds: not tried
+    queue("+46700000001", "hej")
+
+    class ClosingSender(Recorder):
+        async def send(self, delivery):
+            _close_server_connections()
+            return await super().send(delivery)
+
+    sender = ClosingSender()
+    outbox = Outbox({"sms": sender})
+    asyncio.run(outbox.deliver_due())
+    assert statuses() == [("hej", "sent", 1)]
+    with session_scope() as session:
+        session.query(Message).update({"claim_until": utcnow() - timedelta(hours=1)})
+    asyncio.run(outbox.deliver_due())
+    assert sender.sent == [("+46700000001", "hej")]  # once
+
+
+def test_a_turn_stores_its_answer_when_the_server_closed_its_connection(on_postgres_only, monkeypatch):  # noqa: F811
+    """The server closes the turn's connection while Rasa answers: the answer is stored on a new
+    one, at once and once, not asked for again ten seconds later (retry_unanswered)."""
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 3600.0)
+
+    class ClosingRasa(Rasa):
+        async def send(self, *args):
+            _close_server_connections()
+            return await super().send(*args)
+
+    bot = ClosingRasa()
+
+    async def scenario() -> None:
+        turns = Conversations(bot, Outbox({"sms": Recorder()}))
+        ((message, resident),) = store("+46701120009", TEXTS[0])
+        turns.submit(message, resident)
+        await done(turns)
+
+    asyncio.run(scenario())
+    assert ordering_statuses() == ["answered"]
+    assert sum(len(heard) for heard in bot.heard.values()) == 1
+    with session_scope() as session:
+        assert session.scalars(select(Message.body).where(Message.direction == "out")).one().startswith("svar:")
