@@ -25,7 +25,15 @@ from gateway import db, erasure, ordering, privacy, promise
 from gateway.channels import sms
 from gateway.db import session_scope
 from gateway.events import Bus, Event
-from gateway.handoff import HandoffError, HandoffRequest, alert_coordinators, alert_crisis, open_crisis, open_handoff
+from gateway.handoff import (
+    HandoffError,
+    HandoffRequest,
+    alert_coordinators,
+    alert_crisis,
+    latest_handoff,
+    open_crisis,
+    open_handoff,
+)
 from gateway.handoff import create as create_handoff
 from gateway.models import Handoff, Hub, Message, utcnow
 from gateway.outbox import Delivery, Outbox
@@ -235,7 +243,8 @@ class Conversations:
             return plan
         if keyword:  # help: what this is and how to stop, then the bot's menu
             plan.prefix.append(BotReply(text("help_keyword", resident.language or keyword[1])))
-        handoff = open_handoff(session, resident)
+        latest = latest_handoff(session, resident)
+        handoff = latest if latest is not None and latest.status != "closed" else None
         if handoff is not None and not keyword and not explicit_choice(message.body):
             message.status, message.handoff_id = "to_coordinator", handoff.id
             plan.events.append(Event("message_in", handoff.hub_id, {"handoff": handoff.id}))
@@ -265,7 +274,7 @@ class Conversations:
             return plan
         plan.said, plan.language = redact(said), language
         plan.conversation_id, plan.channel = resident.pseudonym, resident.channel
-        plan.metadata = rasa_metadata(session, resident, language)
+        plan.metadata = rasa_metadata(session, resident, language, latest)
         return plan
 
     def _crisis(self, session, message, resident, found: crisis.Crisis, plan: Plan) -> None:
@@ -378,18 +387,25 @@ class Conversations:
         return len(pending)
 
 
-def rasa_metadata(session, resident, language: str) -> dict:
+def rasa_metadata(session, resident, language: str, latest: Handoff | None) -> dict:
     """What Rasa is given beside a resident's message: the language decided here, the channel,
-    and the slug of the hub of the resident's latest handoff, if any (actions/municipality.py: a
-    resident handed over to Borås's staff before is answered with Borås's services). Never the number."""
+    and the slug of the hub of the resident's latest handoff with a hub, if any
+    (actions/municipality.py: a resident handed over to Borås's staff before is answered with
+    Borås's services). ``latest``: their latest handoff (``latest_handoff``). Never the number."""
     metadata = {"language": language, "channel": resident.channel}
-    hub = session.scalars(
-        select(Hub.slug)
-        .join(Handoff, Handoff.hub_id == Hub.id)
-        .where(Handoff.resident_id == resident.id)
-        .order_by(Handoff.id.desc())
-        .limit(1)
-    ).first()
+    if latest is None:
+        return metadata
+    hub = (
+        latest.hub.slug
+        if latest.hub is not None
+        else session.scalars(  # a crisis whose hub was not known: the one before it, if any
+            select(Hub.slug)
+            .join(Handoff, Handoff.hub_id == Hub.id)
+            .where(Handoff.resident_id == resident.id)
+            .order_by(Handoff.id.desc())
+            .limit(1)
+        ).first()
+    )
     if hub is not None:
         metadata["hub"] = hub
     return metadata

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from common.languages import language_name
 from common.texts import text
@@ -87,6 +87,19 @@ class HandoffRequest:
 def open_handoff(session: Session, resident: Resident) -> Handoff | None:
     return session.scalars(
         select(Handoff).where(Handoff.resident_id == resident.id, Handoff.status != "closed")
+    ).first()
+
+
+def latest_handoff(session: Session, resident: Resident) -> Handoff | None:
+    """The resident's latest handoff, its hub loaded with it: one query where a turn made two.
+    Their open handoff, if they have one, is this one: one is opened only when none is
+    (``create``, ``open_crisis``), and a closed one stays closed."""
+    return session.scalars(
+        select(Handoff)
+        .options(joinedload(Handoff.hub))
+        .where(Handoff.resident_id == resident.id)
+        .order_by(Handoff.id.desc())
+        .limit(1)
     ).first()
 
 

@@ -11,9 +11,11 @@ from sqlalchemy import select
 from gateway import db
 from gateway.conversation import Conversations
 from gateway.db import session_scope
-from gateway.models import Message
+from gateway.intake import Inbound, store_now
+from gateway.models import Handoff, Hub, Message
 from gateway.outbox import Outbox
 from tests.conftest import Recorder
+from tests.conftest import resident as resident_of
 from tests.gateway.test_ordering import TEXTS, Rasa, store
 
 
@@ -116,3 +118,46 @@ def test_a_burst_of_residents_is_answered_a_few_turns_at_a_time(settings):
     assert asyncio.run(scenario()) == 3
     assert bot.most == 3
     assert len(outbound()) == 10
+
+
+class Told(Rasa):
+    """Notes what the bot is told beside each message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.metadata: list[dict] = []
+
+    async def send(self, conversation_id, said, metadata):
+        self.metadata.append(metadata)
+        return await super().send(conversation_id, said, metadata)
+
+
+def told(number: str, said: str, provider_id: str) -> dict:
+    bot = Told()
+
+    async def scenario() -> None:
+        turns = Conversations(bot, Outbox({"sms": Recorder()}))
+        stored = store_now(db.engine(), Inbound("sms", number, said, provider_id))
+        turns.submit(stored.message_id, stored.resident_id)
+        await turns.idle()
+        await turns.resident_locks.close()
+
+    asyncio.run(scenario())
+    (metadata,) = bot.metadata
+    return metadata
+
+
+def test_the_bot_is_told_the_hub_of_the_residents_latest_handoff_that_has_one(settings):
+    number = "+46701120010"
+    assert "hub" not in told(number, TEXTS[0], "SM-a")  # never handed over
+    with session_scope() as session:
+        first = Hub(slug="hjallbo", name="Hjällbo", municipality="Göteborg")
+        second = Hub(slug="norrby", name="Norrby", municipality="Borås")
+        handed = resident_of(session, "sms", number)
+        for hub in (first, second):
+            session.add(Handoff(resident=handed, hub=hub, channel="sms", language="sv", status="closed"))
+    assert told(number, TEXTS[1], "SM-b")["hub"] == second.slug
+    with session_scope() as session:  # a crisis before their hub was known: the one before it counts
+        handed = resident_of(session, "sms", number)
+        session.add(Handoff(resident=handed, hub=None, channel="sms", language="sv", status="closed", topic="crisis"))
+    assert told(number, TEXTS[2], "SM-c")["hub"] == second.slug
