@@ -220,7 +220,6 @@ class Conversations:
         resident = message.resident
         assert resident is not None  # an inbound message is always a resident's (gateway.intake)
         plan.first_attempt = message.status == "received"
-        erasure.restore_opt_out(session, resident)
         found = crisis.detect(message.body)
         if found is not None:  # before anything else, during a handoff and after STOP too
             self._crisis(session, message, resident, found, plan)

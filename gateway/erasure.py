@@ -38,7 +38,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.engine import CursorResult, Engine, make_url
+from sqlalchemy.engine import Connection, CursorResult, Engine, make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
@@ -143,15 +143,18 @@ def keep_opt_out(session: Session, resident: Resident) -> None:
         session.merge(OptOut(digest=digest(resident.address), opted_out_at=resident.opted_out_at))
 
 
-def restore_opt_out(session: Session, resident: Resident) -> None:
-    """A number that opted out before its resident row went is opted out again when it writes
-    (it says START to opt back in); the row carries the opt-out from then on."""
-    if resident.channel != "sms" or resident.opted_out:
-        return
-    kept = session.get(OptOut, digest(resident.address))
-    if kept is not None:
-        resident.opted_out, resident.opted_out_at = True, kept.opted_out_at
-        session.delete(kept)
+def take_kept_opt_outs(conn: Connection, addresses: list[str]) -> dict[str, datetime]:
+    """The opt-outs kept for these SMS numbers, by number, taken off the list: a number that
+    opted out before its resident row went is opted out again when it writes and its row is
+    made anew (gateway.intake), and that row carries the opt-out from then on (it says START to
+    opt back in). Only a new row needs this: an erased row's number gets a new row."""
+    if not addresses:
+        return {}
+    by_digest = {digest(address): address for address in addresses}
+    found = conn.execute(
+        delete(OptOut).where(OptOut.digest.in_(by_digest)).returning(OptOut.digest, OptOut.opted_out_at)
+    ).all()
+    return {by_digest[row.digest]: row.opted_out_at for row in found}
 
 
 # --- erasing ---------------------------------------------------------------------------------------

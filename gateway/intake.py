@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway import db
 from gateway.db import own_engine
+from gateway.erasure import take_kept_opt_outs
 from gateway.models import Message, Resident, aware, new_pseudonym, utcnow
 
 log = logging.getLogger("hubguide.intake")
@@ -252,6 +253,8 @@ def _write(conn, items: list[Inbound]) -> list[Stored | None]:
         conn.execute(update(Resident).where(Resident.id.in_(free)).values(last_seen_at=now))
     new = sorted(addresses - residents.keys())
     if new:
+        # A number that said STOP before its row was erased is still opted out.
+        kept = take_kept_opt_outs(conn, [address for channel, address in new if channel == "sms"])
         created = (
             conn.execute(
                 insert(Resident).returning(Resident.id, sort_by_parameter_order=True),
@@ -260,7 +263,8 @@ def _write(conn, items: list[Inbound]) -> list[Stored | None]:
                         "channel": channel,
                         "address": address,
                         "pseudonym": new_pseudonym(),
-                        "opted_out": False,
+                        "opted_out": channel == "sms" and address in kept,
+                        "opted_out_at": kept.get(address) if channel == "sms" else None,
                         "created_at": now,
                         "last_seen_at": now,
                     }

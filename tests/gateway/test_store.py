@@ -1,4 +1,5 @@
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import create_engine
@@ -6,9 +7,12 @@ from sqlalchemy.exc import OperationalError
 
 from gateway import db
 from gateway.db import session_scope
+from gateway.erasure import digest
 from gateway.intake import Inbound, Intake, store_now
-from gateway.models import Message, Resident
+from gateway.models import Message, OptOut, Resident, aware, utcnow
 from gateway.store import mask
+from tests.gateway.test_replica_delivery import database, on_postgres_only  # noqa: F401  (fixtures)
+from tests.gateway.test_replicas import postgres_server  # noqa: F401  (fixture)
 
 
 def test_a_phone_number_is_never_shown_in_full():
@@ -80,3 +84,20 @@ def test_the_caller_hears_when_a_message_cannot_be_stored(tmp_path):
             asyncio.run(intake.store(Inbound("sms", "+46701234567", "jobb igen", provider_id="SM2")))
     finally:
         intake.stop()
+
+
+def test_a_number_that_said_stop_before_its_erasure_gets_a_new_row_still_opted_out(database):  # noqa: F811
+    """The opt-out kept as a digest (gateway.erasure) goes onto the number's new row as it is
+    made, and off the list; another number, or the same one on the web, is not opted out."""
+    said_stop = utcnow() - timedelta(days=3)
+    with session_scope() as session:
+        session.add(OptOut(digest=digest("+46701234567"), opted_out_at=said_stop))
+    stopped = store_now(db.engine(), Inbound("sms", "+46701234567", "hej", provider_id="SM1"))
+    other = store_now(db.engine(), Inbound("sms", "+46701234568", "hej", provider_id="SM2"))
+    web = store_now(db.engine(), Inbound("web", "+46701234567", "hej"))
+    with session_scope() as session:
+        stopped_row = session.get(Resident, stopped.resident_id)
+        assert stopped_row.opted_out and aware(stopped_row.opted_out_at) == said_stop
+        assert not session.get(Resident, other.resident_id).opted_out
+        assert not session.get(Resident, web.resident_id).opted_out
+        assert session.query(OptOut).count() == 0
