@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 
 import redis.asyncio
 from redis.exceptions import LockError
-from sqlalchemy import Row, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
 
 from gateway.db import session_scope
 from gateway.models import Message, utcnow
@@ -89,11 +89,13 @@ class ResidentLocks:
             await self.redis.aclose()
 
 
-def unanswered(session: Session, resident_id: int, up_to: int, statuses: Sequence[str]) -> Sequence[Row]:
+def unanswered(session: Session, resident_id: int, up_to: int, statuses: Sequence[str]) -> Sequence[Message]:
     """On the database thread: the resident's inbound messages up to ``up_to`` still in one of
-    ``statuses`` (the bot has yet to answer them), oldest first, with when each came."""
-    return session.execute(
-        select(Message.id, Message.created_at)
+    ``statuses`` (the bot has yet to answer them), oldest first, their resident loaded with
+    them: the turn of the oldest then finds it in the session, with no query of its own."""
+    return session.scalars(
+        select(Message)
+        .options(joinedload(Message.resident))
         .where(
             Message.resident_id == resident_id,
             Message.direction == "in",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from gateway import db
 from gateway.conversation import Conversations
@@ -161,3 +161,28 @@ def test_the_bot_is_told_the_hub_of_the_residents_latest_handoff_that_has_one(se
         handed = resident_of(session, "sms", number)
         session.add(Handoff(resident=handed, hub=None, channel="sms", language="sv", status="closed", topic="crisis"))
     assert told(number, TEXTS[2], "SM-c")["hub"] == second.slug
+
+
+def test_a_returning_residents_turn_is_five_statements(settings):
+    """What a turn asks of the database, each a round trip on PostgreSQL that the database thread
+    waits for (issue 15): the unanswered messages with their resident, the latest handoff with its
+    hub; after the bot, the message again (erased meanwhile?), its status, the reply."""
+    told("+46701120020", TEXTS[0], "SM-first")  # known from now on, the privacy notice sent
+    stored = store_now(db.engine(), Inbound("sms", "+46701120020", TEXTS[1], "SM-second"))
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    async def scenario() -> None:
+        turns = Conversations(Rasa(), Outbox({"sms": Recorder()}))
+        turns.submit(stored.message_id, stored.resident_id)
+        await turns.idle()
+        await turns.resident_locks.close()
+
+    event.listen(db.engine(), "before_cursor_execute", count)
+    try:
+        asyncio.run(scenario())
+    finally:
+        event.remove(db.engine(), "before_cursor_execute", count)
+    assert statements == ["SELECT", "SELECT", "SELECT", "UPDATE", "INSERT"]
