@@ -13,6 +13,7 @@ import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -35,7 +36,7 @@ from gateway.handoff import (
     open_handoff,
 )
 from gateway.handoff import create as create_handoff
-from gateway.models import Handoff, Hub, Message, utcnow
+from gateway.models import Handoff, Hub, Message, aware, utcnow
 from gateway.outbox import Delivery, Outbox
 from gateway.rasa_client import Bot, BotReply, RasaUnavailable
 from gateway.settings import TURNS_AT_ONCE
@@ -45,6 +46,9 @@ log = logging.getLogger("hubguide.conversation")
 
 # Inbound messages in these states still need the bot.
 UNANSWERED = ("received", "bot_unavailable")
+# A message still "received" this long after it came has no live turn: its replica died mid-turn
+# (a dead replica's hold on the resident runs out after ordering.LEASE_SECONDS).
+ABANDONED = timedelta(seconds=30)
 # What the bot is given for an empty message: its "not understood" answer.
 EMPTY = "/nlu_fallback"
 # NLU reads the start of a long message; the whole message stays stored.
@@ -96,6 +100,7 @@ class Conversations:
         # without, one process: nothing to share.
         self.resident_locks = locks or ordering.ResidentLocks()
         self._in_flight: set[int] = set()
+        self._failed: set[int] = set()  # turns that failed here: retry_unanswered takes them again
         self._tasks: set[asyncio.Task] = set()
         self._slots = asyncio.Semaphore(turns_at_once)
 
@@ -139,6 +144,7 @@ class Conversations:
                         break  # the bot did not answer it: the later ones wait for its retry, in order
         except Exception:
             log.exception("turn for message %s failed; it stays stored for retry", message_id)
+            self._failed.add(message_id)
         finally:
             self._in_flight.discard(message_id)
 
@@ -376,10 +382,24 @@ class Conversations:
         return False
 
     async def retry_unanswered(self) -> int:
-        """Submit stored messages the bot has not answered (after an outage or a
-        restart), oldest first, once the bot is ready. Returns how many."""
-        pending = [p for p in await db.run(_unanswered) if p.id not in self._in_flight]
+        """Submit stored messages the bot has not answered that no turn is handling, oldest first,
+        once the bot is ready: those the bot failed on (an outage), those whose turn failed here,
+        those that came over ABANDONED ago (their replica died), and the resident's others with
+        them, in order. Not the messages other replicas' turns are handling right now: every
+        replica runs this every RETRY_UNANSWERED_SECONDS, and each of those, taken again, waited
+        on the resident's lock in Redis (polling it every 50 ms) to find it answered; under the
+        cluster bench's load, about a hundred a replica each time. Returns how many."""
+        rows = await db.run(_unanswered)
+        failed, self._failed = self._failed, set()
+        stale = utcnow() - ABANDONED
+        due = {
+            r.resident_id
+            for r in rows
+            if r.status == "bot_unavailable" or r.id in failed or aware(r.created_at) < stale
+        }
+        pending = [(r.id, r.resident_id) for r in rows if r.resident_id in due and r.id not in self._in_flight]
         if not pending or not await self.rasa.ready():
+            self._failed |= failed & {r.id for r in rows}  # still unanswered: next time
             return 0
         for message_id, resident_id in pending:
             self.submit(message_id, resident_id)
@@ -414,7 +434,7 @@ def _unanswered() -> list:
     with session_scope() as session:
         return list(
             session.execute(
-                select(Message.id, Message.resident_id)
+                select(Message.id, Message.resident_id, Message.status, Message.created_at)
                 .where(Message.direction == "in", Message.status.in_(UNANSWERED))
                 .order_by(Message.id)
             ).all()

@@ -16,7 +16,7 @@ import redis.asyncio
 from sqlalchemy import select, update
 
 from gateway import db, ordering
-from gateway.conversation import Conversations
+from gateway.conversation import ABANDONED, Conversations
 from gateway.db import session_scope
 from gateway.intake import Inbound, store_now
 from gateway.models import Message, utcnow
@@ -232,3 +232,53 @@ def test_a_message_the_bot_has_failed_on_for_long_holds_back_nothing(settings):
     asyncio.run(scenario())
     assert list(bot.heard.values()) == [[TEXTS[0], TEXTS[0], TEXTS[1]]]
     assert statuses() == ["bot_unavailable", "answered"]
+
+
+# --- the retry ------------------------------------------------------------------------------------
+
+
+def test_the_retry_leaves_alone_a_message_another_replicas_turn_is_handling(settings):
+    """Every replica retries every 10 s. A message that came a moment ago is another replica's
+    turn under way (here: with the bot): not taken again. Once it is older than ABANDONED with
+    no answer, its replica died mid-turn, and the retry takes it."""
+    bot = Rasa()
+
+    async def scenario() -> None:
+        one, other = replicas(bot)
+        ((message, resident),) = store("+46701110004", TEXTS[0])
+        bot.gates[TEXTS[0]] = asyncio.Event()  # the turn stays with the bot: its replica then dies
+        one.submit(message, resident)
+        await bot.asked.wait()
+        assert await other.retry_unanswered() == 0
+        with session_scope() as session:
+            session.execute(update(Message).values(created_at=utcnow() - ABANDONED - timedelta(seconds=1)))
+        bot.gates.clear()
+        assert await other.retry_unanswered() == 1
+        await done(other)
+        for task in list(one._tasks):  # the dead replica's turn, still waiting for the bot
+            task.cancel()
+        await asyncio.gather(*one._tasks, return_exceptions=True)
+
+    asyncio.run(scenario())
+    assert list(bot.heard.values()) == [[TEXTS[0], TEXTS[0]]]  # the bot heard it on both replicas
+    assert statuses() == ["answered"]
+
+
+def test_the_retry_takes_a_resident_whose_message_the_bot_failed_on_with_all_their_messages(settings):
+    bot = Rasa()
+
+    async def scenario() -> None:
+        (turns,) = replicas(bot, count=1)
+        (first, resident), (second, _) = store("+46701110005", *TEXTS[:2])
+        bot.failing = [TEXTS[0], TEXTS[0]]
+        turns.submit(first, resident)
+        await turns.idle()
+        turns.submit(second, resident)  # the first fails again: the second waits behind it, unasked
+        await turns.idle()
+        assert statuses() == ["bot_unavailable", "received"]
+        assert await turns.retry_unanswered() == 2  # the second came a moment ago, and is taken too
+        await done(turns)
+
+    asyncio.run(scenario())
+    assert list(bot.heard.values()) == [[TEXTS[0], TEXTS[0], TEXTS[0], TEXTS[1]]]
+    assert statuses() == ["answered"] * 2
