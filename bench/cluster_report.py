@@ -115,7 +115,15 @@ def _cpu(run: dict) -> list[str]:
             f"| {p} | " + " | ".join(str(t["cpu_ms_per_message"].get(p, "")) for t in targets.values()) + " |"
             for p in names
         ),
+        # Every process's CPU (system part included) a second: how much of the machine a target
+        # used. Where one replica's run already uses most of it, more replicas cannot scale here.
+        "| **cores in use, every process** | " + " | ".join(f"{_cores(t)}" for t in targets.values()) + " |",
     ]
+
+
+def _cores(target: dict) -> float:
+    """The cores every measured process used together while ``target`` was measured."""
+    return round(sum(target["cpu_ms_per_message"].values()) * target["throughput_per_s"] / 1000, 2)
 
 
 def markdown(r: dict) -> str:
@@ -139,7 +147,9 @@ def markdown(r: dict) -> str:
         x = g["two_replicas_vs_one_when_rasa_is_not_the_bottleneck"]
         lines.append(
             f"| 2 replicas ≥ 1.6 × 1 replica, Rasa not the bottleneck (stand-in bot) | {x['ratio']} "
-            f"(4 replicas: {x['four_replicas_vs_one']}) | {yes(x['met'])} |"
+            f"(4 replicas: {x['four_replicas_vs_one']}; cores in use, 1 / 2 replicas: "
+            + " / ".join(str(_cores(r["stand_in"]["targets"][n])) for n in ("1 replica", "2 replicas"))
+            + f" of {c['cores']}) | {yes(x['met'])} |"
         )
     if "vs_bare_rasa_when_rasa_is_the_bottleneck" in g:
         x = g["vs_bare_rasa_when_rasa_is_the_bottleneck"]
