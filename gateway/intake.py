@@ -140,10 +140,10 @@ class Intake:
 
 def store_now(engine: Engine, item: Inbound) -> Stored | None:
     """Store one message on the calling thread, in its own transaction (tools, tests, and a
-    batch that met another writer). A unique key another replica filled meanwhile is the same
-    message (the next try finds it: None) or the same new resident (the next try finds them and
-    stores the message): so a conflict means try again, never "a duplicate", which would
-    acknowledge a message nobody stored."""
+    batch that met another writer). The unique keys another replica may fill meanwhile, the
+    message's provider id and the new resident's number, are met with ON CONFLICT DO NOTHING in
+    ``_write``; any other conflict (a pseudonym drawn twice) means try again, never "a
+    duplicate", which would acknowledge a message nobody stored."""
     for _ in range(CONFLICT_TRIES - 1):
         try:
             with engine.begin() as conn:
@@ -252,29 +252,39 @@ def _write(conn, items: list[Inbound]) -> list[Stored | None]:
         free = select(Resident.id).where(Resident.id.in_(stale)).with_for_update(skip_locked=True, key_share=True)
         conn.execute(update(Resident).where(Resident.id.in_(free)).values(last_seen_at=now))
     new = sorted(addresses - residents.keys())
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     if new:
-        # A number that said STOP before its row was erased is still opted out.
+        # A number that said STOP before its row was erased is still opted out. (Two replicas
+        # making one number's row at once: the one that takes the kept opt-out holds it until it
+        # commits, its row with it, and the other's take waits for that, then finds nothing.)
         kept = take_kept_opt_outs(conn, [address for channel, address in new if channel == "sms"])
-        created = (
-            conn.execute(
-                insert(Resident).returning(Resident.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "channel": channel,
-                        "address": address,
-                        "pseudonym": new_pseudonym(),
-                        "opted_out": channel == "sms" and address in kept,
-                        "opted_out_at": kept.get(address) if channel == "sms" else None,
-                        "created_at": now,
-                        "last_seen_at": now,
-                    }
-                    for channel, address in new
-                ],
-            )
-            .scalars()
-            .all()
+        # A resident another replica made meanwhile (their messages came at once to both) meets
+        # the unique key and is read below once that replica has committed: not an error that
+        # would store the whole batch again one message at a time.
+        statement = (
+            dialect.insert(Resident)
+            .on_conflict_do_nothing(index_elements=["channel", "address"])
+            .returning(Resident.id, Resident.channel, Resident.address)
         )
-        residents.update({key: (rid, None) for key, rid in zip(new, created, strict=True)})
+        rows = [
+            {
+                "channel": channel,
+                "address": address,
+                "pseudonym": new_pseudonym(),
+                "opted_out": channel == "sms" and address in kept,
+                "opted_out_at": kept.get(address) if channel == "sms" else None,
+                "created_at": now,
+                "last_seen_at": now,
+            }
+            for channel, address in new
+        ]
+        residents.update({(r.channel, r.address): (r.id, None) for r in conn.execute(statement, rows)})
+        meanwhile = [key for key in new if key not in residents]
+        if meanwhile:
+            theirs = select(Resident.id, Resident.channel, Resident.address, Resident.language).where(
+                tuple_(Resident.channel, Resident.address).in_(meanwhile)
+            )
+            residents.update({(r.channel, r.address): (r.id, r.language) for r in conn.execute(theirs)})
 
     def row(i: Inbound) -> dict:
         resident_id, language = residents[(i.channel, i.address)]
@@ -309,7 +319,6 @@ def _write(conn, items: list[Inbound]) -> list[Stored | None]:
         # A delivery stored before (Twilio's retry, perhaps to another replica) meets the unique
         # key (channel, direction, provider_id) and is left out: no id comes back for it. This
         # takes the place of a query for the stored ones first (one round trip fewer per batch).
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         statement = (
             dialect.insert(Message)
             .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_id"])
