@@ -6,6 +6,7 @@ data/nlu in the same run.
 
     python -m bench.devset            # current model and DIET (DIET trains for minutes)
     python -m bench.devset --no-diet  # current model only
+    python -m bench.devset --no-diet --no-speed --votes  # and the two voters combined in other ways
 """
 
 from __future__ import annotations
@@ -121,6 +122,70 @@ def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
     return {"by_language": by_language, "by_kind": by_kind, "confusions": confusions.most_common(15)}
 
 
+def voter_ranks(model_path: Path, texts: list[str]) -> list[dict[str, dict[str, float]]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp, "in.json"), Path(tmp, "out.json")
+        source.write_text(json.dumps(texts), encoding="utf-8")
+        in_rasa("bench.rasa_rank", str(model_path), str(source), str(target), "--votes")
+        return json.loads(target.read_text(encoding="utf-8"))
+
+
+# Other ways to combine the two voters (config.yml: their confidences averaged, the embedding's
+# weighted by embedding_weight), each scored as the model is: is the combination the limit?
+def _mean(weight: float):
+    return lambda words, meaning: {i: (words[i] + weight * meaning[i]) / (1 + weight) for i in words}
+
+
+def _geometric(words: dict[str, float], meaning: dict[str, float]) -> dict[str, float]:
+    product = {i: (words[i] * meaning[i]) ** 0.5 for i in words}
+    total = sum(product.values()) or 1.0
+    return {i: p / total for i, p in product.items()}
+
+
+WEIGHT = next(
+    c
+    for c in yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+    if c["name"].endswith("IntentClassifier")
+).get("embedding_weight", 2.0)  # the component's default
+CONFIGURED = f"mean, embedding weight {WEIGHT:g} (config.yml)"
+COMBINATIONS = {
+    "words only (the SVM on counts)": lambda words, meaning: words,
+    "meaning only (the embedding's logistic regression)": lambda words, meaning: meaning,
+    f"mean, embedding weight {WEIGHT / 2:g}": _mean(WEIGHT / 2),
+    CONFIGURED: _mean(WEIGHT),
+    f"mean, embedding weight {WEIGHT * 2:g}": _mean(WEIGHT * 2),
+    "geometric mean": _geometric,
+}
+
+
+def combinations(rows: list[dict], votes: list[dict[str, dict[str, float]]]) -> dict:
+    scored = {}
+    for name, combine in COMBINATIONS.items():
+        ranked = []
+        for vote in votes:
+            confidences = combine(vote["words"], vote["meaning"])
+            ranked.append(sorted(confidences.items(), key=lambda item: -item[1])[:10])
+        scored[name] = score(rows, ranked)
+    return scored
+
+
+def render_combinations(scored: dict) -> list[str]:
+    languages = sorted(k for k in next(iter(scored.values()))["by_language"] if k != "all")
+    lines = [
+        "## The two voters combined in other ways (`--votes`; same model, same fallback thresholds)",
+        "",
+        "Right at first reply / within two turns, and referral/unrelated questions answered as a service topic.",
+        "",
+        "| combination | all | " + " | ".join(languages) + " | service answers |",
+        "|---|---|" + "---|" * len(languages) + "---|",
+    ]
+    for name, figures in scored.items():
+        by = figures["by_language"]
+        cells = [f"{by[k]['first'] / by[k]['n']:.1%} / {by[k]['two'] / by[k]['n']:.1%}" for k in ("all", *languages)]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {by['all']['service_answer']} |")
+    return [*lines, ""]
+
+
 def crisis_figures(rows: list[dict]) -> dict:
     crises = [r for r in rows if r["kind"] == "crisis"]
     ordinary = [r for r in rows if r["kind"] != "crisis"]
@@ -160,6 +225,8 @@ def render(result: dict) -> str:
         *(f"  - {t}" for t in c["false_alarms"]),
         "",
     ]
+    if "combinations" in result:
+        lines += render_combinations(result["combinations"])
     if "speed" in result:
         lines += nlu_speed.render(result["speed"])
     return "\n".join(lines)
@@ -169,6 +236,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-diet", action="store_true", help="skip Rasa's default pipeline (it trains for minutes)")
     parser.add_argument("--no-speed", action="store_true", help="skip timing a full training and /model/parse")
+    parser.add_argument("--votes", action="store_true", help="also score other ways to combine the two voters")
     args = parser.parse_args()
     rows = load()
     texts = [r["text"] for r in rows]
@@ -182,6 +250,8 @@ def main() -> None:
             "crisis": crisis_figures(rows),
             "models": {name: score(rows, rank(path, texts)) for name, path in models.items()},
         }
+    if args.votes:
+        result["combinations"] = combinations(rows, voter_ranks(model.MODEL, texts))
     if not args.no_speed:
         result["speed"] = nlu_speed.measure(model.MODEL)
     write_report("devset", result, render)

@@ -3,7 +3,8 @@
 
 ``python -m bench.rasa_rank MODEL IN OUT``: IN is a JSON list of texts, OUT
 gets, for each, the classifier's five best intents and confidences (before the
-FallbackClassifier, whose own entry is left out).
+FallbackClassifier, whose own entry is left out). With ``--votes`` after them,
+each voter's confidences in every intent instead (``votes``).
 """
 
 import asyncio
@@ -30,6 +31,34 @@ async def rank(model: str, texts: list[str]) -> list[list[tuple[str, float]]]:
     return ranked
 
 
+async def votes(model: str, texts: list[str]) -> list[dict[str, dict[str, float]]]:
+    """For each text, each voter's confidences in every intent (nlu.components.IntentClassifier:
+    "words", the SVM on the counts; "meaning", the logistic regression on the sentence
+    embedding), before they are averaged: what bench.devset --votes combines in other ways."""
+    from nlu.components import IntentClassifier
+
+    seen: list[dict[str, dict[str, float]]] = []
+    process = IntentClassifier.process
+
+    def spy(self, messages):  # Rasa parses one message at a time: one entry each
+        X = self._create_X(messages)
+        for row in range(len(messages)):
+            intents = self.clf.classes_.tolist()
+            seen.append(
+                {
+                    name: dict(zip(intents, voter.predict_proba(X[row]).ravel().tolist(), strict=True))
+                    for name, voter in self.clf.named_estimators_.items()
+                }
+            )
+        return process(self, messages)
+
+    IntentClassifier.process = spy  # this process only ranks
+    agent = Agent.load(model)
+    for text in texts:
+        await agent.parse_message(text)
+    return seen
+
+
 def quiet() -> None:
     logging.disable(logging.INFO)  # every standard logger, Rasa's own handlers and levels included
     for name in ("rasa", "rasa_sdk", "tensorflow", "absl"):
@@ -43,5 +72,6 @@ if __name__ == "__main__":
     quiet()
     model, source, target = sys.argv[1:4]
     texts = json.loads(open(source, encoding="utf-8").read())
+    how = votes if sys.argv[4:] == ["--votes"] else rank
     with open(target, "w", encoding="utf-8") as out:
-        json.dump(asyncio.run(rank(model, texts)), out)
+        json.dump(asyncio.run(how(model, texts)), out)

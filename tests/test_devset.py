@@ -55,9 +55,8 @@ def test_the_check_would_catch_a_copy_however_it_is_spelt():
     assert normalise("Hur söker jag CSN?") == normalise("hur soker jag csn")
 
 
-def test_ranking_the_dev_questions_prints_none_of_them(tmp_path):
-    """bench.devset ranks the questions in the Rasa environment (bench/rasa_rank.py); Rasa's debug
-    log quotes each parsed text, and whoever tunes the model on the bench must not read them."""
+def _rank(tmp_path, *extra: str):
+    """bench.rasa_rank on one question, Rasa at DEBUG; what it wrote, and what it printed."""
     from stack import model
 
     if not model.is_fresh():
@@ -67,12 +66,35 @@ def test_ranking_the_dev_questions_prints_none_of_them(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "DEBUG"}
     python = str(model.RASA.with_name("python"))
     ran = subprocess.run(
-        [python, "-m", "bench.rasa_rank", str(model.MODEL), str(source), str(target)],
+        [python, "-m", "bench.rasa_rank", str(model.MODEL), str(source), str(target), *extra],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         check=True,
     )
-    assert "Qwxyz" not in ran.stdout + ran.stderr
-    assert len(json.loads(target.read_text(encoding="utf-8"))) == 1  # and it still ranked the question
+    return json.loads(target.read_text(encoding="utf-8")), ran.stdout + ran.stderr
+
+
+def test_ranking_the_dev_questions_prints_none_of_them(tmp_path):
+    """bench.devset ranks the questions in the Rasa environment (bench/rasa_rank.py); Rasa's debug
+    log quotes each parsed text, and whoever tunes the model on the bench must not read them."""
+    ranked, printed = _rank(tmp_path)
+    assert "Qwxyz" not in printed
+    assert len(ranked) == 1  # and it still ranked the question
+
+
+def test_the_two_voters_averaged_as_configured_give_the_models_ranking(tmp_path):
+    """``--votes`` (bench.devset's other combinations) reads what each voter said before the
+    average: with config.yml's embedding weight, the average is the model's own ranking."""
+    from bench.devset import COMBINATIONS, CONFIGURED
+
+    (ranking,), _ = _rank(tmp_path)
+    (votes,), printed = _rank(tmp_path, "--votes")
+    assert "Qwxyz" not in printed
+    assert set(votes) == {"words", "meaning"} and votes["words"].keys() == votes["meaning"].keys()
+    assert all(abs(sum(v.values()) - 1) < 1e-6 for v in votes.values())
+    averaged = COMBINATIONS[CONFIGURED](votes["words"], votes["meaning"])
+    best = sorted(averaged.items(), key=lambda item: -item[1])[: len(ranking)]
+    assert [name for name, _ in best] == [name for name, _ in ranking]
+    assert [round(c, 6) for _, c in best] == [round(c, 6) for _, c in ranking]
