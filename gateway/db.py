@@ -84,10 +84,10 @@ def _ping_when_idle(engine: Engine) -> None:
     machine. Under load a connection goes back out within milliseconds, and one the server
     closed meanwhile (a restart, a failover) fails that one use: SQLAlchemy then starts the whole
     pool over, and what failed is retried (a turn by retry_unanswered, the outbox at its next
-    scan, the intake at once). An idle connection, the likely one to have been closed, is still
-    tried first. Written here because SQLAlchemy has no interval for its pre-ping; the ping is
-    the dialect's own, and DisconnectionError is the pool's documented way to replace a
-    connection at checkout."""
+    scan, the intake at once; an inbox page asked at that moment shows an error once). An idle
+    connection, the likely one to have been closed, is still tried first. Written here because
+    SQLAlchemy has no interval for its pre-ping; the ping is the dialect's own, and
+    DisconnectionError is the pool's documented way to replace a connection at checkout."""
 
     @event.listens_for(engine, "checkin")
     def _returned(_dbapi_connection, record) -> None:
