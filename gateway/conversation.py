@@ -22,8 +22,7 @@ from common import crisis, hubs, keywords, langid
 from common.languages import explicit_choice
 from common.redact import redact
 from common.texts import language_menu, text
-from gateway import db, erasure, ordering, privacy, promise
-from gateway.channels import sms
+from gateway import db, erasure, ordering, promise
 from gateway.db import session_scope
 from gateway.events import Bus, Event
 from gateway.handoff import (
@@ -39,8 +38,9 @@ from gateway.handoff import create as create_handoff
 from gateway.models import Handoff, Hub, Message, aware, utcnow
 from gateway.outbox import Delivery, Outbox
 from gateway.rasa_client import Bot, BotReply, RasaUnavailable
+from gateway.replies import button_choice, queue_replies
 from gateway.settings import TURNS_AT_ONCE
-from gateway.store import HubFacts, queue_outbound, queued
+from gateway.store import HubFacts, queued
 
 log = logging.getLogger("hubguide.conversation")
 
@@ -439,45 +439,3 @@ def _unanswered() -> list:
                 .order_by(Message.id)
             ).all()
         )
-
-
-def queue_replies(session, resident, replies: list[BotReply], sender: str = "bot", notice: bool = True) -> None:
-    """Queue a turn's replies: one SMS for the whole turn (cheaper, and in
-    order), or one web message per reply with its quick-reply buttons. An SMS
-    carries the privacy notice once (``gateway.privacy.with_notice``) unless
-    ``notice`` is False (a crisis line, a STOP or START confirmation)."""
-    if resident.channel == "sms":
-        body, buttons = sms.render(replies)
-        parts = privacy.with_notice(session, resident, body) if notice else [body]
-        for number, part in enumerate(parts, 1):
-            if part:  # the reply is the last part: its buttons are what a bare number answers
-                queue_outbound(
-                    session,
-                    resident,
-                    part,
-                    sender=sender,
-                    extra={"buttons": buttons} if buttons and number == len(parts) else None,
-                )
-        return
-    for reply in replies:
-        queue_outbound(
-            session, resident, reply.text, sender=sender, extra={"buttons": reply.buttons} if reply.buttons else None
-        )
-
-
-def button_choice(session, resident, body: str) -> str | None:
-    """The payload of the button a bare number chooses ("2"), when the last
-    message the resident got had buttons; otherwise None."""
-    number = body.strip().rstrip(".)")
-    if not number.isdigit():
-        return None
-    last = session.scalars(
-        select(Message)
-        .where(Message.resident_id == resident.id, Message.direction == "out")
-        .order_by(Message.id.desc())
-        .limit(1)
-    ).first()
-    buttons = (last.extra or {}).get("buttons") if last is not None else None
-    if buttons and 1 <= int(number) <= len(buttons):
-        return buttons[int(number) - 1]["payload"]
-    return None

@@ -12,10 +12,10 @@ from common.languages import LANGUAGES
 from common.texts import text
 from gateway import privacy
 from gateway.channels.gsm import segments
-from gateway.conversation import queue_replies
 from gateway.db import session_scope
 from gateway.models import Message, Resident
 from gateway.rasa_client import BotReply
+from gateway.replies import queue_replies
 from gateway.services import build
 from gateway.settings import Settings
 from tests.conftest import CannedRasa, Recorder, running, wait_for
