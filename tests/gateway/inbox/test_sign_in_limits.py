@@ -99,8 +99,13 @@ def test_guesses_from_many_addresses_at_two_replicas_are_checked_one_at_a_time_u
         attempts = [("ana@hub.example", f"wrong guess {i}", f"198.51.100.{i}") for i in range(40)]
         answers = asyncio.run(together([one.app, other.app], attempts))
     assert statuses(answers)[401] + statuses(answers)[429] == 40
-    assert verified["calls"][stored] == MAX_FAILURES and verified["peak"][stored] == 1
-    assert account("ana@hub.example").failed_logins == MAX_FAILURES
+    # One check at a time, and no more than the limit. A guess that finds the account being checked
+    # at the other replica is refused unchecked (accounts._check), so when the last guesses all
+    # come during the first checks, fewer than MAX_FAILURES are checked (2 runs in 8 here): exactly
+    # MAX_FAILURES, as this test asked before, depended on timing.
+    checks = verified["calls"][stored]
+    assert 1 <= checks <= MAX_FAILURES and verified["peak"][stored] == 1
+    assert account("ana@hub.example").failed_logins == checks  # every check counted as a failure
 
 
 def test_the_claim_holds_the_account_while_its_password_is_checked(gateway):
