@@ -40,7 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import logs, proxies
 from gateway.db import session_scope
-from gateway.models import Handoff, Message, utcnow
+from gateway.models import Handoff, Message, aware, utcnow
 from gateway.outbox import Delivery, Sender
 from gateway.settings import Settings
 
@@ -128,8 +128,7 @@ def read_figures() -> dict:
 def age(then: datetime | None, now: datetime) -> float:
     if then is None:
         return 0.0
-    then = then if then.tzinfo else then.replace(tzinfo=now.tzinfo)  # SQLite drops the zone
-    return max(0.0, (now - then).total_seconds())
+    return max(0.0, (now - aware(then)).total_seconds())
 
 
 REGISTRY.register(DatabaseFigures())

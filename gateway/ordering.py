@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from gateway.db import session_scope
-from gateway.models import Message, utcnow
+from gateway.models import Message, aware, utcnow
 
 log = logging.getLogger("hubguide.ordering")
 
@@ -109,8 +109,7 @@ def unanswered(session: Session, resident_id: int, up_to: int, statuses: Sequenc
 def holds_back(message_id: int, created_at: datetime, statuses: Sequence[str]) -> bool:
     """On the database thread, after its turn: whether the earlier message ``message_id`` is
     still unanswered (the bot failed) and recent enough to hold the later ones back."""
-    came = created_at if created_at.tzinfo else created_at.replace(tzinfo=utcnow().tzinfo)  # SQLite drops it
-    if utcnow() - came > HOLD:
+    if utcnow() - aware(created_at) > HOLD:
         return False
     with session_scope() as session:
         return session.scalar(select(Message.status).where(Message.id == message_id)) in statuses

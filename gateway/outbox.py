@@ -22,7 +22,7 @@ import socket
 import traceback
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy import bindparam, or_, select, update
@@ -30,7 +30,7 @@ from sqlalchemy import bindparam, or_, select, update
 from common.redact import redact
 from gateway import db
 from gateway.db import session_scope
-from gateway.models import Coordinator, Message, Resident, utcnow
+from gateway.models import Coordinator, Message, Resident, aware, utcnow
 from gateway.store import mask
 
 log = logging.getLogger("hubguide.outbox")
@@ -227,8 +227,8 @@ class Outbox:
                 considered.add(recipient)
                 # Being sent by a replica (this one, or one that died: then until its claim runs out),
                 # or waiting for its retry.
-                claim = _aware(row.claim_until, now)
-                later = [at for at in (claim, _aware(row.next_attempt_at, now)) if at and at > now]
+                claim = aware(row.claim_until)
+                later = [at for at in (claim, aware(row.next_attempt_at)) if at and at > now]
                 if later:
                     waits.append((max(later) - now).total_seconds())
                     if claim and claim > now:
@@ -313,8 +313,3 @@ class Outbox:
                 if outcome.opted_out and message.resident is not None:
                     message.resident.opted_out, message.resident.opted_out_at = True, utcnow()
                 log.info("message %s to %s: %s%s", *shown, message.status, f" ({error})" if error else "")
-
-
-def _aware(at: datetime | None, now: datetime) -> datetime | None:
-    """A stored time with its zone (SQLite drops it; everything stored is UTC)."""
-    return at if at is None or at.tzinfo else at.replace(tzinfo=now.tzinfo)
