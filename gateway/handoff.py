@@ -154,9 +154,7 @@ def open_crisis(session: Session, resident: Resident, kind: str, language: str, 
             return handoff, "already"
         handoff.crisis = kind
         return handoff, "flagged"
-    last = session.scalars(
-        select(Handoff).where(Handoff.resident_id == resident.id).order_by(Handoff.id.desc()).limit(1)
-    ).first()
+    last = latest_handoff(session, resident)
     handoff = Handoff(
         resident=resident,
         hub_id=last.hub_id if last else None,
