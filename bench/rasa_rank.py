@@ -41,9 +41,8 @@ async def votes(model: str, texts: list[str]) -> list[dict[str, dict[str, float]
     process = IntentClassifier.process
 
     def spy(self, messages):  # Rasa parses one message at a time: one entry each
-        X = self._create_X(messages)
+        X, intents = self._create_X(messages), self.clf.classes_.tolist()
         for row in range(len(messages)):
-            intents = self.clf.classes_.tolist()
             seen.append(
                 {
                     name: dict(zip(intents, voter.predict_proba(X[row]).ravel().tolist(), strict=True))
