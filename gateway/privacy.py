@@ -20,14 +20,13 @@ from sqlalchemy.orm import Session
 
 from common.languages import DEFAULT_LANGUAGE, LANGUAGES
 from common.texts import text
-from gateway.channels.gsm import segments
+from gateway.channels.gsm import SMS_SEGMENTS, segments
 from gateway.erasure import CONFIRM
 from gateway.models import Message, Resident, utcnow
 from gateway.settings import Settings, get_settings
 
 router = APIRouter(tags=["privacy"])
 
-SMS_SEGMENTS = 3  # a reply's budget, the notice included (README, "SMS")
 LATEST = 3  # the notice goes with one of a resident's first three replies at the latest
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).with_name("templates")),

@@ -14,10 +14,9 @@ from datetime import datetime
 
 from common import when
 from common.texts import text
-from gateway.channels.gsm import segments
+from gateway.channels.gsm import SMS_SEGMENTS, segments
 from gateway.channels.sms import render
 from gateway.models import utcnow
-from gateway.privacy import SMS_SEGMENTS
 from gateway.rasa_client import BotReply
 from gateway.store import HubFacts
 
@@ -52,7 +51,7 @@ def add(replies: list[BotReply], facts: HubFacts, language: str | None, channel:
         reply = replies[last]
         return [
             *replies[:last],
-            BotReply(" ".join([reply.text, *parts]), reply.buttons, reply.custom),
+            BotReply(" ".join([reply.text, *parts]), reply.buttons, reply.custom, reply.optional),
             *replies[last + 1 :],
         ]
 

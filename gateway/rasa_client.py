@@ -28,6 +28,29 @@ class BotReply:
     text: str
     buttons: list[dict] = field(default_factory=list)
     custom: dict | None = None  # an action's json_message, e.g. {"handoff": {...}}
+    # Left out over SMS when it would take the reply past its segment budget (gateway.channels.sms):
+    # the "did you mean another topic" choices after an answer (actions.conversation).
+    optional: bool = False
+
+
+# The custom message an action sends after a reply that may be left out (actions.conversation.OPTIONAL).
+OPTIONAL = {"optional": True}
+
+
+def parse(items: list[dict]) -> list[BotReply]:
+    """Rasa's REST answer as replies: text and buttons, or an action's json_message. Rasa's REST
+    channel sends an utterance's json_message as a message of its own, after it
+    (``OutputChannel.send_response``), so the marker ``OPTIONAL`` is a message too: it marks the
+    reply before it."""
+    replies: list[BotReply] = []
+    for item in items:
+        custom = item.get("custom")
+        if custom == OPTIONAL:
+            if replies:
+                replies[-1].optional = True
+        elif item.get("text") or isinstance(custom, dict):
+            replies.append(BotReply(item.get("text") or "", item.get("buttons") or [], custom))
+    return replies
 
 
 class Bot(Protocol):
@@ -105,11 +128,7 @@ class RasaClient:
             raise RasaUnavailable("timed out" if reason == "timeout" else f"{type(exc).__name__}: {exc}") from exc
         seconds = time.perf_counter() - started
         metrics.RASA.observe(seconds)
-        replies = [
-            BotReply(item.get("text") or "", item.get("buttons") or [], item.get("custom"))
-            for item in items
-            if item.get("text") or isinstance(item.get("custom"), dict)
-        ]
+        replies = parse(items)
         log.info("the bot answered in %.0f ms with %d message(s)", seconds * 1000, len(replies))
         return replies
 

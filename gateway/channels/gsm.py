@@ -11,6 +11,7 @@ GSM7_BASIC = set(
 GSM7_EXTENDED = set("^{}\\[~]|€\f")  # each takes two septets
 
 MAX_BODY = 1600  # Twilio refuses longer bodies (error 21617)
+SMS_SEGMENTS = 3  # a reply's budget, the privacy notice included (README, "SMS")
 
 
 def is_gsm7(text: str) -> bool:

@@ -20,7 +20,7 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from gateway import db
-from gateway.channels.gsm import MAX_BODY, segments
+from gateway.channels.gsm import MAX_BODY, SMS_SEGMENTS, segments
 from gateway.db import session_scope
 from gateway.intake import Inbound
 from gateway.models import Message
@@ -42,7 +42,16 @@ MAX_MEDIA = 10  # Twilio's own limit of attachments to one message
 
 def render(replies) -> tuple[str, list[dict]]:
     """A turn's replies as one SMS body. Buttons become numbered lines; the
-    buttons returned are the ones a numeric reply refers to (the last set)."""
+    buttons returned are the ones a numeric reply refers to (the last set).
+    An optional reply (``BotReply.optional``) is left out when the body would
+    not fit SMS_SEGMENTS with it."""
+    body, buttons = _joined(replies)
+    if segments(body) > SMS_SEGMENTS and any(r.optional for r in replies):
+        body, buttons = _joined([r for r in replies if not r.optional])
+    return body, buttons
+
+
+def _joined(replies) -> tuple[str, list[dict]]:
     parts, buttons = [], []
     for reply in replies:
         part = reply.text
