@@ -58,15 +58,44 @@ MAX_CHOICES = 3
 MIN_CONFIDENCE = 0.05
 
 
-def likely_topics(message: dict[str, Any]) -> list[str]:
+def likely_topics(message: dict[str, Any], leaving_out: str | None = None) -> list[str]:
     """The topics a message most likely asks about, best first: the model's
-    ranking, answerable topics only (not "hello" or "thanks")."""
+    ranking, answerable topics only (not "hello" or "thanks"), without
+    ``leaving_out`` (the topic already answered)."""
     ranking = message.get("intent_ranking") or []
     return [
         r["name"]
         for r in ranking
-        if r["name"] in TITLES and r["name"] != "none" and r.get("confidence", 0) >= MIN_CONFIDENCE
+        if r["name"] in TITLES and r["name"] not in ("none", leaving_out) and r.get("confidence", 0) >= MIN_CONFIDENCE
     ][:MAX_CHOICES]
+
+
+# An answer the model was less sure of than this is followed by the next likeliest topics, so
+# that a resident who got the wrong one chooses the right one instead of writing again. Chosen
+# on the real questions (bench/devset.py, 2026-12-06, of 462: right within two turns on the web
+# / over SMS / answers that carry the choices / of those, answers right already): without them
+# 390 / 390; below 0.4 400 / 395 / 82 / 61; below 0.5 409 / 398 / 157 / 120; below 0.6 410 /
+# 398 / 187 / 148. Two choices helped as much as three, and cost less of an SMS.
+OTHER_TOPICS_BELOW = 0.5
+MAX_OTHER_TOPICS = 2
+# A custom message that marks the reply before it optional (gateway.rasa_client).
+OPTIONAL = {"optional": True}
+
+
+def other_topics(message: dict[str, Any]) -> list[str]:
+    """The likeliest topics after the one answered, when the model was unsure of it (but not so
+    unsure that it asked, ``action_did_you_mean``): none for a button's payload ("/job_search",
+    confidence 1) or a confident answer."""
+    intent = message.get("intent") or {}
+    name, confidence = intent.get("name"), intent.get("confidence", 1.0)
+    if not name or name == "nlu_fallback" or confidence >= OTHER_TOPICS_BELOW:
+        return []
+    return likely_topics(message, leaving_out=name)[:MAX_OTHER_TOPICS]
+
+
+def choices(topics: list[str], language: str) -> list[dict[str, str]]:
+    """Buttons that ask about ``topics`` (a bare number over SMS: gateway.replies.button_choice)."""
+    return [{"title": TITLES[topic][language], "payload": f"/{topic}"} for topic in topics]
 
 
 class ActionDidYouMean(Action):
@@ -89,7 +118,29 @@ class ActionDidYouMean(Action):
         if not topics:
             dispatcher.utter_message(response="utter_default")
             return []
-        buttons = [{"title": TITLES[topic][language], "payload": f"/{topic}"} for topic in topics]
+        buttons = choices(topics, language)
         buttons.append({"title": TITLES["none"][language], "payload": "/help"})
         dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
+        return []
+
+
+class ActionOfferHandoff(Action):
+    """After an answer: a person at the hub offered (``utter_offer_handoff``) and, when the model
+    was unsure of the topic it answered, the next likeliest as choices (``other_topics``). Over
+    SMS the choices are left out when they would take the reply past its segment budget: the
+    reply after them marks them optional (Rasa's REST channel sends an utterance's json_message
+    as a message of its own), and the gateway drops what does not fit (gateway.channels.sms)."""
+
+    def name(self) -> str:
+        return "action_offer_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_offer_handoff")
+        topics = other_topics(tracker.latest_message or {})
+        if topics:
+            language = tracker.get_slot("language") or DEFAULT_LANGUAGE
+            dispatcher.utter_message(response="utter_other_topics", buttons=choices(topics, language))
+            dispatcher.utter_message(json_message=OPTIONAL)
         return []

@@ -21,13 +21,15 @@ from pathlib import Path
 
 import yaml
 
-from actions.conversation import likely_topics  # the "did you mean" rule
+from actions.conversation import TITLES, likely_topics, other_topics  # the "did you mean" rules
 from bench import nlu_speed
 from bench.common import write_report
 from bench.nlu_cv import in_rasa
 from common import crisis
 from common.paths import ROOT
 from common.topics import TOPICS
+from gateway.channels import sms
+from gateway.rasa_client import BotReply
 from stack import model
 
 DEV = ROOT / "eval" / "dev"
@@ -45,6 +47,41 @@ _FALLBACK = next(
     if c["name"] == "FallbackClassifier"
 )
 THRESHOLD, AMBIGUITY = _FALLBACK["threshold"], _FALLBACK["ambiguity_threshold"]
+
+
+def _yaml(folder: str) -> list[dict]:
+    return [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted((ROOT / folder).glob("*.yml"))]
+
+
+# After the answer to these intents the rules run action_offer_handoff, which offers the next
+# likeliest topics when the model was unsure (actions.conversation.other_topics): the intent and
+# the responses that answer it.
+OFFERING = {
+    rule["steps"][0]["intent"]: [s["action"] for s in rule["steps"][1:-1]]
+    for rules in _yaml("data/rules")
+    for rule in rules.get("rules", [])
+    if "intent" in rule["steps"][0] and rule["steps"][-1].get("action") == "action_offer_handoff"
+}
+RESPONSES = {name: variants for domain in _yaml("domain") for name, variants in (domain.get("responses") or {}).items()}
+
+
+def _sms_text(response: str, language: str) -> str:
+    """The SMS variant of a response when the resident's municipality is not known."""
+    slots = {"language": language, "channel": "sms"}
+    return next(
+        v["text"]
+        for v in RESPONSES[response]
+        if all(slots.get(c["name"]) == c["value"] for c in v.get("condition", []))
+    )
+
+
+def sms_fits(intent: str, language: str, topics: list[str]) -> bool:
+    """Whether the other topics fit the SMS that answers ``intent``: the gateway leaves them out
+    when they do not (gateway.channels.sms.render)."""
+    said = [BotReply(_sms_text(r, language)) for r in [*OFFERING[intent], "utter_offer_handoff"]]
+    choices = [{"title": TITLES[t][language], "payload": f"/{t}"} for t in topics]
+    said.append(BotReply(_sms_text("utter_other_topics", language), choices, optional=True))
+    return bool(sms.render(said)[1])
 
 
 def load() -> list[dict]:
@@ -94,30 +131,38 @@ def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
     """Right at the first reply: the top intent is acceptable and confident
     enough to be answered; a crisis row is right when the crisis reply comes
     (the gateway checks that before the model). Right within two turns: that,
-    or the model was unsure and an acceptable topic is among the "did you
-    mean" choices (actions/conversation.py's rule)."""
+    or an acceptable topic is among the choices the resident is offered
+    (actions/conversation.py's rules): "did you mean" when the model was unsure,
+    or the other topics after an answer it was not sure of. Over SMS, those
+    other topics only where they fit the answer's segment budget."""
     by_language, by_kind, confusions = defaultdict(Counter), defaultdict(Counter), Counter()
     for row, ranking in zip(rows, ranked, strict=True):
         top = ranking[0] if ranking else ("nlu_fallback", 0.0)
         second = ranking[1] if len(ranking) > 1 else ("", 0.0)
         fallback = top[1] < THRESHOLD or top[1] - second[1] < AMBIGUITY
+        message = {
+            "intent": {"name": "nlu_fallback" if fallback else top[0], "confidence": top[1]},
+            "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
+        }
+        offered, after_answer = [], False
         if row["kind"] == "crisis":
             first = crisis.detect(row["text"]) is not None
-            two = first
         else:
             first = top[0] in row["labels"] and not fallback and crisis.detect(row["text"]) is None
-            offered = (
-                likely_topics({"intent_ranking": [{"name": n, "confidence": c} for n, c in ranking]})
-                if fallback
-                else []
-            )
-            two = first or any(name in row["labels"] for name in offered)
+            if fallback:
+                offered = likely_topics(message)
+            elif top[0] in OFFERING:
+                offered = other_topics(message)
+                after_answer = bool(offered)
             if not first:
                 confusions[(row["labels"][0], "fallback" if fallback else top[0])] += 1
+        chosen = not first and any(name in row["labels"] for name in offered)
         for counter in (by_language[row["language"]], by_kind[row["kind"]], by_language["all"]):
             counter["n"] += 1
             counter["first"] += first
-            counter["two"] += two
+            counter["two"] += first or chosen
+            counter["two_sms"] += first or (chosen and (not after_answer or sms_fits(top[0], row["language"], offered)))
+            counter["other_topics"] += after_answer  # an answer that carries other topics
             counter["service_answer"] += row["kind"] in ("referral", "unrelated") and not fallback and top[0] in SERVICE
     return {"by_language": by_language, "by_kind": by_kind, "confusions": confusions.most_common(15)}
 
@@ -203,15 +248,16 @@ def render(result: dict) -> str:
         lines += [
             f"## {name}",
             "",
-            "| | n | right at first reply | right within two turns (did you mean) | "
-            "referral/unrelated answered as a service topic |",
-            "|---|---|---|---|---|",
+            "| | n | right at first reply | right within two turns (choices: web) | within two turns, SMS | "
+            "answers with other topics | referral/unrelated answered as a service topic |",
+            "|---|---|---|---|---|---|---|",
         ]
         for group in ("by_language", "by_kind"):
             for key, c in sorted(figures[group].items()):
                 n = c["n"] or 1
                 lines.append(
-                    f"| {key} | {c['n']} | {c['first'] / n:.1%} | {c['two'] / n:.1%} | {c['service_answer']} |"
+                    f"| {key} | {c['n']} | {c['first'] / n:.1%} | {c['two'] / n:.1%} | {c['two_sms'] / n:.1%} | "
+                    f"{c['other_topics']} | {c['service_answer']} |"
                 )
         lines += ["", "Worst confusions (acceptable intent → given):", ""]
         lines += [f"- {want} → {got}: {count}" for (want, got), count in figures["confusions"]]

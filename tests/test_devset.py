@@ -98,3 +98,23 @@ def test_the_two_voters_averaged_as_configured_give_the_models_ranking(tmp_path)
     best = sorted(averaged.items(), key=lambda item: -item[1])[: len(ranking)]
     assert [name for name, _ in best] == [name for name, _ in ranking]
     assert [round(c, 6) for _, c in best] == [round(c, 6) for _, c in ranking]
+
+
+def test_a_wrong_answer_counts_within_two_turns_when_the_right_topic_is_among_the_other_topics():
+    """The score credits the choices the resident is really offered (actions.conversation): after
+    an unsure answer the next likeliest topics, over SMS only where they fit the answer's SMS."""
+    from bench.devset import score
+
+    rows = [
+        {"text": "Hur mycket får jag låna?", "labels": ["study_finance"], "kind": "service", "language": "sv"},
+        {"text": "När betalas pengarna ut?", "labels": ["benefits"], "kind": "service", "language": "sv"},
+    ]
+    ranked = [
+        [("debt", 0.46), ("study_finance", 0.17), ("benefits", 0.1)],  # unsure: other topics follow
+        [("debt", 0.8), ("benefits", 0.1)],  # sure: none follow
+    ]
+    figures = score(rows, ranked)["by_language"]["sv"]
+    assert (figures["first"], figures["two"], figures["other_topics"]) == (0, 1, 1)
+    assert figures["two_sms"] == 1  # Swedish debt answer, the offer and two short titles fit
+    arabic = score([{**rows[0], "language": "ar"}], ranked[:1])["by_language"]["ar"]
+    assert arabic["two"] == 1 and arabic["two_sms"] == 0  # Arabic's answer leaves no room for them

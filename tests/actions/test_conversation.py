@@ -1,5 +1,6 @@
 """'Did you mean': when the model is unsure, the likeliest answerable topics
-as choices, in the resident's language, and within the SMS budget."""
+as choices, in the resident's language, and within the SMS budget; after an
+answer it was unsure of, the next likeliest."""
 
 import asyncio
 
@@ -7,7 +8,15 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import MAX_CHOICES, TITLES, ActionDidYouMean
+from actions.conversation import (
+    MAX_CHOICES,
+    MIN_CONFIDENCE,
+    OPTIONAL,
+    OTHER_TOPICS_BELOW,
+    TITLES,
+    ActionDidYouMean,
+    ActionOfferHandoff,
+)
 from common.languages import LANGUAGES
 from common.topics import QUESTIONS
 from gateway.channels.gsm import segments
@@ -58,3 +67,42 @@ def test_the_longest_choice_list_fits_one_sms_budget(language):
     longest = sorted((t for t in TITLES if t != "none"), key=lambda t: -len(TITLES[t][language]))[:MAX_CHOICES]
     buttons = [{"title": TITLES[t][language], "payload": f"/{t}"} for t in longest + ["none"]]
     assert segments(render([BotReply(variant["text"], buttons)])[0]) <= 3
+
+
+def answered(intent: str, confidence: float, ranking: list[tuple[str, float]], language: str = "sv") -> list[dict]:
+    """What action_offer_handoff says after the answer to a message the model ranked so."""
+    message = {
+        "text": "…",
+        "intent": {"name": intent, "confidence": confidence},
+        "intent_ranking": [{"name": intent, "confidence": confidence}]
+        + [{"name": n, "confidence": c} for n, c in ranking],
+    }
+    tracker = Tracker("resident", {"language": language}, message, [], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionOfferHandoff().run(dispatcher, tracker, {}))
+    return dispatcher.messages
+
+
+def test_an_answer_the_model_was_unsure_of_is_followed_by_the_next_likeliest_topics_marked_optional():
+    said = answered(
+        "debt", OTHER_TOPICS_BELOW - 0.04, [("thank", 0.2), ("study_finance", 0.17), ("benefits", 0.1), ("tax", 0.09)]
+    )
+    assert [m.get("response") for m in said] == ["utter_offer_handoff", "utter_other_topics", None]
+    assert [b["payload"] for b in said[1]["buttons"]] == ["/study_finance", "/benefits"]  # not debt, not thanks
+    assert [b["title"] for b in said[1]["buttons"]] == [TITLES["study_finance"]["sv"], TITLES["benefits"]["sv"]]
+    assert said[2]["custom"] == OPTIONAL
+
+
+@pytest.mark.parametrize(
+    ("intent", "confidence"),
+    [("debt", OTHER_TOPICS_BELOW), ("debt", 0.9), ("learn_swedish", 1.0), ("nlu_fallback", 0.2)],
+    ids=["at the threshold", "sure", "a button's payload", "not understood"],
+)
+def test_a_sure_answer_or_a_fallback_only_offers_a_person(intent, confidence):
+    said = answered(intent, confidence, [("study_finance", 0.3), ("benefits", 0.2)])
+    assert [(m["response"], m["buttons"]) for m in said] == [("utter_offer_handoff", [])]
+
+
+def test_with_no_other_likely_topic_only_a_person_is_offered():
+    said = answered("debt", 0.3, [("greet", 0.3), ("job_search", MIN_CONFIDENCE / 2)])
+    assert [m["response"] for m in said] == ["utter_offer_handoff"]
