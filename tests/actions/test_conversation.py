@@ -25,17 +25,22 @@ from gateway.rasa_client import BotReply
 from tests.test_rasa_project import DOMAIN, matches
 
 
-def unsure(ranking: list[tuple[str, float]], language: str = "sv") -> list[dict]:
+def spoken(action, intent: str, confidence: float, ranking: list[tuple[str, float]], language: str) -> list[dict]:
+    """What ``action`` says after a message the model ranked so (``intent`` first)."""
     message = {
         "text": "…",
-        "intent": {"name": "nlu_fallback", "confidence": 0.25},
-        "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.25}]
+        "intent": {"name": intent, "confidence": confidence},
+        "intent_ranking": [{"name": intent, "confidence": confidence}]
         + [{"name": n, "confidence": c} for n, c in ranking],
     }
     tracker = Tracker("resident", {"language": language}, message, [], False, None, {}, "action_listen")
     dispatcher = CollectingDispatcher()
-    asyncio.run(ActionDidYouMean().run(dispatcher, tracker, {}))
+    asyncio.run(action().run(dispatcher, tracker, {}))
     return dispatcher.messages
+
+
+def unsure(ranking: list[tuple[str, float]], language: str = "sv") -> list[dict]:
+    return spoken(ActionDidYouMean, "nlu_fallback", 0.25, ranking, language)
 
 
 def test_the_likeliest_topics_are_offered_best_first_then_none_of_these():
@@ -71,16 +76,7 @@ def test_the_longest_choice_list_fits_one_sms_budget(language):
 
 def answered(intent: str, confidence: float, ranking: list[tuple[str, float]], language: str = "sv") -> list[dict]:
     """What action_offer_handoff says after the answer to a message the model ranked so."""
-    message = {
-        "text": "…",
-        "intent": {"name": intent, "confidence": confidence},
-        "intent_ranking": [{"name": intent, "confidence": confidence}]
-        + [{"name": n, "confidence": c} for n, c in ranking],
-    }
-    tracker = Tracker("resident", {"language": language}, message, [], False, None, {}, "action_listen")
-    dispatcher = CollectingDispatcher()
-    asyncio.run(ActionOfferHandoff().run(dispatcher, tracker, {}))
-    return dispatcher.messages
+    return spoken(ActionOfferHandoff, intent, confidence, ranking, language)
 
 
 def test_an_answer_the_model_was_unsure_of_is_followed_by_the_next_likeliest_topics_marked_optional():
