@@ -125,11 +125,15 @@ class ActionDidYouMean(Action):
 
 
 class ActionOfferHandoff(Action):
-    """After an answer: a person at the hub offered (``utter_offer_handoff``) and, when the model
-    was unsure of the topic it answered, the next likeliest as choices (``other_topics``). Over
-    SMS the choices are left out when they would take the reply past its segment budget: the
-    reply after them marks them optional (Rasa's REST channel sends an utterance's json_message
-    as a message of its own), and the gateway drops what does not fit (gateway.channels.sms)."""
+    """After an answer: when the model was unsure of the topic it answered, the next likeliest
+    topics as choices (``other_topics``), then a person at the hub offered
+    (``utter_offer_handoff``), last, so that its yes and no stay the web chat's quick replies
+    (the widget shows only the last message's; gateway.replies sends an earlier set as buttons
+    that stay). Over SMS a bare number still chooses a topic (the numbers are the turn's only
+    ones), and the choices are left out where they would take the reply past its segment
+    budget: the message after them marks them optional (Rasa's REST channel sends an
+    utterance's json_message as a message of its own), and the gateway drops what does not fit
+    (gateway.channels.sms)."""
 
     def name(self) -> str:
         return "action_offer_handoff"
@@ -137,10 +141,10 @@ class ActionOfferHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        dispatcher.utter_message(response="utter_offer_handoff")
         topics = other_topics(tracker.latest_message or {})
         if topics:
             language = tracker.get_slot("language") or DEFAULT_LANGUAGE
             dispatcher.utter_message(response="utter_other_topics", buttons=choices(topics, language))
             dispatcher.utter_message(json_message=OPTIONAL)
+        dispatcher.utter_message(response="utter_offer_handoff")
         return []

@@ -31,10 +31,12 @@ def queue_replies(session, resident, replies: list[BotReply], sender: str = "bot
                     extra={"buttons": buttons} if buttons and number == len(parts) else None,
                 )
         return
-    for reply in replies:
-        queue_outbound(
-            session, resident, reply.text, sender=sender, extra={"buttons": reply.buttons} if reply.buttons else None
-        )
+    # The web chat (rasa-webchat) shows a message's quick replies only while it is the last one:
+    # a turn's earlier set (the other topics before the offer of a person) goes as buttons that stay.
+    last = max((i for i, reply in enumerate(replies) if reply.buttons), default=None)
+    for i, reply in enumerate(replies):
+        extra = {"buttons": reply.buttons, **({} if i == last else {"stay": True})} if reply.buttons else None
+        queue_outbound(session, resident, reply.text, sender=sender, extra=extra)
 
 
 def button_choice(session, resident, body: str) -> str | None:

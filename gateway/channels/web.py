@@ -227,10 +227,13 @@ class WebChannel:
 
     async def send(self, delivery: Delivery) -> tuple[str, str | None]:
         payload: dict = {"text": delivery.body}
-        buttons = (delivery.extra or {}).get("buttons")
-        if buttons:
-            payload["quick_replies"] = [
-                {"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in buttons
+        extra = delivery.extra or {}
+        if extra.get("buttons"):
+            # Quick replies go away once chosen or once another message follows; buttons stay
+            # (gateway.replies: a turn's earlier set).
+            kind = "buttons" if extra.get("stay") else "quick_replies"
+            payload[kind] = [
+                {"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in extra["buttons"]
             ]
         # Emitted to the room on whichever replica holds its sockets (gateway/channels/rooms.py).
         if not await self.rooms.reach("bot_uttered", payload, delivery.address):

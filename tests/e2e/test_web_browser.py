@@ -22,7 +22,7 @@ from bench.common import CHROMIUM, CHROMIUM_ARGS
 from common.texts import text
 from gateway.db import session_scope
 from gateway.models import Message, Resident
-from tests.e2e.test_languages import first_example, variant
+from tests.e2e.test_languages import answered_unsure, first_example, variant
 
 pytestmark = pytest.mark.e2e
 
@@ -229,6 +229,26 @@ def test_quick_replies_are_buttons_the_keyboard_reaches_and_presses(stack, page,
     ):
         ratio = page.locator(selector).first.evaluate(CONTRAST_JS)
         assert ratio >= MIN_CONTRAST, f"{selector}: contrast {ratio:.2f} is below {MIN_CONTRAST}"
+
+
+def test_other_topics_after_an_unsure_answer_stay_beside_the_offers_yes_and_no(stack, page):
+    """The widget shows quick replies only on its last message: the topics offered after an
+    answer the model was unsure of go as buttons that stay (gateway.replies), so both they and
+    the offer's yes and no can be pressed; a topic pressed is asked and answered."""
+    language, _, message, said = answered_unsure(stack)
+    page.goto(stack.gateway_url + f"/?lang={language}")
+    expect(bot_messages(page).first).to_be_visible(timeout=BOT_SECONDS * 1000)
+    say(page, language, message)
+    offer = variant("utter_offer_handoff", language, "web")
+    expect(bot_messages(page).filter(has_text=offer)).to_have_count(1, timeout=BOT_SECONDS * 1000)
+    topics, yes_no = said[1]["buttons"], said[3]["buttons"]
+    for button in [*topics, *yes_no]:
+        expect(page.get_by_role("button", name=button["title"], exact=True)).to_be_visible()
+
+    before = bot_messages(page).count()
+    page.get_by_role("button", name=topics[0]["title"], exact=True).click()
+    expect(resident_messages(page).last).to_have_text(topics[0]["title"])
+    expect(bot_messages(page).nth(before)).to_be_visible(timeout=BOT_SECONDS * 1000)
 
 
 def test_the_language_picker_works_without_javascript(stack, browser):

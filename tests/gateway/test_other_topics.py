@@ -1,6 +1,6 @@
 """After an answer the model was unsure of, the bot offers the next likeliest topics
-(actions.conversation.ActionOfferHandoff): numbered at the end of the SMS when they fit its
-segment budget, left out when they do not, and a bare number then chooses one."""
+(actions.conversation.ActionOfferHandoff), before its offer of a person: numbered in the SMS
+when they fit its segment budget, left out when they do not, and a bare number chooses one."""
 
 from gateway.channels.gsm import SMS_SEGMENTS, budget, segments
 from gateway.rasa_client import OPTIONAL, BotReply, parse
@@ -38,8 +38,8 @@ def answering(answer: str) -> CannedRasa:
             if said.startswith("/")
             else [
                 BotReply(answer),
-                BotReply(OFFER),
                 CHOICES,
+                BotReply(OFFER),
             ]
         )
     )
@@ -52,11 +52,11 @@ def turn(gateway, settings, sender: Recorder, body: str) -> str:
     return sender.sent[-1][1]
 
 
-def test_the_choices_end_the_sms_when_they_fit_and_a_bare_number_chooses_one(settings):
+def test_the_choices_are_numbered_in_the_sms_when_they_fit_and_a_bare_number_chooses_one(settings):
     bot, sender = answering("Kronofogden hjälper dig med skulder: kronofogden.se."), Recorder()
     with running(settings, build(settings, rasa=bot, sms=sender)) as gateway:
         first = turn(gateway, settings, sender, "hur mycket får jag låna")
-        assert "Eller menade du:\n1 CSN\n2 Ersättning under program" in first
+        assert f"Eller menade du:\n1 CSN\n2 Ersättning under program\n\n{OFFER}" in first
         assert segments(first) <= SMS_SEGMENTS
         assert turn(gateway, settings, sender, "1") == "Svar på /study_finance"
     assert [said for said, _ in bot.heard] == ["hur mycket får jag låna", "/study_finance"]

@@ -328,3 +328,25 @@ def test_the_page_links_to_the_privacy_notice_in_its_language(gateway):
     page = gateway.get("/?lang=ar").text
     assert 'href="/privacy?lang=ar"' in page
     assert gateway.get("/privacy?lang=ar").status_code == 200
+
+
+# --- buttons of a turn ------------------------------------------------------------------------
+
+
+def test_a_turns_earlier_choices_stay_as_buttons_and_its_last_are_quick_replies(live):
+    """rasa-webchat shows a message's quick replies only while it is the last: the other topics
+    before the offer of a person would vanish with it (actions.conversation.ActionOfferHandoff)."""
+    topics = [{"title": "CSN", "payload": "/study_finance"}]
+    yes_no = [{"title": "Ja", "payload": "/affirm"}, {"title": "Nej", "payload": "/deny"}]
+    live.bot.answer = lambda said: [
+        BotReply("Svar."),
+        BotReply("Eller menade du:", topics, optional=True),
+        BotReply("Vill du att en koordinator svarar dig här?", yes_no),
+    ]
+    tab = live.start().tab()
+    tab.start()
+    tab.say("hur mycket får jag låna")
+    answer, choices, offer = (tab.next()[1] for _ in range(3))
+    assert answer == {"text": "Svar."}
+    assert [b["payload"] for b in choices["buttons"]] == ["/study_finance"] and "quick_replies" not in choices
+    assert [b["payload"] for b in offer["quick_replies"]] == ["/affirm", "/deny"] and "buttons" not in offer
