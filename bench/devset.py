@@ -78,9 +78,12 @@ def _sms_text(response: str, language: str) -> str:
 def sms_fits(intent: str, language: str, topics: list[str]) -> bool:
     """Whether the other topics fit the SMS that answers ``intent``: the gateway leaves them out
     when they do not (gateway.channels.sms.render)."""
-    said = [BotReply(_sms_text(r, language)) for r in [*OFFERING[intent], "utter_offer_handoff"]]
     choices = [{"title": TITLES[t][language], "payload": f"/{t}"} for t in topics]
-    said.append(BotReply(_sms_text("utter_other_topics", language), choices, optional=True))
+    said = [
+        *(BotReply(_sms_text(r, language)) for r in OFFERING[intent]),
+        BotReply(_sms_text("utter_other_topics", language), choices, optional=True),
+        BotReply(_sms_text("utter_offer_handoff", language)),
+    ]
     return bool(sms.render(said)[1])
 
 
