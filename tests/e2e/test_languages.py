@@ -52,19 +52,23 @@ def variant(response: str, language: str, channel: str) -> str:
     raise KeyError(response)
 
 
-@pytest.mark.parametrize("language, intent", list(itertools.product(LANGUAGES, ANSWERED)))
-def test_every_intent_is_answered_in_the_residents_language(stack, language, intent):
-    message = first_example(language, intent)
-    response = httpx.post(
+def rasa_says(stack, message: str, language: str, channel: str) -> list[dict]:
+    """What Rasa's REST channel answers a new conversation's first message."""
+    return httpx.post(
         stack.rasa_url + "/webhooks/rest/webhook",
         timeout=30,
         json={
             "sender": f"lang-{uuid.uuid4().hex}",
             "message": message,
-            "metadata": {"language": language, "channel": "sms"},
+            "metadata": {"language": language, "channel": channel},
         },
-    )
-    replies = [r["text"] for r in response.json() if "text" in r]  # not the marker of optional choices
+    ).json()
+
+
+@pytest.mark.parametrize("language, intent", list(itertools.product(LANGUAGES, ANSWERED)))
+def test_every_intent_is_answered_in_the_residents_language(stack, language, intent):
+    message = first_example(language, intent)
+    replies = [r["text"] for r in rasa_says(stack, message, language, "sms") if "text" in r]  # not a marker
     assert replies, f"no reply to {message!r}"
     assert replies[0] == variant(f"utter_{intent}", language, "sms"), f"{message!r} was not read as {intent}"
     assert in_language(replies[0], language), replies[0]
@@ -76,15 +80,7 @@ def answered_unsure(stack) -> tuple[str, str, str, list[dict]]:
     intent, text and Rasa's web replies."""
     for language, intent in itertools.product(LANGUAGES, ANSWERED):
         message = first_example(language, intent)
-        said = httpx.post(
-            stack.rasa_url + "/webhooks/rest/webhook",
-            timeout=30,
-            json={
-                "sender": f"other-{uuid.uuid4().hex}",
-                "message": message,
-                "metadata": {"language": language, "channel": "web"},
-            },
-        ).json()
+        said = rasa_says(stack, message, language, "web")
         if {"custom": OPTIONAL} in [{k: v for k, v in r.items() if k != "recipient_id"} for r in said]:
             return language, intent, message, said
     pytest.skip("the model answered every first example surely: nothing to offer after it")
