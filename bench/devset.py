@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from actions.conversation import TITLES, likely_topics, other_topics  # the "did you mean" rules
+from actions.conversation import choices, likely_topics, other_topics  # the "did you mean" rules
 from bench import nlu_speed
 from bench.common import write_report
 from bench.nlu_cv import in_rasa
@@ -78,10 +78,9 @@ def _sms_text(response: str, language: str) -> str:
 def sms_fits(intent: str, language: str, topics: list[str]) -> bool:
     """Whether the other topics fit the SMS that answers ``intent``: the gateway leaves them out
     when they do not (gateway.channels.sms.render)."""
-    choices = [{"title": TITLES[t][language], "payload": f"/{t}"} for t in topics]
     said = [
         *(BotReply(_sms_text(r, language)) for r in OFFERING[intent]),
-        BotReply(_sms_text("utter_other_topics", language), choices, optional=True),
+        BotReply(_sms_text("utter_other_topics", language), choices(topics, language), optional=True),
         BotReply(_sms_text("utter_offer_handoff", language)),
     ]
     return bool(sms.render(said)[1])
