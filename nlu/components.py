@@ -40,7 +40,7 @@ from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturiz
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
-from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -48,6 +48,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from common import langid, languages
 from common.languages import DEFAULT_LANGUAGE, fold, is_supported, skeleton
+from nlu import fingerprints
+from nlu.fingerprints import SealedToken, SparseFeatures
 
 LANGUAGE = "language"
 CHANNEL = "channel"
@@ -55,13 +57,15 @@ logger = logging.getLogger(__name__)
 
 
 class OurSources:
-    """Rasa's training cache knows a component by its class's own source and
-    config; ours also depend on this module's helpers and on common.languages
-    (fold, skeleton, and its table) and common.langid. Without this, a
-    retraining after a change there restored the outputs the old code made."""
+    """Rasa's training cache knows a component by its class's own source and config; ours also
+    depend on this module's helpers, nlu.fingerprints, common.languages (fold, skeleton, its table)
+    and common.langid. Without this, a retraining after a change there restored old outputs."""
 
     SOURCES = hashlib.sha256(
-        b"".join(Path(f).read_bytes() for f in (__file__, languages.__file__, languages.TABLE, langid.__file__))
+        b"".join(
+            Path(f).read_bytes()
+            for f in (__file__, fingerprints.__file__, languages.__file__, languages.TABLE, langid.__file__)
+        )
     ).hexdigest()
 
     @classmethod
@@ -112,10 +116,7 @@ class LanguageTagger(OurSources, GraphComponent):
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class FoldingTokenizer(OurSources, WhitespaceTokenizer):
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
-        tokens = super().tokenize(message, attribute)
-        for token in tokens:
-            token.lemma = fold(token.text)
-        return tokens
+        return [SealedToken(t.text, t.start, t.end, t.data, fold(t.text)) for t in super().tokenize(message, attribute)]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
@@ -140,6 +141,11 @@ class SentenceCountVectorsFeaturizer(OurSources, CountVectorsFeaturizer):
             for row, i in enumerate(wanted):
                 self.add_features_to_message(None, rows[row].tocoo(), TEXT, messages[i])
         return messages
+
+    def add_features_to_message(self, sequence: Any, sentence: Any, attribute: str, message: Message) -> None:
+        for kind, matrix in ((FEATURE_TYPE_SEQUENCE, sequence), (FEATURE_TYPE_SENTENCE, sentence)):
+            if matrix is not None:
+                message.add_features(SparseFeatures(matrix, kind, attribute, self._identifier))
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)

@@ -1,24 +1,11 @@
 """nlu.components.SentenceEmbeddingFeaturizer on its own, with the real encoder, in
 the Rasa environment (tests/nlu/embedding_probe.py)."""
 
-import json
-import subprocess
-
-from common.paths import ROOT
-from stack import model
+from tests.nlu.probes import probe as run
 
 
 def probe(*args: str) -> dict:
-    result = subprocess.run(
-        [str(model.RASA.with_name("python")), "-m", "tests.nlu.embedding_probe", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run("embedding_probe", *args)
 
 
 def test_the_sentence_embedding_brings_the_same_question_in_other_languages_together(tmp_path):

@@ -68,6 +68,17 @@ def test_no_model_at_all_is_trained(rasa):
     assert len(rasa.commands) == 1
 
 
+def test_rasa_looks_for_outputs_to_reuse_only_when_its_training_cache_holds_some(rasa, tmp_path, monkeypatch):
+    monkeypatch.setattr(model, "TRAINING_CACHE", tmp_path / ".rasa" / "cache" / "cache.db")
+    model.train(force=True)
+    model.TRAINING_CACHE.parent.mkdir(parents=True)
+    model.TRAINING_CACHE.write_bytes(b"an earlier training's outputs")
+    model.train(force=True)
+    fresh, cached = rasa.commands
+    assert "--force" in fresh  # a fresh clone: nothing to reuse, so no fingerprinting run first
+    assert "--force" not in cached
+
+
 def test_shipping_copies_the_embedding_cache_into_the_repository(tmp_path, monkeypatch):
     cache, shipped = tmp_path / ".rasa", tmp_path / "nlu"
     cache.mkdir()

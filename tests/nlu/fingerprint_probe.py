@@ -1,0 +1,79 @@
+"""Run in the Rasa environment by tests/nlu/test_fingerprints.py. Prints JSON:
+nlu.fingerprints' tokens and features against Rasa's own, and nlu.importer as
+Rasa loads it from config.yml."""
+
+import json
+
+import numpy as np
+import scipy.sparse
+from rasa.nlu.tokenizers.tokenizer import Token
+from rasa.shared.core.domain import Domain
+from rasa.shared.importers.importer import TrainingDataImporter
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
+from rasa.shared.nlu.training_data.features import Features
+
+from common.paths import ROOT
+from nlu.fingerprints import SealedToken, SparseFeatures
+
+
+def tokens() -> dict:
+    token = SealedToken("Jobb", 0, 4, lemma="jobb")
+    first = token.fingerprint()
+    token.lemma = "job"
+    after_lemma = token.fingerprint()
+    token.set("pattern", {"x": 1})
+    return {
+        "as_rasas": first == Token("Jobb", 0, 4, lemma="jobb").fingerprint(),
+        "lemma_changes_it": after_lemma != first,
+        "as_rasas_after_lemma": after_lemma == Token("Jobb", 0, 4, lemma="job").fingerprint(),
+        "data_changes_it": token.fingerprint() != after_lemma,
+    }
+
+
+def features() -> dict:
+    matrix = scipy.sparse.coo_matrix(np.array([[0, 1.0, 0, 2.0]]))
+    same = scipy.sparse.coo_matrix(np.array([[0, 1.0, 0, 2.0]]))
+    other_value = scipy.sparse.coo_matrix(np.array([[0, 1.0, 0, 3.0]]))
+    other_place = scipy.sparse.coo_matrix(np.array([[1.0, 0, 0, 2.0]]))
+    wider = scipy.sparse.coo_matrix(np.array([[0, 1.0, 0, 2.0, 0]]))
+
+    def fingerprint(m, kind=FEATURE_TYPE_SENTENCE, origin="words"):
+        return SparseFeatures(m, kind, TEXT, origin).fingerprint()
+
+    base = fingerprint(matrix)
+    return {
+        "same_content_same": base == fingerprint(same),
+        "differ": [
+            base != fingerprint(other_value),
+            base != fingerprint(other_place),
+            base != fingerprint(wider),
+            base != fingerprint(matrix, kind=FEATURE_TYPE_SEQUENCE),
+            base != fingerprint(matrix, origin="skeleton"),
+        ],
+        "still_features": isinstance(SparseFeatures(matrix, FEATURE_TYPE_SENTENCE, TEXT, "w"), Features),
+    }
+
+
+def importer() -> dict:
+    loads = []
+    load = Domain.load
+
+    def counting(*args, **kwargs):
+        loads.append(args)
+        return load(*args, **kwargs)
+
+    Domain.load = counting  # type: ignore[method-assign]
+    data = [str(ROOT / "data" / name) for name in ("nlu", "rules", "stories")]
+    combined = TrainingDataImporter.load_from_config(str(ROOT / "config.yml"), str(ROOT / "domain"), data)
+    combined.get_domain()
+    stories = combined.get_stories()
+    found = combined.importer._importer._importers  # E2EImporter > ResponsesSyncImporter > CombinedDataImporter
+    return {
+        "importers": [type(i).__name__ for i in found],
+        "domain_loads": len(loads),
+        "stories": len(stories.story_steps) > 0,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps({"tokens": tokens(), "features": features(), "importer": importer()}))
