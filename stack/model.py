@@ -44,6 +44,7 @@ INPUTS = (
     "nlu/components.py",
     "nlu/fingerprints.py",
     "nlu/importer.py",
+    "nlu/embedding_cache.py",
     "common/langid.py",
     "common/languages.py",
     "data/languages.yml",
