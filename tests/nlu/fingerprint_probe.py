@@ -13,6 +13,7 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUEN
 from rasa.shared.nlu.training_data.features import Features
 
 from common.paths import ROOT
+from nlu.components import one_row
 from nlu.fingerprints import SealedToken, SparseFeatures
 
 
@@ -54,6 +55,23 @@ def features() -> dict:
     }
 
 
+def rows() -> list[bool]:
+    """nlu.components.one_row against scipy's own row slicing, an empty row included."""
+    matrix = scipy.sparse.csr_matrix(np.array([[0, 2.0, 0, 1.0], [0, 0, 0, 0], [3.0, 0, 0, 0]]))
+    matrix.sort_indices()
+    same = []
+    for row in range(3):
+        ours, scipys = one_row(matrix, row), matrix[row].tocoo()
+        same.append(
+            isinstance(ours, scipy.sparse.coo_matrix)
+            and ours.shape == scipys.shape
+            and all(np.array_equal(getattr(ours, a), getattr(scipys, a)) for a in ("row", "col", "data"))
+            and SparseFeatures(ours, "s", TEXT, "o").fingerprint()
+            == SparseFeatures(scipys, "s", TEXT, "o").fingerprint()
+        )
+    return same
+
+
 def importer() -> dict:
     loads = []
     load = Domain.load
@@ -76,4 +94,4 @@ def importer() -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps({"tokens": tokens(), "features": features(), "importer": importer()}))
+    print(json.dumps({"tokens": tokens(), "features": features(), "rows": rows(), "importer": importer()}))

@@ -27,6 +27,10 @@ def test_sparse_features_with_the_same_content_share_a_fingerprint_and_any_chang
     assert found["features"]["still_features"]
 
 
+def test_a_count_row_is_the_same_matrix_as_scipys_own_slice(found):
+    assert found["rows"] == [True, True, True]
+
+
 def test_rasa_loads_the_importer_config_yml_names_and_it_reads_the_domain_once(found):
     assert found["importer"]["importers"] == ["DomainOnceImporter"]
     assert found["importer"]["domain_loads"] == 1  # Rasa's own importer: 2
