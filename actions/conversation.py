@@ -10,6 +10,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import municipality
+from common.custom import OPTIONAL
 from common.languages import DEFAULT_LANGUAGE, is_supported
 from common.paths import ROOT
 from common.topics import QUESTIONS
@@ -78,8 +79,6 @@ def likely_topics(message: dict[str, Any], leaving_out: str | None = None) -> li
 # 398 / 187 / 148. Two choices helped as much as three, and cost less of an SMS.
 OTHER_TOPICS_BELOW = 0.5
 MAX_OTHER_TOPICS = 2
-# A custom message that marks the reply before it optional (gateway.rasa_client).
-OPTIONAL = {"optional": True}
 
 
 def other_topics(message: dict[str, Any]) -> list[str]:

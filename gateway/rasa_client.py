@@ -14,6 +14,7 @@ from typing import Protocol
 
 import aiohttp
 
+from common.custom import OPTIONAL
 from gateway import metrics
 
 log = logging.getLogger("hubguide.rasa")
@@ -31,10 +32,6 @@ class BotReply:
     # Left out over SMS when it would take the reply past its segment budget (gateway.channels.sms):
     # the "did you mean another topic" choices after an answer (actions.conversation).
     optional: bool = False
-
-
-# The custom message an action sends after a reply that may be left out (actions.conversation.OPTIONAL).
-OPTIONAL = {"optional": True}
 
 
 def parse(items: list[dict]) -> list[BotReply]:

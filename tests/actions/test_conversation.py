@@ -11,12 +11,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.conversation import (
     MAX_CHOICES,
     MIN_CONFIDENCE,
-    OPTIONAL,
     OTHER_TOPICS_BELOW,
     TITLES,
     ActionDidYouMean,
     ActionOfferHandoff,
 )
+from common.custom import OPTIONAL
 from common.languages import LANGUAGES
 from common.topics import QUESTIONS
 from gateway.channels.gsm import segments

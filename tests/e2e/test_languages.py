@@ -12,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from actions.conversation import OPTIONAL
+from common.custom import OPTIONAL
 from common.languages import LANGUAGES
 from common.paths import ROOT
 from common.texts import language_menu

@@ -2,8 +2,9 @@
 (actions.conversation.ActionOfferHandoff), before its offer of a person: numbered in the SMS
 when they fit its segment budget, left out when they do not, and a bare number chooses one."""
 
+from common.custom import OPTIONAL
 from gateway.channels.gsm import SMS_SEGMENTS, budget, segments
-from gateway.rasa_client import OPTIONAL, BotReply, parse
+from gateway.rasa_client import BotReply, parse
 from gateway.services import build
 from tests.conftest import CannedRasa, Recorder, running
 from tests.gateway.channels.test_sms import post, sms
