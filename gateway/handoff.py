@@ -85,9 +85,9 @@ class HandoffRequest:
 
 
 def open_handoff(session: Session, resident: Resident) -> Handoff | None:
-    return session.scalars(
-        select(Handoff).where(Handoff.resident_id == resident.id, Handoff.status != "closed")
-    ).first()
+    """The resident's handoff that is not closed, if any: their latest (see ``latest_handoff``)."""
+    latest = latest_handoff(session, resident)
+    return latest if latest is not None and latest.status != "closed" else None
 
 
 def latest_handoff(session: Session, resident: Resident) -> Handoff | None:
