@@ -96,17 +96,25 @@ class SmsResident:
                 )
             )
 
-    def without_notice(self, body: str) -> str:
+    def split(self, body: str) -> tuple[str, str | None]:
+        """An SMS as the reply it carries and the notice line at its end (or None)."""
         for line in self.known:
             if body == line or body.endswith("\n\n" + line):
-                self.notices.append(line)
-                return body.removesuffix(line).removesuffix("\n\n")
-        return body
+                return body.removesuffix(line).removesuffix("\n\n"), line
+        return body, None
 
     def ask(self, body: str) -> str:
         before = len(self.outbox())
         assert self.send(body).status_code == 200
-        replies = wait_for(lambda: self.outbox()[before:], what=f"a reply to {body!r}")
-        replies = [reply for reply in map(self.without_notice, replies) if reply]
+
+        # A notice of its own goes out just before the reply: wait for an SMS that is more than a
+        # notice, or the notice sent with the reply still in the outbox would count as the turn.
+        def replied() -> list[tuple[str, str | None]] | None:
+            sent = [self.split(sms) for sms in self.outbox()[before:]]
+            return sent if any(reply for reply, _ in sent) else None
+
+        sent = wait_for(replied, what=f"a reply to {body!r}")
+        self.notices += [line for _, line in sent if line]
+        replies = [reply for reply, _ in sent if reply]
         assert len(replies) == 1, "one SMS per turn"
         return replies[0]
