@@ -243,16 +243,22 @@ class Stack:
         try:
             # All three start at once; the Rasa server is slowest, so wait for it last.
             for service in self.services:
-                service.start(env, to_terminal=self.gateway_to_terminal and service.name == "gateway")
+                service.start(env, to_terminal=self.logs_to_terminal(service))
             for service in (self.services[1], self.services[2], self.services[0]):
+                # A service whose log comes to the terminal gets whole lines, not dots: its lines
+                # would land in the middle of ours.
+                logs_here = self.logs_to_terminal(service)
                 if progress:
-                    print(f"waiting for the {service.name}", end="", flush=True)
-                seconds = service.wait_ready(progress)
+                    print(f"waiting for the {service.name}", end="\n" if logs_here else "", flush=True)
+                seconds = service.wait_ready(progress and not logs_here)
                 if progress:
-                    print(f" ready in {seconds:.0f} s")
+                    print(f"{service.name} ready in {seconds:.0f} s" if logs_here else f" ready in {seconds:.0f} s")
         except BaseException:
             self.stop()
             raise
+
+    def logs_to_terminal(self, service: Service) -> bool:
+        return self.gateway_to_terminal and service.name == "gateway"
 
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.name == name)
