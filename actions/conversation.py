@@ -129,8 +129,8 @@ class ActionOfferHandoff(Action):
     (``utter_offer_handoff``), last, so that its yes and no stay the web chat's quick replies
     (the widget shows only the last message's; gateway.replies sends an earlier set as buttons
     that stay). Over SMS a bare number still chooses a topic (the numbers are the turn's only
-    ones), and the choices are left out where they would take the reply past its segment
-    budget: the message after them marks them optional (Rasa's REST channel sends an
+    ones), and the choices that would take the reply past its segment budget are left out,
+    the last first: the message after them marks them optional (Rasa's REST channel sends an
     utterance's json_message as a message of its own), and the gateway drops what does not fit
     (gateway.channels.sms)."""
 

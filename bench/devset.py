@@ -75,15 +75,15 @@ def _sms_text(response: str, language: str) -> str:
     )
 
 
-def sms_fits(intent: str, language: str, topics: list[str]) -> bool:
-    """Whether the other topics fit the SMS that answers ``intent``: the gateway leaves them out
-    when they do not (gateway.channels.sms.render)."""
+def sms_offered(intent: str, language: str, topics: list[str]) -> list[str]:
+    """The other topics the SMS that answers ``intent`` has room for: the gateway leaves out the
+    last while they do not fit (gateway.channels.sms.render)."""
     said = [
         *(BotReply(_sms_text(r, language)) for r in OFFERING[intent]),
         BotReply(_sms_text("utter_other_topics", language), choices(topics, language), optional=True),
         BotReply(_sms_text("utter_offer_handoff", language)),
     ]
-    return bool(sms.render(said)[1])
+    return [button["payload"].removeprefix("/") for button in sms.render(said)[1]]
 
 
 def load() -> list[dict]:
@@ -135,8 +135,8 @@ def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
     (the gateway checks that before the model). Right within two turns: that,
     or an acceptable topic is among the choices the resident is offered
     (actions/conversation.py's rules): "did you mean" when the model was unsure,
-    or the other topics after an answer it was not sure of. Over SMS, those
-    other topics only where they fit the answer's segment budget."""
+    or the other topics after an answer it was not sure of. Over SMS, as many of
+    those other topics as fit the answer's segment budget."""
     by_language, by_kind, confusions = defaultdict(Counter), defaultdict(Counter), Counter()
     for row, ranking in zip(rows, ranked, strict=True):
         top = ranking[0] if ranking else ("nlu_fallback", 0.0)
@@ -159,11 +159,14 @@ def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
             if not first:
                 confusions[(row["labels"][0], "fallback" if fallback else top[0])] += 1
         chosen = not first and any(name in row["labels"] for name in offered)
+        if after_answer:  # over SMS, the other topics the answer has room for
+            offered = sms_offered(top[0], row["language"], offered)
+        chosen_sms = not first and any(name in row["labels"] for name in offered)
         for counter in (by_language[row["language"]], by_kind[row["kind"]], by_language["all"]):
             counter["n"] += 1
             counter["first"] += first
             counter["two"] += first or chosen
-            counter["two_sms"] += first or (chosen and (not after_answer or sms_fits(top[0], row["language"], offered)))
+            counter["two_sms"] += first or chosen_sms
             counter["other_topics"] += after_answer  # an answer that carries other topics
             counter["service_answer"] += row["kind"] in ("referral", "unrelated") and not fallback and top[0] in SERVICE
     return {"by_language": by_language, "by_kind": by_kind, "confusions": confusions.most_common(15)}

@@ -102,7 +102,7 @@ def test_the_two_voters_averaged_as_configured_give_the_models_ranking(tmp_path)
 
 def test_a_wrong_answer_counts_within_two_turns_when_the_right_topic_is_among_the_other_topics():
     """The score credits the choices the resident is really offered (actions.conversation): after
-    an unsure answer the next likeliest topics, over SMS only where they fit the answer's SMS."""
+    an unsure answer the next likeliest topics, over SMS as many as fit the answer's SMS."""
     from bench.devset import score
 
     rows = [
@@ -117,4 +117,7 @@ def test_a_wrong_answer_counts_within_two_turns_when_the_right_topic_is_among_th
     assert (figures["first"], figures["two"], figures["other_topics"]) == (0, 1, 1)
     assert figures["two_sms"] == 1  # Swedish debt answer, the offer and two short titles fit
     arabic = score([{**rows[0], "language": "ar"}], ranked[:1])["by_language"]["ar"]
-    assert arabic["two"] == 1 and arabic["two_sms"] == 0  # Arabic's answer leaves no room for them
+    assert arabic["two"] == 1 and arabic["two_sms"] == 1  # Arabic's answer has room for the first
+    second = [("debt", 0.46), ("benefits", 0.17), ("study_finance", 0.1)]
+    arabic = score([{**rows[0], "language": "ar"}], [second])["by_language"]["ar"]
+    assert arabic["two"] == 1 and arabic["two_sms"] == 0  # no room for a longer first title

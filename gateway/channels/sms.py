@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -43,12 +44,22 @@ MAX_MEDIA = 10  # Twilio's own limit of attachments to one message
 def render(replies) -> tuple[str, list[dict]]:
     """A turn's replies as one SMS body. Buttons become numbered lines; the
     buttons returned are the ones a numeric reply refers to (the last set).
-    An optional reply (``BotReply.optional``) is left out when the body would
-    not fit SMS_SEGMENTS with it."""
+    While the body would not fit SMS_SEGMENTS, an optional reply
+    (``BotReply.optional``) loses its last choice, and with none left it goes:
+    one likely topic offered is better than none."""
     body, buttons = _joined(replies)
-    if segments(body) > SMS_SEGMENTS and any(r.optional for r in replies):
-        body, buttons = _joined([r for r in replies if not r.optional])
+    while segments(body) > SMS_SEGMENTS and any(r.optional for r in replies):
+        replies = [fewer for r in replies if (fewer := _one_less(r)) is not None]
+        body, buttons = _joined(replies)
     return body, buttons
+
+
+def _one_less(reply):
+    """``reply`` with one choice less when it is optional: without its last button, or gone when
+    it has one or none."""
+    if not reply.optional:
+        return reply
+    return replace(reply, buttons=reply.buttons[:-1]) if len(reply.buttons) > 1 else None
 
 
 def _joined(replies) -> tuple[str, list[dict]]:

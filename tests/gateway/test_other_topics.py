@@ -1,8 +1,10 @@
 """After an answer the model was unsure of, the bot offers the next likeliest topics
 (actions.conversation.ActionOfferHandoff), before its offer of a person: numbered in the SMS
-when they fit its segment budget, left out when they do not, and a bare number chooses one."""
+as many as fit its segment budget, left out when not even one does, and a bare number chooses
+one."""
 
 from common.custom import OPTIONAL
+from gateway.channels import sms as sms_channel
 from gateway.channels.gsm import SMS_SEGMENTS, budget, segments
 from gateway.rasa_client import BotReply, parse
 from gateway.services import build
@@ -63,13 +65,32 @@ def test_the_choices_are_numbered_in_the_sms_when_they_fit_and_a_bare_number_cho
     assert [said for said, _ in bot.heard] == ["hur mycket får jag låna", "/study_finance"]
 
 
-def test_the_choices_are_left_out_when_they_would_take_the_sms_past_its_budget(settings):
+def answer_of(length: int) -> str:
+    return ("Kronofogden hjälper dig med skulder. " * 20)[:length]
+
+
+def test_only_the_likeliest_choice_is_offered_when_both_would_take_the_sms_past_its_budget(settings):
     choices = "Eller menade du:\n1 CSN\n2 Ersättning under program"
     room = budget("x", SMS_SEGMENTS) - len(f"\n\n{OFFER}\n\n{choices}")  # GSM-7: a character a unit
-    long_answer = ("Kronofogden hjälper dig med skulder. " * 20)[: room + 1]  # one too many with the choices
+    long_answer = answer_of(room + 1)  # one too many with both choices
     bot, sender = answering(long_answer), Recorder()
     with running(settings, build(settings, rasa=bot, sms=sender)) as gateway:
         turn(gateway, settings, sender, "hur mycket får jag låna")  # the privacy notice comes with the first
+        reply = turn(gateway, settings, sender, "och om jag inte kan betala")
+        assert reply == f"{long_answer}\n\nEller menade du:\n1 CSN\n\n{OFFER}"
+        assert segments(reply) <= SMS_SEGMENTS
+        assert turn(gateway, settings, sender, "1").startswith("Svar på /study_finance")  # then the notice
+    # The choice left out is no choice: a "2" would be what the resident wrote.
+    assert sms_channel.render([BotReply(long_answer), CHOICES, BotReply(OFFER)])[1] == CHOICES.buttons[:1]
+
+
+def test_the_choices_are_left_out_when_not_even_one_fits_the_sms_budget(settings):
+    one_choice = "Eller menade du:\n1 CSN"
+    room = budget("x", SMS_SEGMENTS) - len(f"\n\n{OFFER}\n\n{one_choice}")
+    long_answer = answer_of(room + 1)  # one too many with one choice
+    bot, sender = answering(long_answer), Recorder()
+    with running(settings, build(settings, rasa=bot, sms=sender)) as gateway:
+        turn(gateway, settings, sender, "hur mycket får jag låna")
         reply = turn(gateway, settings, sender, "och om jag inte kan betala")
         assert reply == f"{long_answer}\n\n{OFFER}"
         assert segments(reply) <= SMS_SEGMENTS
