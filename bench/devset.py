@@ -158,10 +158,10 @@ def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
                 after_answer = bool(offered)
             if not first:
                 confusions[(row["labels"][0], "fallback" if fallback else top[0])] += 1
+        # Over SMS, of the other topics after an answer, those the answer has room for.
+        offered_sms = sms_offered(top[0], row["language"], offered) if after_answer else offered
         chosen = not first and any(name in row["labels"] for name in offered)
-        if after_answer:  # over SMS, the other topics the answer has room for
-            offered = sms_offered(top[0], row["language"], offered)
-        chosen_sms = not first and any(name in row["labels"] for name in offered)
+        chosen_sms = not first and any(name in row["labels"] for name in offered_sms)
         for counter in (by_language[row["language"]], by_kind[row["kind"]], by_language["all"]):
             counter["n"] += 1
             counter["first"] += first
