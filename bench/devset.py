@@ -33,8 +33,13 @@ from gateway.rasa_client import BotReply
 from stack import model
 
 DEV = ROOT / "eval" / "dev"
-FIELDS = ("text", "intents", "kind", "source", "licence", "note")
+FIELDS = ("text", "intents", "kind", "context", "source", "licence", "note")
 KINDS = ("service", "referral", "unrelated", "crisis", "social")
+# What a question needs besides itself (eval/dev/README.md): nothing (""), the page it was read
+# on ("page": "How do I apply?"), or it is the page asking its reader ("reader": "Are you a
+# citizen of another country?"). The goals count every row; the split says how much of what is
+# missed no model could get from the message alone.
+CONTEXTS = {"": "stands alone", "page": "needs its page", "reader": "asks the reader"}
 # Intents a row may name: the model's, and "crisis" (the gateway's, common/crisis.py).
 LABELS = frozenset(i for intents in TOPICS.values() for i in intents) | {"crisis"}
 # The service's own topics: a referral or unrelated question answered with one of them is wrong twice.
@@ -137,7 +142,8 @@ def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
     (actions/conversation.py's rules): "did you mean" when the model was unsure,
     or the other topics after an answer it was not sure of. Over SMS, as many of
     those other topics as fit the answer's segment budget."""
-    by_language, by_kind, confusions = defaultdict(Counter), defaultdict(Counter), Counter()
+    by_language, by_kind, by_context = defaultdict(Counter), defaultdict(Counter), defaultdict(Counter)
+    confusions = Counter()
     for row, ranking in zip(rows, ranked, strict=True):
         top = ranking[0] if ranking else ("nlu_fallback", 0.0)
         second = ranking[1] if len(ranking) > 1 else ("", 0.0)
@@ -162,14 +168,29 @@ def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
         offered_sms = sms_offered(top[0], row["language"], offered) if after_answer else offered
         chosen = not first and any(name in row["labels"] for name in offered)
         chosen_sms = not first and any(name in row["labels"] for name in offered_sms)
-        for counter in (by_language[row["language"]], by_kind[row["kind"]], by_language["all"]):
+        groups = (by_language[row["language"]], by_kind[row["kind"]], by_context[CONTEXTS[row["context"]]])
+        for counter in (*groups, by_language["all"]):
             counter["n"] += 1
             counter["first"] += first
             counter["two"] += first or chosen
             counter["two_sms"] += first or chosen_sms
             counter["other_topics"] += after_answer  # an answer that carries other topics
             counter["service_answer"] += row["kind"] in ("referral", "unrelated") and not fallback and top[0] in SERVICE
-    return {"by_language": by_language, "by_kind": by_kind, "confusions": confusions.most_common(15)}
+    return {
+        "by_language": by_language,
+        "by_kind": by_kind,
+        "by_context": by_context,
+        "confusions": confusions.most_common(15),
+    }
+
+
+def score_all(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
+    """``score``, and the same per language on the questions that stand alone."""
+    alone = [i for i, row in enumerate(rows) if not row["context"]]
+    return {
+        **score(rows, ranked),
+        "alone": score([rows[i] for i in alone], [ranked[i] for i in alone])["by_language"],
+    }
 
 
 def voter_ranks(model_path: Path, texts: list[str]) -> list[dict[str, dict[str, float]]]:
@@ -247,23 +268,32 @@ def crisis_figures(rows: list[dict]) -> dict:
     }
 
 
+def _rows(group: dict) -> list[str]:
+    lines = []
+    for key, c in sorted(group.items()):
+        n = c["n"] or 1
+        lines.append(
+            f"| {key} | {c['n']} | {c['first'] / n:.1%} | {c['two'] / n:.1%} | {c['two_sms'] / n:.1%} | "
+            f"{c['other_topics']} | {c['service_answer']} |"
+        )
+    return lines
+
+
 def render(result: dict) -> str:
     lines = [f"# Real-question development set ({result['rows']} questions, eval/dev)", ""]
     for name, figures in result["models"].items():
-        lines += [
+        header = [
             f"## {name}",
             "",
             "| | n | right at first reply | right within two turns (choices: web) | within two turns, SMS | "
             "answers with other topics | referral/unrelated answered as a service topic |",
             "|---|---|---|---|---|---|---|",
         ]
-        for group in ("by_language", "by_kind"):
-            for key, c in sorted(figures[group].items()):
-                n = c["n"] or 1
-                lines.append(
-                    f"| {key} | {c['n']} | {c['first'] / n:.1%} | {c['two'] / n:.1%} | {c['two_sms'] / n:.1%} | "
-                    f"{c['other_topics']} | {c['service_answer']} |"
-                )
+        lines += header
+        for group in ("by_language", "by_kind", "by_context"):
+            lines += _rows(figures[group])
+        lines += ["", "The same on the questions that stand alone (no context):", "", *header[-2:]]
+        lines += _rows(figures["alone"])
         lines += ["", "Worst confusions (acceptable intent → given):", ""]
         lines += [f"- {want} → {got}: {count}" for (want, got), count in figures["confusions"]]
         lines.append("")
@@ -299,7 +329,7 @@ def main() -> None:
         result = {
             "rows": len(rows),
             "crisis": crisis_figures(rows),
-            "models": {name: score(rows, rank(path, texts)) for name, path in models.items()},
+            "models": {name: score_all(rows, rank(path, texts)) for name, path in models.items()},
         }
     if args.votes:
         result["combinations"] = combinations(rows, voter_ranks(model.MODEL, texts))

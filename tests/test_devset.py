@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import yaml
 
-from bench.devset import DEV, FIELDS, KINDS, LABELS, load
+from bench.devset import CONTEXTS, DEV, FIELDS, KINDS, LABELS, load
 from common.hubs import normalise  # the fold the duplicate-example test uses too
 from common.languages import LANGUAGES
 from common.paths import ROOT
@@ -41,6 +41,7 @@ def test_every_question_is_labelled_and_sourced(row):
     assert row["text"].strip() and row["labels"], row
     assert set(row["labels"]) <= LABELS, set(row["labels"]) - LABELS
     assert row["kind"] in KINDS
+    assert row["context"] in CONTEXTS
     assert re.match(r"https?://\S+$", row["source"]), row["source"]
     assert row["licence"].strip()
 
@@ -103,18 +104,23 @@ def test_the_two_voters_averaged_as_configured_give_the_models_ranking(tmp_path)
 def test_a_wrong_answer_counts_within_two_turns_when_the_right_topic_is_among_the_other_topics():
     """The score credits the choices the resident is really offered (actions.conversation): after
     an unsure answer the next likeliest topics, over SMS as many as fit the answer's SMS."""
-    from bench.devset import score
+    from bench.devset import score, score_all
 
     rows = [
         {"text": "Hur mycket får jag låna?", "labels": ["study_finance"], "kind": "service", "language": "sv"},
         {"text": "När betalas pengarna ut?", "labels": ["benefits"], "kind": "service", "language": "sv"},
     ]
+    rows = [{**row, "context": context} for row, context in zip(rows, ("", "page"), strict=True)]
     ranked = [
         [("debt", 0.46), ("study_finance", 0.17), ("benefits", 0.1)],  # unsure: other topics follow
         [("debt", 0.8), ("benefits", 0.1)],  # sure: none follow
     ]
-    figures = score(rows, ranked)["by_language"]["sv"]
+    scored = score_all(rows, ranked)
+    figures = scored["by_language"]["sv"]
     assert (figures["first"], figures["two"], figures["other_topics"]) == (0, 1, 1)
+    alone, page = scored["by_context"]["stands alone"], scored["by_context"]["needs its page"]
+    assert (alone["n"], alone["two"], page["n"], page["two"]) == (1, 1, 1, 0)
+    assert (scored["alone"]["sv"]["n"], scored["alone"]["sv"]["two"]) == (1, 1)  # the page-bound one left out
     assert figures["two_sms"] == 1  # Swedish debt answer, the offer and two short titles fit
     arabic = score([{**rows[0], "language": "ar"}], ranked[:1])["by_language"]["ar"]
     assert arabic["two"] == 1 and arabic["two_sms"] == 1  # Arabic's answer has room for the first
