@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.core.domain import Domain
+from rasa.shared.importers import utils as importer_utils
 from rasa.shared.importers.importer import TrainingDataImporter
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
 from rasa.shared.nlu.training_data.features import Features
@@ -80,16 +81,28 @@ def importer() -> dict:
         loads.append(args)
         return load(*args, **kwargs)
 
+    reads = []
+    read = importer_utils.training_data_from_paths
+
+    def counting_reads(*args, **kwargs):
+        reads.append(args)
+        return read(*args, **kwargs)
+
     Domain.load = counting  # type: ignore[method-assign]
+    importer_utils.training_data_from_paths = counting_reads
     data = [str(ROOT / "data" / name) for name in ("nlu", "rules", "stories")]
     combined = TrainingDataImporter.load_from_config(str(ROOT / "config.yml"), str(ROOT / "domain"), data)
     combined.get_domain()
     stories = combined.get_stories()
+    # As `rasa train` asks: once with the default language to check the data, once with config.yml's.
+    checked, trained = combined.get_nlu_data(), combined.get_nlu_data(language="xx")
     found = combined.importer._importer._importers  # E2EImporter > ResponsesSyncImporter > CombinedDataImporter
     return {
         "importers": [type(i).__name__ for i in found],
         "domain_loads": len(loads),
         "stories": len(stories.story_steps) > 0,
+        "nlu_reads": len(reads),
+        "same_examples": checked.fingerprint() == trained.fingerprint() and len(trained.intent_examples) > 1000,
     }
 
 

@@ -1,6 +1,6 @@
 """nlu.fingerprints and nlu.importer in the Rasa environment (tests/nlu/fingerprint_probe.py):
 the cheaper fingerprints still change whenever what they describe changes, and Rasa
-loads the importer config.yml names and reads the domain once."""
+loads the importer config.yml names and reads the domain and the NLU data once."""
 
 import pytest
 
@@ -35,3 +35,8 @@ def test_rasa_loads_the_importer_config_yml_names_and_it_reads_the_domain_once(f
     assert found["importer"]["importers"] == ["DomainOnceImporter"]
     assert found["importer"]["domain_loads"] == 1  # Rasa's own importer: 2
     assert found["importer"]["stories"]
+
+
+def test_the_importer_reads_the_nlu_data_once_for_both_languages_rasa_train_asks_for(found):
+    assert found["importer"]["nlu_reads"] == 1  # Rasa's own importer: 2
+    assert found["importer"]["same_examples"]
