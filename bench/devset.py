@@ -143,7 +143,7 @@ def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
     or the other topics after an answer it was not sure of. Over SMS, as many of
     those other topics as fit the answer's segment budget."""
     by_language, by_kind, by_context = defaultdict(Counter), defaultdict(Counter), defaultdict(Counter)
-    confusions = Counter()
+    alone, confusions = defaultdict(Counter), Counter()  # alone: by language, the rows with no context
     for row, ranking in zip(rows, ranked, strict=True):
         top = ranking[0] if ranking else ("nlu_fallback", 0.0)
         second = ranking[1] if len(ranking) > 1 else ("", 0.0)
@@ -168,8 +168,9 @@ def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
         offered_sms = sms_offered(top[0], row["language"], offered) if after_answer else offered
         chosen = not first and any(name in row["labels"] for name in offered)
         chosen_sms = not first and any(name in row["labels"] for name in offered_sms)
-        groups = (by_language[row["language"]], by_kind[row["kind"]], by_context[CONTEXTS[row["context"]]])
-        for counter in (*groups, by_language["all"]):
+        groups = [by_language[row["language"]], by_kind[row["kind"]], by_context[CONTEXTS[row["context"]]]]
+        groups += [by_language["all"]] + ([] if row["context"] else [alone[row["language"]], alone["all"]])
+        for counter in groups:
             counter["n"] += 1
             counter["first"] += first
             counter["two"] += first or chosen
@@ -180,16 +181,8 @@ def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
         "by_language": by_language,
         "by_kind": by_kind,
         "by_context": by_context,
+        "alone": alone,
         "confusions": confusions.most_common(15),
-    }
-
-
-def score_all(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
-    """``score``, and the same per language on the questions that stand alone."""
-    alone = [i for i, row in enumerate(rows) if not row["context"]]
-    return {
-        **score(rows, ranked),
-        "alone": score([rows[i] for i in alone], [ranked[i] for i in alone])["by_language"],
     }
 
 
@@ -268,6 +261,13 @@ def crisis_figures(rows: list[dict]) -> dict:
     }
 
 
+TABLE_HEAD = [
+    "| | n | right at first reply | right within two turns (choices: web) | within two turns, SMS | "
+    "answers with other topics | referral/unrelated answered as a service topic |",
+    "|---|---|---|---|---|---|---|",
+]
+
+
 def _rows(group: dict) -> list[str]:
     lines = []
     for key, c in sorted(group.items()):
@@ -282,17 +282,10 @@ def _rows(group: dict) -> list[str]:
 def render(result: dict) -> str:
     lines = [f"# Real-question development set ({result['rows']} questions, eval/dev)", ""]
     for name, figures in result["models"].items():
-        header = [
-            f"## {name}",
-            "",
-            "| | n | right at first reply | right within two turns (choices: web) | within two turns, SMS | "
-            "answers with other topics | referral/unrelated answered as a service topic |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        lines += header
+        lines += [f"## {name}", "", *TABLE_HEAD]
         for group in ("by_language", "by_kind", "by_context"):
             lines += _rows(figures[group])
-        lines += ["", "The same on the questions that stand alone (no context):", "", *header[-2:]]
+        lines += ["", "The same on the questions that stand alone (no context):", "", *TABLE_HEAD]
         lines += _rows(figures["alone"])
         lines += ["", "Worst confusions (acceptable intent → given):", ""]
         lines += [f"- {want} → {got}: {count}" for (want, got), count in figures["confusions"]]
@@ -329,7 +322,7 @@ def main() -> None:
         result = {
             "rows": len(rows),
             "crisis": crisis_figures(rows),
-            "models": {name: score_all(rows, rank(path, texts)) for name, path in models.items()},
+            "models": {name: score(rows, rank(path, texts)) for name, path in models.items()},
         }
     if args.votes:
         result["combinations"] = combinations(rows, voter_ranks(model.MODEL, texts))

@@ -104,7 +104,7 @@ def test_the_two_voters_averaged_as_configured_give_the_models_ranking(tmp_path)
 def test_a_wrong_answer_counts_within_two_turns_when_the_right_topic_is_among_the_other_topics():
     """The score credits the choices the resident is really offered (actions.conversation): after
     an unsure answer the next likeliest topics, over SMS as many as fit the answer's SMS."""
-    from bench.devset import score, score_all
+    from bench.devset import score
 
     rows = [
         {"text": "Hur mycket får jag låna?", "labels": ["study_finance"], "kind": "service", "language": "sv"},
@@ -115,7 +115,7 @@ def test_a_wrong_answer_counts_within_two_turns_when_the_right_topic_is_among_th
         [("debt", 0.46), ("study_finance", 0.17), ("benefits", 0.1)],  # unsure: other topics follow
         [("debt", 0.8), ("benefits", 0.1)],  # sure: none follow
     ]
-    scored = score_all(rows, ranked)
+    scored = score(rows, ranked)
     figures = scored["by_language"]["sv"]
     assert (figures["first"], figures["two"], figures["other_topics"]) == (0, 1, 1)
     alone, page = scored["by_context"]["stands alone"], scored["by_context"]["needs its page"]
