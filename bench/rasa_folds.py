@@ -11,6 +11,12 @@ graph one at a time. The folds are Rasa's (stratified by intent), with a seed,
 so a change can be measured on the same folds, several seeds over. OUT gets,
 per seed, every example's text, gold intent and held-out prediction, in the
 shape of Rasa's ``intent_successes.json``.
+
+``python -m bench.rasa_folds CONFIG NLU OUT --held-in ROWS`` folds ROWS (a
+JSON list of {"text", "intent"}; used by ``bench.devset --capacity``) instead:
+each fold of them is ranked by a model trained on all of NLU and the other
+folds' rows (a row with no intent is ranked but never trained on). OUT gets
+each row's intent ranking, best first.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from rasa.nlu.classifiers.classifier import IntentClassifier as RasaIntentClassi
 from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import KFold, StratifiedKFold
 
 # Components that only act at prediction time on a trained pipeline; a
 # held-out score is the top intent whatever its confidence, as Rasa's is.
@@ -53,9 +59,10 @@ def components(config: Path, storage: LocalModelStorage) -> list:
     return built
 
 
-def held_out(config: Path, examples: list[tuple[str, str]], test: list[str]) -> list[dict]:
+def held_out(config: Path, examples: list[tuple[str, str]], test: list[str], ranked: bool = False) -> list:
     """Train on ``examples`` (text, intent); the predicted intent (name and
-    confidence) of each ``test`` text."""
+    confidence) of each ``test`` text, or with ``ranked`` its whole intent
+    ranking as (name, confidence) pairs, best first."""
     train = TrainingData(training_examples=[Message(data={"text": t, "intent": i}) for t, i in examples])
     with tempfile.TemporaryDirectory(prefix="hubguide-folds-") as tmp:
         pipeline = components(config, LocalModelStorage(Path(tmp)))
@@ -67,7 +74,34 @@ def held_out(config: Path, examples: list[tuple[str, str]], test: list[str]) -> 
         messages = [Message(data={"text": text}) for text in test]
         for component in pipeline:
             component.process(messages)
+        if ranked:
+            return [[(r["name"], r["confidence"]) for r in m.get("intent_ranking") or []] for m in messages]
         return [m.get("intent") or {"name": None, "confidence": 0.0} for m in messages]
+
+
+def held_in(config: Path, examples: list[tuple[str, str]], rows: list[dict], folds: int, jobs: int) -> list:
+    """Each row's intent ranking from a model trained on ``examples`` and the
+    rows of the other folds (shuffled with seed 0, not stratified: a row may
+    have an intent no other row has)."""
+    texts = [r["text"] for r in rows]
+    ranked: list = [[]] * len(rows)
+    splits = list(KFold(n_splits=folds, shuffle=True, random_state=0).split(texts))
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        work = [
+            pool.submit(
+                held_out,
+                config,
+                examples + [(texts[i], rows[i]["intent"]) for i in train_index if rows[i]["intent"]],
+                [texts[i] for i in test_index],
+                ranked=True,
+            )
+            for train_index, test_index in splits
+        ]
+        for fold, ((_, test_index), job) in enumerate(zip(splits, work, strict=True)):
+            for i, ranking in zip(test_index, job.result(), strict=True):
+                ranked[i] = ranking
+            print(f"held-in fold {fold + 1}/{folds} done", flush=True)
+    return ranked
 
 
 def main() -> None:
@@ -78,8 +112,15 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--jobs", type=int, default=2, help="folds trained at once")
+    parser.add_argument("--held-in", type=Path, help="fold these rows instead, training on all of NLU")
     args = parser.parse_args()
     examples = load_data(str(args.nlu)).intent_examples
+    if args.held_in:
+        rows = json.loads(args.held_in.read_text(encoding="utf-8"))
+        pairs = [(m.get("text"), m.get("intent")) for m in examples]
+        ranked = held_in(args.config, pairs, rows, args.folds, args.jobs)
+        args.out.write_text(json.dumps(ranked, ensure_ascii=False), encoding="utf-8")
+        return
     gold = [m.get("intent") for m in examples]
     texts = [m.get("text") for m in examples]
     started = time.perf_counter()
