@@ -157,6 +157,9 @@ def train_diet(out: Path) -> Path:
     return out / "diet.tar.gz"
 
 
+PLACES = ("1", "2", "3", "4", "5", "lower")
+
+
 def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
     """Right at the first reply: the top intent is acceptable and confident
     enough to be answered; a crisis row is right when the crisis reply comes
@@ -164,9 +167,12 @@ def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
     or an acceptable topic is among the choices the resident is offered
     (actions/conversation.py's rules): "did you mean" when the model was unsure,
     or the other topics after an answer it was not sure of. Over SMS, as many of
-    those other topics as fit the answer's segment budget."""
+    those other topics as fit the answer's segment budget. Places: where the
+    first acceptable topic stands in the ranking ("1" to "5", or "lower"), which
+    bounds what any way of offering choices could get within two turns."""
     by_language, by_kind, by_context = defaultdict(Counter), defaultdict(Counter), defaultdict(Counter)
     alone, confusions = defaultdict(Counter), Counter()  # alone: by language, the rows with no context
+    places: Counter = Counter({place: 0 for place in PLACES})
     for row, ranking in zip(rows, ranked, strict=True):
         top = ranking[0] if ranking else ("nlu_fallback", 0.0)
         second = ranking[1] if len(ranking) > 1 else ("", 0.0)
@@ -187,6 +193,8 @@ def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
                 after_answer = bool(offered)
             if not first:
                 confusions[(row["labels"][0], "fallback" if fallback else top[0])] += 1
+            place = next((i for i, (name, _) in enumerate(ranking, 1) if name in row["labels"]), None)
+            places[str(place) if place in range(1, len(PLACES)) else "lower"] += 1
         # Over SMS, of the other topics after an answer, those the answer has room for.
         offered_sms = sms_offered(top[0], row["language"], offered) if after_answer else offered
         chosen = not first and any(name in row["labels"] for name in offered)
@@ -206,6 +214,7 @@ def score(rows: list[dict], ranked: list[list[tuple[str, float]]]) -> dict:
         "by_context": by_context,
         "alone": alone,
         "confusions": confusions.most_common(15),
+        "places": places,
     }
 
 
@@ -302,6 +311,17 @@ def _rows(group: dict) -> list[str]:
     return lines
 
 
+def _places(places: dict) -> list[str]:
+    ranked = sum(places.values())
+    top_five = ranked - places["lower"]
+    counts = ", ".join(f"{place}: {places[place]}" for place in PLACES)
+    return [
+        f"Where the first acceptable topic stands in the ranking ({ranked} questions, crisis aside): {counts}.",
+        f"No way of offering choices gets more of them within two turns than offering the first five to every "
+        f"question would: {top_five} ({top_five / (ranked or 1):.1%}).",
+    ]
+
+
 def render(result: dict) -> str:
     lines = [f"# Real-question development set ({result['rows']} questions, eval/dev)", ""]
     for name, figures in result["models"].items():
@@ -312,6 +332,7 @@ def render(result: dict) -> str:
         lines += _rows(figures["alone"])
         lines += ["", "Worst confusions (acceptable intent → given):", ""]
         lines += [f"- {want} → {got}: {count}" for (want, got), count in figures["confusions"]]
+        lines += ["", *_places(figures["places"])]
         lines.append("")
     c = result["crisis"]
     lines += [
