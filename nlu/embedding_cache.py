@@ -1,6 +1,8 @@
 """The training examples' sentence embeddings, cached by text (nlu.components.SentenceEmbeddingFeaturizer)."""
 
 import logging
+import os
+import tempfile
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -54,6 +56,14 @@ class EmbeddingCache:
         if exc[0] is None and self.asked and (self.added or self.asked.keys() != self.vectors.keys()):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             texts = list(self.asked)
-            temporary = self.path.with_suffix(".tmp.npz")
-            np.savez_compressed(temporary, texts=np.array(texts), vectors=np.vstack([self.vectors[t] for t in texts]))
-            temporary.replace(self.path)
+            # A temporary file of this writer's own, then an atomic rename: trainings that run at
+            # once (bench.rasa_folds' folds) each leave a whole file, the last one wins.
+            handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp.npz")
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    vectors = np.vstack([self.vectors[t] for t in texts])
+                    np.savez_compressed(out, texts=np.array(texts), vectors=vectors)
+                os.replace(temporary, self.path)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
