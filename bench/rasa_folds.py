@@ -79,29 +79,34 @@ def held_out(config: Path, examples: list[tuple[str, str]], test: list[str], ran
         return [m.get("intent") or {"name": None, "confidence": 0.0} for m in messages]
 
 
+def in_folds(config: Path, splits: list, training, texts: list[str], jobs: int, label: str, **kwargs) -> list:
+    """Each of ``texts`` predicted (``held_out``, with ``kwargs``) by the model
+    trained on ``training(train_index)`` of the split that holds it out,
+    ``jobs`` folds at once, saying as each fold is done."""
+    started, predicted = time.perf_counter(), [None] * len(texts)
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        work = [
+            pool.submit(held_out, config, training(train_index), [texts[i] for i in test_index], **kwargs)
+            for train_index, test_index in splits
+        ]
+        for fold, ((_, test_index), job) in enumerate(zip(splits, work, strict=True)):
+            for i, prediction in zip(test_index, job.result(), strict=True):
+                predicted[i] = prediction
+            print(f"{label}: fold {fold + 1}/{len(splits)} done, {time.perf_counter() - started:.0f} s", flush=True)
+    return predicted
+
+
 def held_in(config: Path, examples: list[tuple[str, str]], rows: list[dict], folds: int, jobs: int) -> list:
     """Each row's intent ranking from a model trained on ``examples`` and the
     rows of the other folds (shuffled with seed 0, not stratified: a row may
     have an intent no other row has)."""
     texts = [r["text"] for r in rows]
-    ranked: list = [[]] * len(rows)
     splits = list(KFold(n_splits=folds, shuffle=True, random_state=0).split(texts))
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        work = [
-            pool.submit(
-                held_out,
-                config,
-                examples + [(texts[i], rows[i]["intent"]) for i in train_index if rows[i]["intent"]],
-                [texts[i] for i in test_index],
-                ranked=True,
-            )
-            for train_index, test_index in splits
-        ]
-        for fold, ((_, test_index), job) in enumerate(zip(splits, work, strict=True)):
-            for i, ranking in zip(test_index, job.result(), strict=True):
-                ranked[i] = ranking
-            print(f"held-in fold {fold + 1}/{folds} done", flush=True)
-    return ranked
+
+    def training(train_index) -> list[tuple[str, str]]:
+        return examples + [(texts[i], rows[i]["intent"]) for i in train_index if rows[i]["intent"]]
+
+    return in_folds(config, splits, training, texts, jobs, "held-in", ranked=True)
 
 
 def main() -> None:
@@ -115,33 +120,20 @@ def main() -> None:
     parser.add_argument("--held-in", type=Path, help="fold these rows instead, training on all of NLU")
     args = parser.parse_args()
     examples = load_data(str(args.nlu)).intent_examples
-    if args.held_in:
-        rows = json.loads(args.held_in.read_text(encoding="utf-8"))
-        pairs = [(m.get("text"), m.get("intent")) for m in examples]
-        ranked = held_in(args.config, pairs, rows, args.folds, args.jobs)
-        args.out.write_text(json.dumps(ranked, ensure_ascii=False), encoding="utf-8")
-        return
     gold = [m.get("intent") for m in examples]
     texts = [m.get("text") for m in examples]
-    started = time.perf_counter()
+    if args.held_in:
+        rows = json.loads(args.held_in.read_text(encoding="utf-8"))
+        ranked = held_in(args.config, list(zip(texts, gold, strict=True)), rows, args.folds, args.jobs)
+        args.out.write_text(json.dumps(ranked, ensure_ascii=False), encoding="utf-8")
+        return
     runs = []
     for seed in args.seeds:
-        predicted: list[dict] = [{}] * len(examples)
         folds = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=seed)
         splits = list(folds.split(examples, gold))
-        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            jobs = [
-                pool.submit(
-                    held_out, args.config, [(texts[i], gold[i]) for i in train_index], [texts[i] for i in test_index]
-                )
-                for train_index, test_index in splits
-            ]
-            for fold, ((_, test_index), job) in enumerate(zip(splits, jobs, strict=True)):
-                for i, prediction in zip(test_index, job.result(), strict=True):
-                    predicted[i] = prediction
-                print(
-                    f"seed {seed}: fold {fold + 1}/{args.folds} done, {time.perf_counter() - started:.0f} s", flush=True
-                )
+        predicted = in_folds(
+            args.config, splits, lambda train: [(texts[i], gold[i]) for i in train], texts, args.jobs, f"seed {seed}"
+        )
         runs.append(
             {
                 "seed": seed,
